@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { LockedError } from '../../errors.js';
+import { writeNewFile } from './fs-atomic.js';
+
+interface LockBody {
+  owner: string;
+  token: string;
+  host: string;
+  pid: number;
+  expiresAt: string;
+}
+
+/**
+ * A lock file with an expiry: created with O_EXCL semantics (link), so exactly one of two
+ * racing processes gets it. A lock whose expiry has passed, or whose process is gone on
+ * this host, is stale: it is moved aside with rename (only one racer's rename succeeds)
+ * and taken. The same owner can re-take and renew its own lock.
+ */
+export class LockFile {
+  readonly #path: string;
+  readonly #owner: string;
+  readonly #token = randomBytes(8).toString('hex');
+  #expiresAt = new Date(0);
+
+  constructor(path: string, owner: string) {
+    this.#path = path;
+    this.#owner = owner;
+  }
+
+  get expiresAt(): Date {
+    return this.#expiresAt;
+  }
+
+  async acquire(ttlMs: number, now: Date): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const body = this.#body(ttlMs, now);
+      if (await writeNewFile(this.#path, JSON.stringify(body))) {
+        this.#expiresAt = new Date(body.expiresAt);
+        return;
+      }
+      const current = await this.#read();
+      if (current && current.owner === this.#owner && current.token === this.#token) {
+        await this.renew(ttlMs, now);
+        return;
+      }
+      if (current && !isStale(current, now)) {
+        throw new LockedError(`${this.#path} is held by ${current.owner} until ${current.expiresAt}`, {
+          context: { lock: this.#path, holder: current.owner, expiresAt: current.expiresAt },
+        });
+      }
+      // Stale or unreadable: move it aside; if another process already did, just retry.
+      const aside = `${this.#path}.stale-${randomBytes(4).toString('hex')}`;
+      try {
+        await rename(this.#path, aside);
+        await unlink(aside).catch(() => undefined);
+      } catch {
+        // someone else moved it first
+      }
+    }
+    throw new LockedError(`could not take ${this.#path}: another process keeps taking it`, {
+      context: { lock: this.#path },
+    });
+  }
+
+  async renew(ttlMs: number, now: Date): Promise<void> {
+    const current = await this.#read();
+    if (!current || current.token !== this.#token) {
+      throw new LockedError(`${this.#path} is no longer held by ${this.#owner}`, {
+        context: { lock: this.#path },
+      });
+    }
+    const body = this.#body(ttlMs, now);
+    await writeFile(this.#path, JSON.stringify(body), { mode: 0o600 });
+    this.#expiresAt = new Date(body.expiresAt);
+  }
+
+  async release(): Promise<void> {
+    const current = await this.#read();
+    if (current?.token === this.#token) await unlink(this.#path).catch(() => undefined);
+  }
+
+  #body(ttlMs: number, now: Date): LockBody {
+    return {
+      owner: this.#owner,
+      token: this.#token,
+      host: hostname(),
+      pid: process.pid,
+      expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+    };
+  }
+
+  async #read(): Promise<LockBody | undefined> {
+    try {
+      const parsed = JSON.parse(await readFile(this.#path, 'utf8')) as Partial<LockBody>;
+      if (typeof parsed.owner !== 'string' || typeof parsed.expiresAt !== 'string') return undefined;
+      return parsed as LockBody;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function isStale(lock: LockBody, now: Date): boolean {
+  if (new Date(lock.expiresAt).getTime() <= now.getTime()) return true;
+  // The real clock too: a virtual clock (tests, --now) must not keep a dead lock alive.
+  if (lock.host === hostname() && lock.pid !== process.pid && !processAlive(lock.pid)) return true;
+  return false;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

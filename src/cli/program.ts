@@ -1,0 +1,92 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import { ByodkimError, ExitCode } from '../errors.js';
+import type { GlobalOptions } from './context.js';
+
+/**
+ * The `byodkim` command. Command modules are imported only when their command runs, so
+ * `byodkim --help` starts without loading the AWS SDK.
+ */
+const require = createRequire(import.meta.url);
+const { version } = require('../../../package.json') as { version: string };
+
+type Action = (
+  options: Record<string, unknown>,
+  global: GlobalOptions,
+  command: Command,
+) => Promise<number | undefined>;
+
+function lazy(load: () => Promise<{ run: Action }>) {
+  return async (...args: unknown[]) => {
+    const command = args.at(-1) as Command;
+    const global = command.optsWithGlobals() as GlobalOptions;
+    const { run } = await load();
+    process.exitCode = (await run(command.opts(), global, command)) ?? ExitCode.ok;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('byodkim')
+    .description(
+      'DKIM key lifecycle for Amazon SES Bring Your Own DKIM: generate, store, publish, verify, switch, retire.',
+    )
+    .version(version, '-V, --version')
+    .option('-c, --config <file>', 'config file (default: byodkim.config.yaml)')
+    .addOption(
+      new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'),
+    )
+    .option('--now <iso>', 'evaluate as of this time (what-if, tests)')
+    .option('--profile <name>', 'AWS profile (the SDK\'s default credential chain otherwise)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('init')
+    .description('write a commented config file to start from')
+    .option('--domain <domain>', 'first mail domain', 'example.com')
+    .option('--region <region...>', 'SES region(s), one or more', ['us-east-1'])
+    .option('--selector-prefix <prefix>', 'selector prefix (default: first label of the domain)')
+    .option('--force', 'replace an existing config file', false)
+    .action(lazy(() => import('./commands/init.js')));
+
+  program
+    .command('keygen')
+    .description('Phase 3 by hand: generate the next key into the vault and print its DNS record')
+    .requiredOption('--domain <domain>', 'configured mail domain')
+    .addOption(new Option('--bits <bits>', 'RSA key size').choices(['1024', '2048']))
+    .action(lazy(() => import('./commands/keygen.js')));
+
+  program
+    .command('dns-records')
+    .description('print the DNS records of the keys in the vault (for a DNS team or a zone file)')
+    .option('--domain <domain>', 'only this domain')
+    .addOption(
+      new Option('--format <format>', 'csv, zone lines or JSON')
+        .choices(['csv', 'zone', 'json'])
+        .default('zone'),
+    )
+    .action(lazy(() => import('./commands/dns-records.js')));
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors are bad input.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+    }
+    if (error instanceof ByodkimError) {
+      process.stderr.write(`byodkim: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(
+      `byodkim: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return ExitCode.failure;
+  }
+}

@@ -1,0 +1,225 @@
+import { z } from 'zod';
+import { normalizeDomain } from '../domain/domain-name.js';
+import { policyOverrideSchema, policySchema } from '../domain/policy.js';
+import { isSesRegion } from '../domain/regions.js';
+import { isValidSelector } from '../domain/selector.js';
+
+/**
+ * The YAML config file. Every object is strict, so a misspelt key is an error that names
+ * it rather than a setting silently ignored.
+ */
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)(:\d{1,5})?$/, 'expected host or host:port');
+
+const domainName = z.string().superRefine((value, ctx) => {
+  try {
+    normalizeDomain(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^domain: /, '') });
+  }
+});
+
+const region = z
+  .string()
+  .refine(isSesRegion, { error: (issue) => `"${String(issue.input)}" is not an SES region` });
+
+const tsigSchema = z
+  .object({
+    name: z.string().min(1).describe('TSIG key name as the DNS server knows it.'),
+    algorithm: z.enum(['hmac-sha256', 'hmac-sha512']).default('hmac-sha256'),
+    secretEnv: z.string().optional().describe('Environment variable holding the base64 secret.'),
+    secretFile: z.string().optional().describe('File holding the base64 secret (or a BIND key file).'),
+  })
+  .strict()
+  .refine((t) => (t.secretEnv === undefined) !== (t.secretFile === undefined), {
+    message: 'give exactly one of secretEnv or secretFile (secrets are not written in the config)',
+  });
+
+export const dnsProviderSchema = z.discriminatedUnion('provider', [
+  z
+    .object({
+      provider: z
+        .literal('manual')
+        .describe('Hand the records to a DNS team; byodkim waits until DNS shows them.'),
+      outDir: z
+        .string()
+        .default('dns-requests')
+        .describe('Where hand-off files (CSV, zone lines, JSON) are written.'),
+      ttl: z.number().int().min(30).max(86_400).default(300),
+    })
+    .strict(),
+  z
+    .object({
+      provider: z.literal('route53'),
+      hostedZoneId: z.string().optional().describe('Found by name when omitted.'),
+      ttl: z.number().int().min(30).max(86_400).default(300),
+    })
+    .strict(),
+  z
+    .object({
+      provider: z.literal('rfc2136'),
+      server: hostPort.describe('Primary server for dynamic updates, host[:port].'),
+      zone: z.string().optional().describe('Zone to update; found from SOA when omitted.'),
+      tsig: tsigSchema,
+      ttl: z.number().int().min(30).max(86_400).default(300),
+    })
+    .strict(),
+]);
+
+export const probeSchema = z
+  .object({
+    nameservers: z
+      .array(hostPort)
+      .optional()
+      .describe("Query these instead of the zone's NS set (split horizon, private zones, tests)."),
+    resolvers: z
+      .array(hostPort)
+      .optional()
+      .describe("Recursive resolvers used to find the NS set (default: the system's)."),
+    alsoRecursive: z
+      .array(hostPort)
+      .optional()
+      .describe('Recursive resolvers that must also serve the key before a switch.'),
+    timeoutMs: z.number().int().min(100).max(30_000).default(2_000),
+    concurrency: z.number().int().min(1).max(1_024).default(64),
+  })
+  .strict();
+
+export const keyVaultSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('file'),
+      dir: z.string().default('.byodkim/keys'),
+      retired: z.enum(['delete', 'archive']).default('delete'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('s3'),
+      bucket: z.string().min(3),
+      prefix: z
+        .string()
+        .default('dkim-keys/')
+        .describe("The seeds' layout: <prefix><domain>/<selector>/private_key.pem."),
+      kmsKeyId: z.string().optional().describe('KMS key for SSE-KMS; the bucket default key when omitted.'),
+      region: z.string().optional(),
+      retired: z.enum(['delete', 'archive']).default('delete'),
+    })
+    .strict(),
+]);
+
+export const stateStoreSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('file'), dir: z.string().default('.byodkim/state') }).strict(),
+  z
+    .object({
+      type: z.literal('secrets-manager'),
+      secretName: z
+        .string()
+        .default('byodkim/{domain}')
+        .describe(
+          'Secret per domain; {domain} is replaced. The seeds used "aws-ses-migration/prod/dkim-config".',
+        ),
+      region: z.string().optional(),
+      kmsKeyId: z.string().optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('dynamodb'), table: z.string().min(3), region: z.string().optional() }).strict(),
+]);
+
+export const notifierSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('stdout') }).strict(),
+  z.object({ type: z.literal('file'), path: z.string() }).strict(),
+  z
+    .object({
+      type: z.literal('sns'),
+      topicArn: z.string().startsWith('arn:'),
+      region: z.string().optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('webhook'), url: z.url() }).strict(),
+]);
+
+export const domainConfigSchema = z
+  .object({
+    domain: domainName.describe('The SES identity (mail domain).'),
+    regions: z
+      .array(region)
+      .min(1)
+      .describe('SES regions where this identity signs mail; one key serves them all.'),
+    selectorPrefix: z
+      .string()
+      .optional()
+      .refine((p) => p === undefined || isValidSelector(p), {
+        error: (issue) =>
+          `"${String(issue.input)}" cannot start a selector: use letters, digits and inner hyphens`,
+      })
+      .describe("First part of selector names (default: the domain's first label)."),
+    createIdentity: z.boolean().default(false).describe('Create the SES identity if it does not exist.'),
+    policy: policyOverrideSchema.optional(),
+    dns: dnsProviderSchema.optional().describe('Overrides the top-level dns for this domain.'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    version: z.literal(1).default(1),
+    policy: policySchema.default(policySchema.parse({})),
+    keys: keyVaultSchema.default({ type: 'file', dir: '.byodkim/keys', retired: 'delete' }),
+    state: stateStoreSchema.default({ type: 'file', dir: '.byodkim/state' }),
+    dns: dnsProviderSchema.default({ provider: 'manual', outDir: 'dns-requests', ttl: 300 }),
+    probe: probeSchema.default(probeSchema.parse({})),
+    notify: z.array(notifierSchema).default([{ type: 'stdout' }]),
+    aws: z
+      .object({
+        profile: z.string().optional(),
+        endpoints: z
+          .record(z.enum(['sesv2', 's3', 'secretsmanager', 'dynamodb', 'route53', 'sns', 'kms']), z.url())
+          .optional()
+          .describe('Endpoint overrides for emulators; AWS_ENDPOINT_URL_<SERVICE> also works.'),
+      })
+      .strict()
+      .optional(),
+    domains: z.array(domainConfigSchema).describe('The mail domains byodkim manages.'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.domains.forEach((d, index) => {
+      let name: string;
+      try {
+        name = normalizeDomain(d.domain);
+      } catch {
+        return;
+      }
+      const first = seen.get(name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['domains', index, 'domain'],
+          message: `"${d.domain}" is already configured at domains[${first}]`,
+        });
+      } else seen.set(name, index);
+      const regions = new Set<string>();
+      d.regions.forEach((r, ri) => {
+        if (regions.has(r))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['domains', index, 'regions', ri],
+            message: `"${r}" is listed twice`,
+          });
+        regions.add(r);
+      });
+    });
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type DomainConfig = z.output<typeof domainConfigSchema>;
+export type DnsProviderConfig = z.output<typeof dnsProviderSchema>;
+export type KeyVaultConfig = z.output<typeof keyVaultSchema>;
+export type StateStoreConfig = z.output<typeof stateStoreSchema>;
+export type ProbeConfig = z.output<typeof probeSchema>;
+export type NotifierConfig = z.output<typeof notifierSchema>;

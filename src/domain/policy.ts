@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { DEFAULT_KEY_BITS, KEY_SIZES } from './key.js';
+import { assertValidTemplate, DEFAULT_SELECTOR_TEMPLATE } from './selector.js';
+
+/**
+ * How keys live: validity, when to renew, how long an old selector stays published after
+ * SES stopped using it, key size and selector naming. Defaults follow the seed system
+ * (365-day validity, renewal 30 days before expiry).
+ */
+export const policySchema = z
+  .object({
+    validityDays: z
+      .number()
+      .int()
+      .min(2)
+      .max(3650)
+      .default(365)
+      .describe("How long a key is used before it must be replaced (the seeds' CertificateValidityDays)."),
+    renewBeforeDays: z
+      .number()
+      .int()
+      .min(1)
+      .default(30)
+      .describe('Rotation starts this many days before a key reaches the end of its validity.'),
+    graceDays: z
+      .number()
+      .min(0)
+      .default(7)
+      .describe(
+        'After SES stops signing with a selector, its record stays published this long so mail in flight still verifies.',
+      ),
+    keyBits: z
+      .union(KEY_SIZES.map((bits) => z.literal(bits)) as [z.ZodLiteral<1024>, z.ZodLiteral<2048>])
+      .default(DEFAULT_KEY_BITS)
+      .describe('RSA key size; SES accepts only 1024 or 2048.'),
+    selectorTemplate: z
+      .string()
+      .default(DEFAULT_SELECTOR_TEMPLATE)
+      .superRefine((template, ctx) => {
+        try {
+          assertValidTemplate(template, 'selectorTemplate');
+        } catch (error) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${template}" ${(error as Error).message.replace(/^[^:]*: "[^"]*" /, '')}`,
+          });
+        }
+      })
+      .describe(
+        'Selector names; tokens {prefix} {yyyymmdd} {yyyy} {mm} {dd} {n}. {n} counts up within a day.',
+      ),
+    verifyChecks: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(2)
+      .describe(
+        'Consecutive passes on which every authoritative nameserver must serve the key before SES is switched.',
+      ),
+    verificationWindowHours: z
+      .number()
+      .min(1)
+      .max(72)
+      .default(72)
+      .describe(
+        'How long SES may take to report SUCCESS after a switch before byodkim rolls back (SES itself gives up after 72 hours).',
+      ),
+    standby: z
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .default(0)
+      .describe('Future keys kept generated, published and verified ahead of need.'),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    if (policy.renewBeforeDays >= policy.validityDays) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['renewBeforeDays'],
+        message: `"${policy.renewBeforeDays}" must be less than validityDays (${policy.validityDays})`,
+      });
+    }
+  });
+
+export type Policy = z.output<typeof policySchema>;
+
+/** The per-domain override: any subset of the policy. */
+export const policyOverrideSchema = z
+  .object({
+    validityDays: z.number().int().min(2).max(3650),
+    renewBeforeDays: z.number().int().min(1),
+    graceDays: z.number().min(0),
+    keyBits: z.union([z.literal(1024), z.literal(2048)]),
+    selectorTemplate: z.string(),
+    verifyChecks: z.number().int().min(1).max(20),
+    verificationWindowHours: z.number().min(1).max(72),
+    standby: z.number().int().min(0).max(5),
+  })
+  .partial()
+  .strict();
+
+export type PolicyOverride = z.output<typeof policyOverrideSchema>;
+
+export const DAY_MS = 86_400_000;
+export const HOUR_MS = 3_600_000;

@@ -1,0 +1,136 @@
+import { InputError } from '../errors.js';
+
+/**
+ * DKIM selectors: naming from a template and SES's validation rule.
+ *
+ * The default template `{prefix}-{yyyymmdd}-{n}` reproduces the seed system's selectors
+ * (`gooid-21-pro-20250917-3`): a fixed prefix, the UTC day the key was made, and a
+ * sequence number that counts up for more selectors made on the same day.
+ */
+
+export const DEFAULT_SELECTOR_TEMPLATE = '{prefix}-{yyyymmdd}-{n}';
+
+/** SES's rule for DomainSigningSelector (PutEmailIdentityDkimSigningAttributes). */
+export const SES_SELECTOR_PATTERN = /^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))$/;
+export const SES_SELECTOR_RULE =
+  '1–63 characters of letters, digits and hyphens, not starting or ending with a hyphen ' +
+  '(SES pattern ^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\\-]*[a-zA-Z0-9]))$)';
+export const SELECTOR_MAX_LENGTH = 63;
+
+const TOKENS = ['prefix', 'yyyymmdd', 'yyyy', 'mm', 'dd', 'n'] as const;
+type Token = (typeof TOKENS)[number];
+
+export function isValidSelector(selector: string): boolean {
+  return (
+    selector.length >= 1 && selector.length <= SELECTOR_MAX_LENGTH && SES_SELECTOR_PATTERN.test(selector)
+  );
+}
+
+/** Throws an InputError naming the selector, the rule, and where the value came from. */
+export function assertValidSelector(selector: string, where = 'selector'): void {
+  if (!isValidSelector(selector)) {
+    const why = selector.length > SELECTOR_MAX_LENGTH ? ` (it has ${selector.length} characters)` : '';
+    throw new InputError(
+      'SELECTOR_INVALID',
+      `${where}: "${selector}" is not a valid SES selector${why}: ${SES_SELECTOR_RULE}`,
+      {
+        context: { selector, where },
+      },
+    );
+  }
+}
+
+function pad(value: number, width: number): string {
+  return String(value).padStart(width, '0');
+}
+
+function tokenValues(prefix: string, day: Date, n: number): Record<Token, string> {
+  const yyyy = pad(day.getUTCFullYear(), 4);
+  const mm = pad(day.getUTCMonth() + 1, 2);
+  const dd = pad(day.getUTCDate(), 2);
+  return { prefix, yyyymmdd: `${yyyy}${mm}${dd}`, yyyy, mm, dd, n: String(n) };
+}
+
+/** Checks that a template uses only known tokens and contains `{n}` (else names collide). */
+export function assertValidTemplate(template: string, where = 'selectorTemplate'): void {
+  for (const match of template.matchAll(/\{([^}]*)\}/g)) {
+    if (!(TOKENS as readonly string[]).includes(match[1] ?? '')) {
+      throw new InputError(
+        'SELECTOR_TEMPLATE_INVALID',
+        `${where}: "${template}" uses unknown token {${match[1]}}; known tokens: ${TOKENS.map((t) => `{${t}}`).join(', ')}`,
+        {
+          context: { template, where },
+        },
+      );
+    }
+  }
+  if (!template.includes('{n}')) {
+    throw new InputError(
+      'SELECTOR_TEMPLATE_INVALID',
+      `${where}: "${template}" must contain {n} so that two keys made on one day get different selectors`,
+      {
+        context: { template, where },
+      },
+    );
+  }
+}
+
+export function renderSelector(template: string, prefix: string, day: Date, n: number): string {
+  const values = tokenValues(prefix, day, n);
+  return template.replace(/\{([a-z]+)\}/g, (_, token: string) => values[token as Token] ?? `{${token}}`);
+}
+
+/**
+ * The next selector for `day`: `{n}` is one more than the highest `n` already used on
+ * that day by any selector in `existing` that this template produced, or 1.
+ */
+export function nextSelector(options: {
+  template?: string;
+  prefix: string;
+  day: Date;
+  existing: Iterable<string>;
+  where?: string;
+}): string {
+  const template = options.template ?? DEFAULT_SELECTOR_TEMPLATE;
+  assertValidTemplate(template, options.where ? `${options.where}.selectorTemplate` : 'selectorTemplate');
+  const used = new Set<number>();
+  const matcher = templateMatcher(template, options.prefix, options.day);
+  for (const selector of options.existing) {
+    const n = matcher(selector);
+    if (n !== undefined) used.add(n);
+  }
+  const n = used.size === 0 ? 1 : Math.max(...used) + 1;
+  const selector = renderSelector(template, options.prefix, options.day, n);
+  assertValidSelector(
+    selector,
+    options.where ? `${options.where} (from template "${template}")` : `selector from template "${template}"`,
+  );
+  return selector;
+}
+
+/** Builds a function that returns `n` if a selector was produced by the template on that day. */
+function templateMatcher(
+  template: string,
+  prefix: string,
+  day: Date,
+): (selector: string) => number | undefined {
+  const values = tokenValues(prefix, day, 0);
+  let source = '';
+  let last = 0;
+  for (const match of template.matchAll(/\{([a-z]+)\}/g)) {
+    source += escapeRegExp(template.slice(last, match.index));
+    const token = match[1] as Token;
+    source += token === 'n' ? '(?<n>[1-9][0-9]*)' : escapeRegExp(values[token]);
+    last = (match.index ?? 0) + match[0].length;
+  }
+  source += escapeRegExp(template.slice(last));
+  const regex = new RegExp(`^${source}$`, 'i');
+  return (selector) => {
+    const n = regex.exec(selector)?.groups?.n;
+    return n === undefined ? undefined : Number(n);
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { CorruptDataError } from '../errors.js';
+import { type DomainState, KEY_STATUSES } from './state.js';
+import { formatZodIssues } from './zod-issues.js';
+
+/** Validates stored state on load, so a damaged record is reported, not half-used. */
+const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not an ISO time');
+const actor = z.object({ kind: z.enum(['cli', 'lambda', 'sandbox', 'test']), user: z.string().optional() });
+const status = z.enum(KEY_STATUSES as [string, ...string[]]);
+
+const keyEntry = z.object({
+  selector: z.string().min(1),
+  bits: z.union([z.literal(1024), z.literal(2048)]),
+  publicKey: z.string().min(1),
+  vaultRef: z.string(),
+  origin: z.enum(['generated', 'adopted']),
+  createdAt: isoTime,
+  notAfter: isoTime,
+  status,
+  statusSince: isoTime,
+  verifyStreak: z.number().int().nonnegative().optional(),
+  switchedAt: isoTime.optional(),
+  retiringSince: isoTime.optional(),
+});
+
+const record = z.object({ name: z.string(), value: z.string() });
+
+export const domainStateSchema = z.object({
+  schema: z.literal(1),
+  domain: z.string().min(1),
+  keys: z.array(keyEntry),
+  rotation: z
+    .object({
+      kind: z.enum(['manual', 'emergency']),
+      requestedAt: isoTime,
+      revokeNow: z.boolean().optional(),
+      actor,
+    })
+    .optional(),
+  handOff: z.object({ sentAt: isoTime, add: z.array(record), remove: z.array(record) }).optional(),
+  history: z.array(
+    z.object({
+      at: isoTime,
+      selector: z.string().optional(),
+      from: status.optional(),
+      to: status.optional(),
+      reason: z.string(),
+      message: z.string(),
+      actor,
+    }),
+  ),
+});
+
+export function parseDomainState(raw: unknown, where: string): DomainState {
+  const result = domainStateSchema.safeParse(raw);
+  if (!result.success) {
+    throw new CorruptDataError(`${where}: ${formatZodIssues(result.error.issues, raw)}`, {
+      context: { where },
+    });
+  }
+  return result.data as DomainState;
+}

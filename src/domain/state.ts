@@ -1,0 +1,101 @@
+import type { KeyBits } from './key.js';
+
+/**
+ * What byodkim remembers about one domain between passes. Plain JSON data: it is stored
+ * by the state stores as is, and it never holds private key material (keys live in the
+ * vault; the state only names where).
+ *
+ * Key lifecycle (cert-manager style: a staged "next" key, promoted when proven):
+ *
+ *   staged ──publish──▶ published ──N checks match on all NS──▶ verified
+ *                                                                  │ SES put + SUCCESS
+ *                                                                  ▼
+ *   retired ◀──record gone, key destroyed── retiring ◀──replaced── active
+ *
+ *   failed:  SES said FAILED / window ran out (rolled back)
+ *   revoked: record replaced by an empty p= (emergency), key destroyed
+ */
+export type KeyStatus =
+  | 'staged'
+  | 'published'
+  | 'verified'
+  | 'active'
+  | 'retiring'
+  | 'retired'
+  | 'failed'
+  | 'revoked';
+
+export const KEY_STATUSES: readonly KeyStatus[] = [
+  'staged',
+  'published',
+  'verified',
+  'active',
+  'retiring',
+  'retired',
+  'failed',
+  'revoked',
+];
+
+export interface KeyEntry {
+  selector: string;
+  bits: KeyBits;
+  /** base64 DER SubjectPublicKeyInfo, the record's p=. */
+  publicKey: string;
+  /** Where the vault keeps the private key (file path, s3:// URI); informational. */
+  vaultRef: string;
+  origin: 'generated' | 'adopted';
+  createdAt: string;
+  /** createdAt + validity: when the key should no longer be in use. */
+  notAfter: string;
+  status: KeyStatus;
+  statusSince: string;
+  /** Consecutive passes on which every authoritative nameserver served this key. */
+  verifyStreak?: number;
+  /** When SES was first pointed at this selector (start of the verification window). */
+  switchedAt?: string;
+  /** When this key stopped being used by SES: start of the grace period. */
+  retiringSince?: string;
+}
+
+export type Actor = { kind: 'cli' | 'lambda' | 'sandbox' | 'test'; user?: string };
+
+export interface HistoryEntry {
+  at: string;
+  selector?: string;
+  from?: KeyStatus | undefined;
+  to?: KeyStatus | undefined;
+  reason: string;
+  message: string;
+  actor: Actor;
+}
+
+export interface RotationRequest {
+  kind: 'manual' | 'emergency';
+  requestedAt: string;
+  /** Emergency only: revoke the old record at once, before the new key is active. */
+  revokeNow?: boolean;
+  actor: Actor;
+}
+
+export interface DnsHandOff {
+  sentAt: string;
+  /** Records asked for, by name; the hand-off is done when DNS shows them. */
+  add: Array<{ name: string; value: string }>;
+  remove: Array<{ name: string; value: string }>;
+}
+
+export interface DomainState {
+  schema: 1;
+  domain: string;
+  keys: KeyEntry[];
+  rotation?: RotationRequest;
+  handOff?: DnsHandOff;
+  history: HistoryEntry[];
+}
+
+/** Old history entries beyond this are dropped so a state record stays small (Secrets Manager caps at 64 KiB). */
+export const HISTORY_LIMIT = 200;
+
+export function emptyDomainState(domain: string): DomainState {
+  return { schema: 1, domain, keys: [], history: [] };
+}

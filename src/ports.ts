@@ -1,0 +1,186 @@
+/**
+ * The narrow interfaces between the pure core and the world. Each lists only the calls the
+ * engine makes; adapters implement them over files, AWS or DNS, and accept injected
+ * clients so tests can point them at emulators.
+ */
+import type { DkimPrivateKey } from './domain/key.js';
+import type { Actor, DomainState } from './domain/state.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+/** Private keys, by domain and selector. Never overwrites; never logs key material. */
+export interface KeyVault {
+  /** Human name for status output, e.g. `file:/var/lib/byodkim/keys` or `s3://bucket/dkim-keys/`. */
+  readonly description: string;
+  /**
+   * Stores a new key, then reads it back and checks it is the same key. Throws
+   * AlreadyExistsError if the selector already has a key (the stored one stays intact),
+   * ReadBackError if what reads back differs. Returns where it is kept.
+   */
+  put(domain: string, selector: string, key: DkimPrivateKey): Promise<string>;
+  get(domain: string, selector: string): Promise<DkimPrivateKey | undefined>;
+  /** Destroys or archives a retired key, as configured. Idempotent. */
+  retire(domain: string, selector: string): Promise<void>;
+  /** Selectors that have a key for this domain. */
+  list(domain: string): Promise<string[]>;
+}
+
+export interface Versioned<T> {
+  value: T;
+  /** Opaque version token for optimistic concurrency. */
+  version: string;
+}
+
+export interface Lease {
+  readonly domain: string;
+  readonly owner: string;
+  readonly expiresAt: Date;
+  renew(): Promise<void>;
+  release(): Promise<void>;
+}
+
+/** Per-domain state with optimistic concurrency and a lease so one actor changes a domain at a time. */
+export interface StateStore {
+  readonly description: string;
+  load(domain: string): Promise<Versioned<DomainState> | undefined>;
+  /**
+   * Saves if the stored version is still `expectedVersion` (undefined: must not exist yet).
+   * Throws ConflictError otherwise. Returns the new version.
+   */
+  save(state: DomainState, expectedVersion: string | undefined): Promise<string>;
+  listDomains(): Promise<string[]>;
+  /** Takes the domain's lease, or throws LockedError if a live lease is held by someone else. */
+  acquireLease(domain: string, owner: string, ttlMs: number): Promise<Lease>;
+}
+
+export interface DnsRecordChange {
+  action: 'upsert' | 'delete';
+  /** Fully qualified, no trailing dot: `<selector>._domainkey.<domain>`. */
+  name: string;
+  /** The whole TXT value; for delete, exactly what was published (only that record is removed). */
+  value: string;
+  ttl?: number;
+  selector: string;
+  reason: string;
+  /** For removals handed to a DNS team: the earliest moment removal is safe. */
+  notBefore?: string;
+}
+
+export type PublishOutcome = 'applied' | 'handed-off';
+
+/** Puts records into DNS, or hands the change to the people who can. One call = one batch. */
+export interface DnsPublisher {
+  readonly description: string;
+  /** 'automatic' publishers change DNS themselves; 'manual' ones hand the batch off. */
+  readonly mode: 'automatic' | 'manual';
+  apply(domain: string, changes: readonly DnsRecordChange[]): Promise<PublishOutcome>;
+}
+
+export type NameserverOutcome =
+  | 'match'
+  | 'missing'
+  | 'other-key'
+  | 'revoked'
+  | 'invalid'
+  | 'servfail'
+  | 'refused'
+  | 'timeout'
+  | 'error';
+
+export interface NameserverAnswer {
+  /** Nameserver host name (or the address when configured by address). */
+  nameserver: string;
+  address: string;
+  outcome: NameserverOutcome;
+  /** The TXT records served at the name, each as its joined character-strings. */
+  served: string[];
+  /** CNAMEs followed on the way (delegated selectors). */
+  cnames?: string[];
+  detail?: string;
+}
+
+export interface ProbeResult {
+  name: string;
+  answers: NameserverAnswer[];
+}
+
+/** Asks every authoritative nameserver directly what it serves at a DKIM record name. */
+export interface DnsProbe {
+  /** `publicKey`: the key that should be served; outcomes are relative to it. */
+  probe(name: string, publicKey: string | undefined): Promise<ProbeResult>;
+}
+
+export type SesDkimStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'TEMPORARY_FAILURE' | 'NOT_STARTED';
+
+/** One identity's DKIM as SES reports it in one region. */
+export interface SesDkimView {
+  identity: string;
+  region: string;
+  exists: boolean;
+  origin?: 'EXTERNAL' | 'AWS_SES' | 'AWS_SES_AF_SOUTH_1' | string;
+  status?: SesDkimStatus;
+  signingEnabled?: boolean;
+  /** For BYODKIM: [selector]. For Easy DKIM: three tokens. */
+  tokens: string[];
+  verifiedForSending?: boolean;
+  verificationStatus?: string;
+  verificationError?: string;
+  lastCheckedAt?: string;
+  lastSuccessAt?: string;
+}
+
+export interface SigningService {
+  describe(identity: string, region: string): Promise<SesDkimView>;
+  /** PutEmailIdentityDkimSigningAttributes with EXTERNAL, the selector and the key. */
+  putExternalKey(identity: string, region: string, selector: string, key: DkimPrivateKey): Promise<void>;
+  setSigningEnabled(identity: string, region: string, enabled: boolean): Promise<void>;
+  /** CreateEmailIdentity, optionally already with BYODKIM attributes. */
+  createIdentity(
+    identity: string,
+    region: string,
+    signing?: { selector: string; key: DkimPrivateKey },
+  ): Promise<void>;
+  listIdentities(region: string): Promise<string[]>;
+}
+
+export type Notification =
+  | {
+      kind: 'dns-hand-off';
+      domain: string;
+      add: DnsRecordChange[];
+      remove: DnsRecordChange[];
+      /** Rendered request files, if the notifier wrote any. */
+      files?: string[];
+    }
+  | { kind: 'failure'; domain: string; reason: string; message: string }
+  | { kind: 'rotated'; domain: string; selector: string; message: string };
+
+export interface Notifier {
+  notify(notification: Notification): Promise<void>;
+}
+
+/** Progress and results from the engine; the CLI draws them, the Lambda logs them as JSON. */
+export type EngineEvent =
+  | { type: 'domain-start'; domain: string }
+  | {
+      type: 'step';
+      domain: string;
+      step: string;
+      phase: number;
+      status: 'start' | 'done' | 'failed' | 'skipped';
+      message: string;
+    }
+  | { type: 'domain-done'; domain: string; outcome: 'ok' | 'waiting' | 'failed'; message: string }
+  | { type: 'warning'; domain?: string; code: string; message: string };
+
+export interface Output {
+  event(event: EngineEvent): void;
+}
+
+export interface RunContext {
+  actor: Actor;
+  clock: Clock;
+  output: Output;
+}
