@@ -1,0 +1,118 @@
+/**
+ * The DNS lookups SES makes to verify DKIM (SPEC.md §4, §5), against the one DNS server the
+ * emulator is configured with.
+ */
+import { Resolver } from 'node:dns/promises';
+import { joinTxtStrings, readKeyRecord } from './dkim-record.js';
+
+export type VerificationError = 'HOST_NOT_FOUND' | 'TYPE_NOT_FOUND' | 'INVALID_VALUE' | 'DNS_SERVER_ERROR';
+
+export type CheckOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly error: VerificationError; readonly detail: string };
+
+const MAX_CNAME_HOPS = 8;
+export const EASY_DKIM_ZONE = 'dkim.amazonses.com';
+
+export interface DnsTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+export class DnsChecker {
+  readonly #resolver: Resolver;
+
+  constructor(target: DnsTarget, timeoutMs: number) {
+    this.#resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
+    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+    this.#resolver.setServers([`${host}:${target.port}`]);
+  }
+
+  /** BYODKIM: every DKIM key record at `<selector>._domainkey.<domain>` carries the held key. */
+  async checkKeyRecord(domain: string, selector: string, publicKeySpkiDer: Buffer): Promise<CheckOutcome> {
+    const name = `${selector}._domainkey.${domain}`;
+    const answer = await this.#resolveTxtFollowingCnames(name);
+    if (!answer.ok) return answer;
+    const readings = answer.records.map((strings) => readKeyRecord(joinTxtStrings(strings)));
+    const dkimRecords = readings.filter((reading) => reading.kind !== 'not-dkim');
+    if (dkimRecords.length === 0) {
+      return fail('INVALID_VALUE', `${name} has TXT records but none is a DKIM key record`);
+    }
+    for (const reading of dkimRecords) {
+      if (reading.kind === 'revoked')
+        return fail('INVALID_VALUE', `${name} publishes a revoked key (empty p=)`);
+      if (reading.kind === 'invalid') return fail('INVALID_VALUE', `${name}: ${reading.reason}`);
+      if (reading.kind === 'key' && !reading.publicKeySpkiDer.equals(publicKeySpkiDer)) {
+        return fail('INVALID_VALUE', `${name} publishes another public key`);
+      }
+    }
+    return { ok: true };
+  }
+
+  /** Easy DKIM: each `<token>._domainkey.<domain>` is a CNAME to `<token>.dkim.amazonses.com`. */
+  async checkEasyDkimCnames(domain: string, tokens: readonly string[]): Promise<CheckOutcome> {
+    const outcomes = await Promise.all(
+      tokens.map(async (token): Promise<CheckOutcome> => {
+        const name = `${token}._domainkey.${domain}`;
+        try {
+          const targets = await this.#resolver.resolveCname(name);
+          const expected = `${token}.${EASY_DKIM_ZONE}`;
+          return targets.some((target) => normalizeName(target) === expected)
+            ? { ok: true }
+            : fail('INVALID_VALUE', `${name} is not a CNAME to ${expected}`);
+        } catch (error) {
+          return lookupFailure(name, error);
+        }
+      }),
+    );
+    const failures = outcomes.filter((outcome) => !outcome.ok);
+    return failures.find((outcome) => outcome.error === 'DNS_SERVER_ERROR') ?? failures[0] ?? { ok: true };
+  }
+
+  async #resolveTxtFollowingCnames(
+    name: string,
+  ): Promise<{ ok: true; records: string[][] } | Extract<CheckOutcome, { ok: false }>> {
+    let current = name;
+    for (let hop = 0; hop <= MAX_CNAME_HOPS; hop += 1) {
+      try {
+        return { ok: true, records: await this.#resolver.resolveTxt(current) };
+      } catch (error) {
+        if (errorCode(error) !== 'ENODATA') return lookupFailure(current, error);
+        // No TXT here: the name may be a CNAME the server did not chase (delegated zone).
+        let targets: string[];
+        try {
+          targets = await this.#resolver.resolveCname(current);
+        } catch {
+          return lookupFailure(current, error);
+        }
+        const next = targets[0];
+        if (next === undefined) return lookupFailure(current, error);
+        current = normalizeName(next);
+      }
+    }
+    return fail('INVALID_VALUE', `${name}: more than ${MAX_CNAME_HOPS} CNAMEs`);
+  }
+}
+
+function fail(error: VerificationError, detail: string): Extract<CheckOutcome, { ok: false }> {
+  return { ok: false, error, detail };
+}
+
+function lookupFailure(name: string, error: unknown): Extract<CheckOutcome, { ok: false }> {
+  const code = errorCode(error);
+  if (code === 'ENOTFOUND') return fail('HOST_NOT_FOUND', `${name} does not exist (NXDOMAIN)`);
+  if (code === 'ENODATA') return fail('TYPE_NOT_FOUND', `${name} has no record of the requested type`);
+  return fail('DNS_SERVER_ERROR', `${name}: DNS lookup failed (${code ?? 'unknown error'})`);
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
+    return error.code;
+  }
+  return undefined;
+}
+
+function normalizeName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
+}
