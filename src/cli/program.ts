@@ -8,7 +8,20 @@ import type { GlobalOptions } from './context.js';
  * `byodkim --help` starts without loading the AWS SDK.
  */
 const require = createRequire(import.meta.url);
-const { version } = require('../../../package.json') as { version: string };
+
+/** The package version; package.json sits two levels up from source and three from dist/. */
+function packageVersion(): string {
+  for (const path of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = require(path) as { name?: string; version?: string };
+      if (pkg.name === 'byodkim' && pkg.version) return pkg.version;
+    } catch {
+      // try the next location
+    }
+  }
+  return '0.0.0';
+}
+const version = packageVersion();
 
 type Action = (
   options: Record<string, unknown>,

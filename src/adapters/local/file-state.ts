@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DomainState } from '../../domain/state.js';
 import { parseDomainState } from '../../domain/state-schema.js';
-import { ConflictError, CorruptDataError } from '../../errors.js';
+import { ConflictError, CorruptDataError, LockedError } from '../../errors.js';
 import type { Lease, StateStore, Versioned } from '../../ports.js';
 import { ensurePrivateDir, replaceFile } from './fs-atomic.js';
 import { LockFile } from './lock-file.js';
@@ -20,6 +20,21 @@ interface StateFile {
 
 /** How long the short lock around one compare-and-swap may live if its holder dies. */
 const SAVE_LOCK_TTL_MS = 30_000;
+/** A compare-and-swap takes milliseconds; wait this long for another one to finish. */
+const SAVE_LOCK_WAIT_MS = 5_000;
+
+async function acquireWaiting(lock: LockFile): Promise<void> {
+  const deadline = Date.now() + SAVE_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await lock.acquire(SAVE_LOCK_TTL_MS, new Date());
+      return;
+    } catch (error) {
+      if (!(error instanceof LockedError) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+    }
+  }
+}
 
 /**
  * One JSON file per domain, `<dir>/<domain>.json`, holding `{ version, state }`. A save
@@ -49,7 +64,7 @@ export class FileStateStore implements StateStore {
   async save(state: DomainState, expectedVersion: string | undefined): Promise<string> {
     await ensurePrivateDir(this.#dir);
     const lock = new LockFile(`${this.#path(state.domain)}.lock`, `save:${process.pid}`);
-    await lock.acquire(SAVE_LOCK_TTL_MS, new Date());
+    await acquireWaiting(lock);
     try {
       const current = await this.#read(state.domain);
       const currentVersion = current ? String(current.version) : undefined;
