@@ -49,7 +49,7 @@ export function buildProgram(): Command {
       new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'),
     )
     .option('--now <iso>', 'evaluate as of this time (what-if, tests)')
-    .option('--profile <name>', 'AWS profile (the SDK\'s default credential chain otherwise)')
+    .option('--profile <name>', "AWS profile (the SDK's default credential chain otherwise)")
     .showHelpAfterError()
     .exitOverride();
 

@@ -11,7 +11,10 @@ export interface CliResult {
 }
 
 /** Runs the real CLI (from source, through tsx) as a user would, in `cwd`. */
-export function runCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', tsx, entry, ...args], {
       cwd: options.cwd,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,9 @@ afterAll(async () => {
 async function snapshot(root: string): Promise<string> {
   const hash = createHash('sha256');
   const walk = async (d: string): Promise<void> => {
-    for (const entry of (await readdir(d, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of (await readdir(d, { withFileTypes: true })).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       const p = join(d, entry.name);
       if (entry.isDirectory()) await walk(p);
       else hash.update(p).update(await readFile(p));
@@ -38,7 +40,19 @@ describe('byodkim CLI (foundation commands)', () => {
   });
 
   it('init writes a commented config that the loader accepts, and will not replace it', async () => {
-    const init = await runCli(['init', '--domain', 'goo.ne.jp', '--region', 'ap-northeast-1', 'us-east-1', '--selector-prefix', 'gooid-21-pro'], { cwd: dir });
+    const init = await runCli(
+      [
+        'init',
+        '--domain',
+        'goo.ne.jp',
+        '--region',
+        'ap-northeast-1',
+        'us-east-1',
+        '--selector-prefix',
+        'gooid-21-pro',
+      ],
+      { cwd: dir },
+    );
     expect(init.code).toBe(0);
     const text = await readFile(join(dir, 'byodkim.config.yaml'), 'utf8');
     expect(text).toContain('# byodkim configuration');
@@ -50,9 +64,18 @@ describe('byodkim CLI (foundation commands)', () => {
   });
 
   it('keygen stores the next key, prints its record and never the private key', async () => {
-    const first = await runCli(['keygen', '--domain', 'goo.ne.jp', '--now', '2025-09-17T01:00:00Z', '--output', 'json'], { cwd: dir });
+    const first = await runCli(
+      ['keygen', '--domain', 'goo.ne.jp', '--now', '2025-09-17T01:00:00Z', '--output', 'json'],
+      { cwd: dir },
+    );
     expect(first.code).toBe(0);
-    const out = JSON.parse(first.stdout) as { selector: string; name: string; value: string; chunks: string[]; vaultRef: string };
+    const out = JSON.parse(first.stdout) as {
+      selector: string;
+      name: string;
+      value: string;
+      chunks: string[];
+      vaultRef: string;
+    };
     expect(out.selector).toBe('gooid-21-pro-20250917-1');
     expect(out.name).toBe('gooid-21-pro-20250917-1._domainkey.goo.ne.jp');
     expect(parseDkimRecord(out.chunks).ok).toBe(true);
@@ -62,7 +85,9 @@ describe('byodkim CLI (foundation commands)', () => {
     expect(body.length).toBeGreaterThan(40);
     expect(first.stdout + first.stderr).not.toContain(body);
 
-    const second = await runCli(['keygen', '--domain', 'goo.ne.jp', '--now', '2025-09-17T02:00:00Z'], { cwd: dir });
+    const second = await runCli(['keygen', '--domain', 'goo.ne.jp', '--now', '2025-09-17T02:00:00Z'], {
+      cwd: dir,
+    });
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('gooid-21-pro-20250917-2');
     expect(second.stdout + second.stderr).not.toContain(body);
@@ -88,11 +113,23 @@ describe('byodkim CLI (foundation commands)', () => {
 
   it.each([
     ['an unknown domain', ['keygen', '--domain', 'unknown.example'], '"unknown.example" is not configured'],
-    ['a bad domain name', ['keygen', '--domain', 'bad..example'], '"bad..example" is not a valid domain name'],
+    [
+      'a bad domain name',
+      ['keygen', '--domain', 'bad..example'],
+      '"bad..example" is not a valid domain name',
+    ],
     ['key size 4096', ['keygen', '--domain', 'goo.ne.jp', '--bits', '4096'], "'4096' is invalid"],
-    ['a bad --now', ['keygen', '--domain', 'goo.ne.jp', '--now', 'yesterday'], '--now: "yesterday" is not an ISO 8601 time'],
+    [
+      'a bad --now',
+      ['keygen', '--domain', 'goo.ne.jp', '--now', 'yesterday'],
+      '--now: "yesterday" is not an ISO 8601 time',
+    ],
     ['an unknown option', ['keygen', '--domain', 'goo.ne.jp', '--domian', 'x'], "unknown option '--domian'"],
-    ['a missing config file', ['keygen', '--domain', 'goo.ne.jp', '--config', 'nope.yaml'], 'nope.yaml does not exist'],
+    [
+      'a missing config file',
+      ['keygen', '--domain', 'goo.ne.jp', '--config', 'nope.yaml'],
+      'nope.yaml does not exist',
+    ],
   ])('rejects %s with exit 2, a message naming the value, and no change', async (_, args, message) => {
     const before = await snapshot(dir);
     const result = await runCli(args, { cwd: dir });
@@ -103,10 +140,26 @@ describe('byodkim CLI (foundation commands)', () => {
 
   it.each([
     ['malformed YAML', 'domains: [\n', 'not valid YAML'],
-    ['an unknown key', 'domains:\n  - domain: goo.ne.jp\n    regions: [us-east-1]\n    colour: blue\n', 'unknown key "colour"'],
-    ['a selector rule broken', 'domains:\n  - domain: goo.ne.jp\n    regions: [us-east-1]\n    selectorPrefix: "gooid.21"\n', '"gooid.21" cannot start a selector'],
-    ['key size 4096', 'policy:\n  keyBits: 4096\ndomains:\n  - domain: goo.ne.jp\n    regions: [us-east-1]\n', 'policy.keyBits: 4096'],
-    ['a bad domain', 'domains:\n  - domain: "goo_ne.jp"\n    regions: [us-east-1]\n', '"goo_ne.jp" is not a valid domain name'],
+    [
+      'an unknown key',
+      'domains:\n  - domain: goo.ne.jp\n    regions: [us-east-1]\n    colour: blue\n',
+      'unknown key "colour"',
+    ],
+    [
+      'a selector rule broken',
+      'domains:\n  - domain: goo.ne.jp\n    regions: [us-east-1]\n    selectorPrefix: "gooid.21"\n',
+      '"gooid.21" cannot start a selector',
+    ],
+    [
+      'key size 4096',
+      'policy:\n  keyBits: 4096\ndomains:\n  - domain: goo.ne.jp\n    regions: [us-east-1]\n',
+      'policy.keyBits: 4096',
+    ],
+    [
+      'a bad domain',
+      'domains:\n  - domain: "goo_ne.jp"\n    regions: [us-east-1]\n',
+      '"goo_ne.jp" is not a valid domain name',
+    ],
   ])('rejects a config with %s: exit 2, message, no change', async (_, text, message) => {
     const config = join(dir, 'bad.yaml');
     await writeFile(config, text);

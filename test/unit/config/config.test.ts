@@ -26,33 +26,83 @@ describe('config', () => {
       domain: 'example.com',
       regions: ['us-east-1', 'ap-northeast-1'],
       selectorPrefix: 'example',
-      policy: { validityDays: 365, renewBeforeDays: 30, graceDays: 7, keyBits: 2048, selectorTemplate: '{prefix}-{yyyymmdd}-{n}', standby: 0 },
+      policy: {
+        validityDays: 365,
+        renewBeforeDays: 30,
+        graceDays: 7,
+        keyBits: 2048,
+        selectorTemplate: '{prefix}-{yyyymmdd}-{n}',
+        standby: 0,
+      },
       dns: { provider: 'manual' },
     });
     expect(config.keys).toEqual({ type: 'file', dir: '/etc/.byodkim/keys', retired: 'delete' });
   });
 
   it('applies per-domain policy overrides on top of the defaults', () => {
-    const { domains } = parseConfig(`policy: { graceDays: 3 }\ndomains:\n  - domain: a.example\n    regions: [us-east-1]\n    policy: { keyBits: 1024 }\n`, '/x.yaml');
+    const { domains } = parseConfig(
+      `policy: { graceDays: 3 }\ndomains:\n  - domain: a.example\n    regions: [us-east-1]\n    policy: { keyBits: 1024 }\n`,
+      '/x.yaml',
+    );
     expect(domains[0]?.policy).toMatchObject({ keyBits: 1024, graceDays: 3, validityDays: 365 });
   });
 
   it.each([
-    ['an unknown region, naming its path', `domains:\n  - domain: a.example\n    regions: [us-east-1]\n  - domain: b.example\n    regions: [us-east-1]\n  - domain: c.example\n    regions: [ap-northeast-9]\n`, 'domains[2].regions[0]: "ap-northeast-9" is not an SES region'],
-    ['a bad domain name', `domains:\n  - domain: "exa mple.com"\n    regions: [us-east-1]\n`, 'domains[0].domain: "exa mple.com" is not a valid domain name'],
-    ['a one-label domain', `domains:\n  - domain: localhost\n    regions: [us-east-1]\n`, 'needs at least two labels'],
+    [
+      'an unknown region, naming its path',
+      `domains:\n  - domain: a.example\n    regions: [us-east-1]\n  - domain: b.example\n    regions: [us-east-1]\n  - domain: c.example\n    regions: [ap-northeast-9]\n`,
+      'domains[2].regions[0]: "ap-northeast-9" is not an SES region',
+    ],
+    [
+      'a bad domain name',
+      `domains:\n  - domain: "exa mple.com"\n    regions: [us-east-1]\n`,
+      'domains[0].domain: "exa mple.com" is not a valid domain name',
+    ],
+    [
+      'a one-label domain',
+      `domains:\n  - domain: localhost\n    regions: [us-east-1]\n`,
+      'needs at least two labels',
+    ],
     ['an unknown key', `${base}    selectorprefix: x\n`, 'domains[0]: unknown key "selectorprefix"'],
     ['an unknown top-level key', `${base}polcy: {}\n`, 'unknown key "polcy"'],
     ['key size 4096', `policy: { keyBits: 4096 }\n${base}`, 'policy.keyBits: 4096'],
-    ['a selector prefix SES would refuse', `domains:\n  - domain: a.example\n    regions: [us-east-1]\n    selectorPrefix: "bad_prefix"\n`, 'domains[0].selectorPrefix: "bad_prefix" cannot start a selector'],
-    ['renewal not before expiry', `policy: { validityDays: 30, renewBeforeDays: 30 }\n${base}`, 'policy.renewBeforeDays: "30" must be less than validityDays (30)'],
-    ['a template without {n}', `policy: { selectorTemplate: "{prefix}-{yyyymmdd}" }\n${base}`, 'must contain {n}'],
-    ['a duplicated domain', `domains:\n  - domain: a.example\n    regions: [us-east-1]\n  - domain: A.example.\n    regions: [us-east-1]\n`, 'domains[1].domain: "A.example." is already configured at domains[0]'],
-    ['a region listed twice', `domains:\n  - domain: a.example\n    regions: [us-east-1, us-east-1]\n`, 'domains[0].regions[1]: "us-east-1" is listed twice'],
-    ['a TSIG secret written in the config', `dns: { provider: rfc2136, server: "127.0.0.1:53", tsig: { name: k, secret: abc } }\n${base}`, 'unknown key "secret"'],
+    [
+      'a selector prefix SES would refuse',
+      `domains:\n  - domain: a.example\n    regions: [us-east-1]\n    selectorPrefix: "bad_prefix"\n`,
+      'domains[0].selectorPrefix: "bad_prefix" cannot start a selector',
+    ],
+    [
+      'renewal not before expiry',
+      `policy: { validityDays: 30, renewBeforeDays: 30 }\n${base}`,
+      'policy.renewBeforeDays: "30" must be less than validityDays (30)',
+    ],
+    [
+      'a template without {n}',
+      `policy: { selectorTemplate: "{prefix}-{yyyymmdd}" }\n${base}`,
+      'must contain {n}',
+    ],
+    [
+      'a duplicated domain',
+      `domains:\n  - domain: a.example\n    regions: [us-east-1]\n  - domain: A.example.\n    regions: [us-east-1]\n`,
+      'domains[1].domain: "A.example." is already configured at domains[0]',
+    ],
+    [
+      'a region listed twice',
+      `domains:\n  - domain: a.example\n    regions: [us-east-1, us-east-1]\n`,
+      'domains[0].regions[1]: "us-east-1" is listed twice',
+    ],
+    [
+      'a TSIG secret written in the config',
+      `dns: { provider: rfc2136, server: "127.0.0.1:53", tsig: { name: k, secret: abc } }\n${base}`,
+      'unknown key "secret"',
+    ],
     ['malformed YAML, with its line', 'domains:\n  - domain: [unclosed\n', '/etc/byodkim.yaml:'],
     ['a list instead of a mapping', '- a\n- b\n', 'must be a mapping'],
-    ['a bad per-domain override', `domains:\n  - domain: a.example\n    regions: [us-east-1]\n    policy: { renewBeforeDays: 400 }\n`, 'domains[0].policy.renewBeforeDays'],
+    [
+      'a bad per-domain override',
+      `domains:\n  - domain: a.example\n    regions: [us-east-1]\n    policy: { renewBeforeDays: 400 }\n`,
+      'domains[0].policy.renewBeforeDays',
+    ],
   ])('rejects %s', (_, text, expected) => {
     expect(errorOf(text).message).toContain(expected);
   });

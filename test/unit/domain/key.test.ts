@@ -2,10 +2,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
-  SES_PRIVATE_KEY_MAX_LENGTH,
-  SES_PRIVATE_KEY_PATTERN,
   generateDkimKey,
   importPrivateKey,
+  SES_PRIVATE_KEY_MAX_LENGTH,
+  SES_PRIVATE_KEY_PATTERN,
   samePublicKey,
 } from '../../../src/domain/key.js';
 import { buildDkimRecordValue, matchRecord, splitTxtValue } from '../../../src/domain/record.js';
@@ -15,7 +15,9 @@ describe('DKIM keys', () => {
   it('generates 2048-bit keys by default and 1024 on request, and nothing else', async () => {
     expect((await testKey('a')).bits).toBe(2048);
     expect((await generateDkimKey(1024)).bits).toBe(1024);
-    await expect(generateDkimKey(4096)).rejects.toThrow(/4096 is not supported; SES accepts only 1024 or 2048/);
+    await expect(generateDkimKey(4096)).rejects.toThrow(
+      /4096 is not supported; SES accepts only 1024 or 2048/,
+    );
   });
 
   it('encodes the private key the way SES takes it: one line of base64 DER, no armour, within the limit', async () => {
@@ -48,10 +50,35 @@ describe('DKIM keys', () => {
   });
 
   it.each([
-    ['an EC key', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /only RSA/],
-    ['a 4096-bit key', () => generateKeyPairSync('rsa', { modulusLength: 4096 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /4096 bits.*only 1024 or 2048/],
-    ['an encrypted key', () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }).toString(), /encrypted/],
-    ['corrupt PEM', () => '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----', /not a readable private key/],
+    [
+      'an EC key',
+      () =>
+        generateKeyPairSync('ec', { namedCurve: 'P-256' })
+          .privateKey.export({ type: 'pkcs8', format: 'pem' })
+          .toString(),
+      /only RSA/,
+    ],
+    [
+      'a 4096-bit key',
+      () =>
+        generateKeyPairSync('rsa', { modulusLength: 4096 })
+          .privateKey.export({ type: 'pkcs8', format: 'pem' })
+          .toString(),
+      /4096 bits.*only 1024 or 2048/,
+    ],
+    [
+      'an encrypted key',
+      () =>
+        generateKeyPairSync('rsa', { modulusLength: 1024 })
+          .privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' })
+          .toString(),
+      /encrypted/,
+    ],
+    [
+      'corrupt PEM',
+      () => '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----',
+      /not a readable private key/,
+    ],
     ['not base64', () => 'this is not a key!', /not a readable private key/],
     ['empty input', () => '', /not a readable private key/],
   ])('rejects %s with an error that names the source and never the key', (_, make, pattern) => {
@@ -71,7 +98,13 @@ describe('DKIM keys', () => {
   it('never shows private key material when printed, serialised or inspected', async () => {
     const key = await testKey('a');
     const secret = key.toSesBase64().slice(20, 80);
-    for (const shown of [String(key), JSON.stringify({ key }), inspect(key), inspect({ nested: { key } }), `${key}`]) {
+    for (const shown of [
+      String(key),
+      JSON.stringify({ key }),
+      inspect(key),
+      inspect({ nested: { key } }),
+      `${key}`,
+    ]) {
       expect(shown).not.toContain(secret);
       expect(shown).toContain('redacted');
     }

@@ -10,15 +10,24 @@ import { InputError } from '../../../src/errors.js';
 const day = (iso: string) => new Date(`${iso}T12:00:00Z`);
 
 describe('selector names', () => {
-  it('reproduces the seed system\'s selectors with the default template', () => {
-    expect(renderSelector('{prefix}-{yyyymmdd}-{n}', 'gooid-21-pro', day('2025-09-17'), 3)).toBe('gooid-21-pro-20250917-3');
+  it("reproduces the seed system's selectors with the default template", () => {
+    expect(renderSelector('{prefix}-{yyyymmdd}-{n}', 'gooid-21-pro', day('2025-09-17'), 3)).toBe(
+      'gooid-21-pro-20250917-3',
+    );
   });
 
   it('counts n up within a day and starts again at 1 on the next day', () => {
     const existing: string[] = [];
-    for (let i = 0; i < 3; i++) existing.push(nextSelector({ prefix: 'gooid-21-pro', day: day('2025-09-17'), existing }));
-    expect(existing).toEqual(['gooid-21-pro-20250917-1', 'gooid-21-pro-20250917-2', 'gooid-21-pro-20250917-3']);
-    expect(nextSelector({ prefix: 'gooid-21-pro', day: day('2025-09-18'), existing })).toBe('gooid-21-pro-20250918-1');
+    for (let i = 0; i < 3; i++)
+      existing.push(nextSelector({ prefix: 'gooid-21-pro', day: day('2025-09-17'), existing }));
+    expect(existing).toEqual([
+      'gooid-21-pro-20250917-1',
+      'gooid-21-pro-20250917-2',
+      'gooid-21-pro-20250917-3',
+    ]);
+    expect(nextSelector({ prefix: 'gooid-21-pro', day: day('2025-09-18'), existing })).toBe(
+      'gooid-21-pro-20250918-1',
+    );
   });
 
   it('continues after the highest n used that day, even with gaps, and ignores other prefixes', () => {
@@ -27,13 +36,31 @@ describe('selector names', () => {
   });
 
   it('uses the UTC day', () => {
-    expect(nextSelector({ prefix: 's', day: new Date('2025-12-31T23:30:00-05:00'), existing: [] })).toBe('s-20260101-1');
+    expect(nextSelector({ prefix: 's', day: new Date('2025-12-31T23:30:00-05:00'), existing: [] })).toBe(
+      's-20260101-1',
+    );
   });
 
   it('supports custom templates and rejects ones that cannot count', () => {
-    expect(nextSelector({ template: 'k{n}-{yyyy}{mm}', prefix: 'x', day: day('2026-02-03'), existing: ['k1-202602'] })).toBe('k2-202602');
-    expect(() => nextSelector({ template: '{prefix}-{yyyymmdd}', prefix: 'x', day: day('2026-02-03'), existing: [] })).toThrow(/must contain \{n\}/);
-    expect(() => nextSelector({ template: '{prefix}-{hostname}-{n}', prefix: 'x', day: day('2026-02-03'), existing: [] })).toThrow(/unknown token \{hostname\}/);
+    expect(
+      nextSelector({
+        template: 'k{n}-{yyyy}{mm}',
+        prefix: 'x',
+        day: day('2026-02-03'),
+        existing: ['k1-202602'],
+      }),
+    ).toBe('k2-202602');
+    expect(() =>
+      nextSelector({ template: '{prefix}-{yyyymmdd}', prefix: 'x', day: day('2026-02-03'), existing: [] }),
+    ).toThrow(/must contain \{n\}/);
+    expect(() =>
+      nextSelector({
+        template: '{prefix}-{hostname}-{n}',
+        prefix: 'x',
+        day: day('2026-02-03'),
+        existing: [],
+      }),
+    ).toThrow(/unknown token \{hostname\}/);
   });
 
   it.each([
@@ -73,6 +100,8 @@ describe('selector names', () => {
   });
 
   it('refuses a template that renders an invalid selector', () => {
-    expect(() => nextSelector({ prefix: 'bad_prefix', day: day('2026-01-01'), existing: [] })).toThrow(/not a valid SES selector/);
+    expect(() => nextSelector({ prefix: 'bad_prefix', day: day('2026-01-01'), existing: [] })).toThrow(
+      /not a valid SES selector/,
+    );
   });
 });

@@ -27,13 +27,18 @@ describe('file state store', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(rejected.reason).toBeInstanceOf(ConflictError);
-    await expect(store.save(emptyDomainState('example.com'), undefined)).rejects.toBeInstanceOf(ConflictError);
+    await expect(store.save(emptyDomainState('example.com'), undefined)).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     expect(await store.listDomains()).toEqual(['example.com']);
   });
 
   it('reports a corrupt state file clearly and leaves it untouched', async () => {
     const store = new FileStateStore({ dir });
-    await writeFile(join(dir, 'example.com.json'), '{"version": 1, "state": {"schema": 1, "domain": "example.com", "keys": [{"selector": 5}]}}');
+    await writeFile(
+      join(dir, 'example.com.json'),
+      '{"version": 1, "state": {"schema": 1, "domain": "example.com", "keys": [{"selector": 5}]}}',
+    );
     const error = await store.load('example.com').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CorruptDataError);
     expect((error as Error).message).toContain('example.com.json');
@@ -59,7 +64,13 @@ describe('file state store', () => {
     const store = new FileStateStore({ dir });
     await writeFile(
       join(dir, 'example.com.lease'),
-      JSON.stringify({ owner: 'ghost', token: 't', host: (await import('node:os')).hostname(), pid: 2 ** 22 + 17, expiresAt: '2999-01-01T00:00:00Z' }),
+      JSON.stringify({
+        owner: 'ghost',
+        token: 't',
+        host: (await import('node:os')).hostname(),
+        pid: 2 ** 22 + 17,
+        expiresAt: '2999-01-01T00:00:00Z',
+      }),
     );
     const lease = await store.acquireLease('example.com', 'me', 60_000);
     expect(lease.owner).toBe('me');

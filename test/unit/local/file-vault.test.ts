@@ -31,7 +31,9 @@ describe('file key vault', () => {
     const first = await testKey('v1');
     const ref = await vault.put('example.com', 's1', first);
     const before = await readFile(ref, 'utf8');
-    await expect(vault.put('example.com', 's1', await testKey('v2'))).rejects.toBeInstanceOf(AlreadyExistsError);
+    await expect(vault.put('example.com', 's1', await testKey('v2'))).rejects.toBeInstanceOf(
+      AlreadyExistsError,
+    );
     expect(await readFile(ref, 'utf8')).toBe(before);
   });
 
@@ -52,11 +54,18 @@ describe('file key vault', () => {
     await deleting.retire('example.com', 's1');
     expect(await deleting.get('example.com', 's1')).toBeUndefined();
 
-    const archiving = new FileKeyVault({ dir, retired: 'archive', now: () => new Date('2026-01-02T03:04:05Z') });
+    const archiving = new FileKeyVault({
+      dir,
+      retired: 'archive',
+      now: () => new Date('2026-01-02T03:04:05Z'),
+    });
     await archiving.put('example.com', 's2', await testKey('v2'));
     await archiving.retire('example.com', 's2');
     expect(await archiving.list('example.com')).toEqual([]);
-    const archived = await readFile(join(dir, '.archive', 'example.com', 's2-2026-01-02T030405000Z.pem'), 'utf8');
+    const archived = await readFile(
+      join(dir, '.archive', 'example.com', 's2-2026-01-02T030405000Z.pem'),
+      'utf8',
+    );
     expect(archived).toContain('PRIVATE KEY');
   });
 });
