@@ -42,10 +42,17 @@ export interface BindPair {
   tsig: TsigKey;
   /** The secondary keeps serving old data: the primary refuses it transfers until released. */
   holdSecondary(): Promise<void>;
-  /** Transfers are allowed again, the secondary is told to retransfer; waits until serials match. */
+  /**
+   * Transfers are allowed again and the secondary is told to retransfer every zone; waits
+   * until serials match. Also the way to make a restarted secondary catch up.
+   */
   releaseSecondary(): Promise<void>;
   stopSecondary(): Promise<void>;
-  /** Restarts the secondary from its saved zone copies; waits until it answers. */
+  /**
+   * Restarts the secondary from its saved zone copies; waits until it answers. Like BIND
+   * does, it then serves that (possibly stale) copy until its refresh timer fires, minutes
+   * later: call `releaseSecondary()` to make it catch up now.
+   */
   startSecondary(): Promise<void>;
   /** Waits until primary and secondary report the same SOA serial for `origin`. */
   waitForSync(origin: string, timeoutMs?: number): Promise<void>;
@@ -55,6 +62,10 @@ export interface BindPair {
   rndc(server: 'primary' | 'secondary', ...args: string[]): Promise<string>;
   /** The last lines named logged, for failure messages. */
   logTail(server: 'primary' | 'secondary', lines?: number): string;
+  /** Process ids of the running servers (undefined when stopped), to check nothing is left. */
+  processIds(): { primary: number | undefined; secondary: number | undefined };
+  /** The servers' temp directories (config, zone files, journals); removed by `stop()`. */
+  readonly directories: { primary: string; secondary: string };
   /** Kills both servers and removes their directories. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -289,6 +300,10 @@ class NamedProcess {
     this.setup = setup;
   }
 
+  get pid(): number | undefined {
+    return this.running ? this.#child?.pid : undefined;
+  }
+
   get running(): boolean {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }
@@ -344,7 +359,9 @@ class NamedProcess {
       }
       const serials = await Promise.all(zones.map((z) => soaSerial(this.setup, z.origin)));
       if (serials.every((s) => s !== undefined)) return;
-      if (Date.now() > deadline) {
+      // A zone file named rejects never loads: fail now rather than at the deadline.
+      const rejected = this.#log.find((line) => /not loaded due to errors/.test(line));
+      if (Date.now() > deadline || rejected !== undefined) {
         throw new Error(
           `named (${this.setup.role}) on ${this.setup.host}:${this.setup.port} did not serve ` +
             `${zones.map((z) => z.origin).join(', ')} within ${timeoutMs} ms. Log tail:\n${this.logTail()}`,
@@ -506,6 +523,10 @@ async function startOnce(opts: { zones: BindZone[]; tsig?: TsigKey; host?: strin
       logTail(which, lines) {
         return server(which).logTail(lines);
       },
+      processIds() {
+        return { primary: primary.pid, secondary: secondary.pid };
+      },
+      directories: { primary: setup.primary.dir, secondary: setup.secondary.dir },
       async stop() {
         if (stopped) return;
         stopped = true;
