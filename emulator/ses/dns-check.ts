@@ -12,6 +12,12 @@ export type CheckOutcome =
   | { readonly ok: false; readonly error: VerificationError; readonly detail: string };
 
 const MAX_CNAME_HOPS = 8;
+/**
+ * Queries in flight at once. A burst of a few hundred UDP queries overflows a loopback
+ * server's receive buffer (~256 datagrams by default on Linux); the lost ones would time out
+ * and read as TEMPORARY_FAILURE, which is load, not DNS. Checks queue instead.
+ */
+const MAX_QUERIES_IN_FLIGHT = 32;
 export const EASY_DKIM_ZONE = 'dkim.amazonses.com';
 
 export interface DnsTarget {
@@ -21,6 +27,7 @@ export interface DnsTarget {
 
 export class DnsChecker {
   readonly #resolver: Resolver;
+  readonly #slots = new Semaphore(MAX_QUERIES_IN_FLIGHT);
 
   constructor(target: DnsTarget, timeoutMs: number) {
     this.#resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
@@ -55,7 +62,7 @@ export class DnsChecker {
       tokens.map(async (token): Promise<CheckOutcome> => {
         const name = `${token}._domainkey.${domain}`;
         try {
-          const targets = await this.#resolver.resolveCname(name);
+          const targets = await this.#cname(name);
           const expected = `${token}.${EASY_DKIM_ZONE}`;
           return targets.some((target) => normalizeName(target) === expected)
             ? { ok: true }
@@ -69,19 +76,27 @@ export class DnsChecker {
     return failures.find((outcome) => outcome.error === 'DNS_SERVER_ERROR') ?? failures[0] ?? { ok: true };
   }
 
+  #txt(name: string): Promise<string[][]> {
+    return this.#slots.run(() => this.#resolver.resolveTxt(name));
+  }
+
+  #cname(name: string): Promise<string[]> {
+    return this.#slots.run(() => this.#resolver.resolveCname(name));
+  }
+
   async #resolveTxtFollowingCnames(
     name: string,
   ): Promise<{ ok: true; records: string[][] } | Extract<CheckOutcome, { ok: false }>> {
     let current = name;
     for (let hop = 0; hop <= MAX_CNAME_HOPS; hop += 1) {
       try {
-        return { ok: true, records: await this.#resolver.resolveTxt(current) };
+        return { ok: true, records: await this.#txt(current) };
       } catch (error) {
         if (errorCode(error) !== 'ENODATA') return lookupFailure(current, error);
         // No TXT here: the name may be a CNAME the server did not chase (delegated zone).
         let targets: string[];
         try {
-          targets = await this.#resolver.resolveCname(current);
+          targets = await this.#cname(current);
         } catch {
           return lookupFailure(current, error);
         }
@@ -91,6 +106,27 @@ export class DnsChecker {
       }
     }
     return fail('INVALID_VALUE', `${name}: more than ${MAX_CNAME_HOPS} CNAMEs`);
+  }
+}
+
+class Semaphore {
+  #free: number;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free -= 1;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free += 1;
+    }
   }
 }
 

@@ -275,6 +275,27 @@ describe('throttling, faults, latency and counters (SPEC §7)', () => {
     }
   });
 
+  it('does not mistake a burst of DNS checks for DNS failures', async () => {
+    const ses = rig.client('us-east-1');
+    const names = Array.from({ length: 200 }, (_, i) => `burst${i}.example.com`);
+    for (let i = 0; i < names.length; i += 50) {
+      await Promise.all(
+        names
+          .slice(i, i + 50)
+          .map((name) => ses.send(new CreateEmailIdentityCommand({ EmailIdentity: name }))),
+      );
+    }
+    await rig.ses.verifyPending(); // 600 CNAME lookups at once (three Easy DKIM tokens each)
+    const statuses = new Set<string | undefined>();
+    let token: string | undefined;
+    do {
+      const page = await ses.send(new ListEmailIdentitiesCommand({ PageSize: 1000, NextToken: token }));
+      for (const entry of page.EmailIdentities ?? []) statuses.add(entry.VerificationStatus);
+      token = page.NextToken;
+    } while (token !== undefined);
+    expect([...statuses]).toEqual(['PENDING']);
+  });
+
   it('serves a few hundred requests per second', async () => {
     const ses = rig.client('us-east-1', { maxAttempts: 1 });
     await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: DOMAIN }));

@@ -160,6 +160,23 @@ describe('BYODKIM verification (SPEC §2 PutEmailIdentityDkimSigningAttributes, 
     expect((await get()).DkimAttributes?.Status).toBe('SUCCESS');
   });
 
+  it('reports TEMPORARY_FAILURE when the DNS server does not answer in time', async () => {
+    await createDomain();
+    await putByodkim('sel-a', keyA);
+    rig.dns.setFault(`sel-a._domainkey.${DOMAIN}`, 'drop');
+    try {
+      const silent = await get();
+      expect(silent.DkimAttributes?.Status).toBe('TEMPORARY_FAILURE');
+      expect(silent.VerificationInfo?.ErrorType).toBe('DNS_SERVER_ERROR');
+    } finally {
+      rig.dns.setFault(`sel-a._domainkey.${DOMAIN}`, undefined);
+    }
+    rig.clock.advance(60_000);
+    const answered = await get();
+    expect(answered.DkimAttributes?.Status).toBe('PENDING');
+    expect(answered.VerificationInfo?.ErrorType).toBe('HOST_NOT_FOUND');
+  });
+
   it('rechecks after SUCCESS: a vanished record gives TEMPORARY_FAILURE at the next recheck, then FAILED', async () => {
     await createDomain();
     rig.publish('sel-a', keyA.publicKeyBase64);

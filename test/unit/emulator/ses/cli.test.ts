@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { CreateEmailIdentityCommand, GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedDnsServer } from '../../../../emulator/dns/server.js';
+
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const tsx = fileURLToPath(new URL('../../../../node_modules/.bin/tsx', import.meta.url));
+
+let dns: EmbeddedDnsServer;
+beforeAll(async () => {
+  dns = await EmbeddedDnsServer.start();
+  dns.store.addZone('example.com');
+});
+afterAll(async () => {
+  await dns.stop();
+});
+
+function startCli(args: string[]): { child: ChildProcess; endpoint: Promise<string> } {
+  const child = spawn(tsx, ['emulator/cli.ts', ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const endpoint = new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`emulator exited with ${code} before listening`)));
+  });
+  return { child, endpoint };
+}
+
+describe('standalone emulator (emulator/cli.ts)', () => {
+  it('prints its endpoint, serves the SDK, is driven over /_emulator, and stops on SIGTERM', async () => {
+    const { child, endpoint: started } = startCli([
+      '--port',
+      '0',
+      '--dns',
+      `${dns.host}:${dns.port}`,
+      '--virtual-clock',
+      '2025-09-17T00:00:00Z',
+    ]);
+    try {
+      const endpoint = await started;
+      const ses = new SESv2Client({
+        endpoint,
+        region: 'ap-northeast-1',
+        credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'not-a-secret' },
+        maxAttempts: 1,
+      });
+      await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: 'example.com' }));
+      const identity = await ses.send(new GetEmailIdentityCommand({ EmailIdentity: 'example.com' }));
+      expect(identity.DkimAttributes?.Status).toBe('PENDING');
+      ses.destroy();
+
+      const clock = await fetch(`${endpoint}/_emulator/clock`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ advanceMs: 60_000 }),
+      });
+      expect(await clock.json()).toEqual({ now: '2025-09-17T00:01:00.000Z' });
+
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('exits with 2 and a usage text when --dns is missing', async () => {
+    const child = spawn(tsx, ['emulator/cli.ts', '--port', '0'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(2);
+    expect(err).toMatch(/--dns is required/);
+  });
+});
