@@ -165,6 +165,9 @@ describe('Easy DKIM (SPEC §4)', () => {
       NextSigningKeyLength: 'RSA_2048_BIT',
       LastKeyGenerationTimestamp: new Date(START),
     });
+    const sample = await rig.ses.signSample('ap-northeast-1', DOMAIN);
+    expect(sample).toMatchObject({ signedWithDomainKey: true, selector: first });
+    expect(sample.message).toMatch(/^DKIM-Signature:[^]*\bd=example\.com;/m);
     for (const token of tokens) rig.dns.store.remove(`${token}._domainkey.${DOMAIN}`);
   });
 
