@@ -21,6 +21,9 @@ const keyEntry = z.object({
   verifyStreak: z.number().int().nonnegative().optional(),
   switchedAt: isoTime.optional(),
   retiringSince: isoTime.optional(),
+  removalRequestedAt: isoTime.optional(),
+  revokedAt: isoTime.optional(),
+  destroyedAt: isoTime.optional(),
 });
 
 const record = z.object({ name: z.string(), value: z.string() });
@@ -37,6 +40,8 @@ export const domainStateSchema = z.object({
       actor,
     })
     .optional(),
+  rollback: z.object({ requestedAt: isoTime, actor }).optional(),
+  easyDkimTakeover: z.boolean().optional(),
   handOff: z.object({ sentAt: isoTime, add: z.array(record), remove: z.array(record) }).optional(),
   history: z.array(
     z.object({

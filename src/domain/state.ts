@@ -55,6 +55,12 @@ export interface KeyEntry {
   switchedAt?: string;
   /** When this key stopped being used by SES: start of the grace period. */
   retiringSince?: string;
+  /** When byodkim asked DNS (or the DNS team) to remove the record. */
+  removalRequestedAt?: string;
+  /** Emergency: when the record was replaced by an empty p= while SES may still use it. */
+  revokedAt?: string;
+  /** When the private key was destroyed or archived. */
+  destroyedAt?: string;
 }
 
 export type Actor = { kind: 'cli' | 'lambda' | 'sandbox' | 'test'; user?: string };
@@ -84,12 +90,20 @@ export interface DnsHandOff {
   remove: Array<{ name: string; value: string }>;
 }
 
+export interface RollbackRequest {
+  requestedAt: string;
+  actor: Actor;
+}
+
 export interface DomainState {
   schema: 1;
   domain: string;
   keys: KeyEntry[];
   rotation?: RotationRequest;
+  rollback?: RollbackRequest;
   handOff?: DnsHandOff;
+  /** Set by `adopt --from-easy-dkim`: SES may be moved off Easy DKIM once a key is verified. */
+  easyDkimTakeover?: boolean;
   history: HistoryEntry[];
 }
 

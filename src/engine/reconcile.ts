@@ -1,0 +1,156 @@
+import type { ResolvedDomain } from '../config/load.js';
+import { decide, type Plan } from '../domain/lifecycle.js';
+import { type Actor, type DomainState, emptyDomainState } from '../domain/state.js';
+import { describeError, LockedError } from '../errors.js';
+import type {
+  Clock,
+  DnsProbe,
+  DnsPublisher,
+  KeyVault,
+  Notifier,
+  Output,
+  SigningService,
+  StateStore,
+} from '../ports.js';
+import { execute } from './execute.js';
+import { gather } from './gather.js';
+import { domainSpec } from './spec.js';
+
+export interface EngineDeps {
+  vault: KeyVault;
+  state: StateStore;
+  signing: SigningService;
+  probe: DnsProbe;
+  publisherFor(domain: ResolvedDomain): DnsPublisher;
+  notifier: Notifier;
+  output: Output;
+  clock: Clock;
+  actor: Actor;
+  /** Identifies this process in leases. */
+  owner: string;
+  leaseTtlMs?: number;
+}
+
+export type DomainOutcome = 'ok' | 'waiting' | 'failed' | 'locked';
+
+export interface DomainResult {
+  domain: string;
+  outcome: DomainOutcome;
+  plan?: Plan;
+  state?: DomainState;
+  errors: string[];
+}
+
+const DEFAULT_LEASE_MS = 5 * 60_000;
+
+function outcomeOf(plan: Plan, failures: number): DomainOutcome {
+  if (failures > 0) return 'failed';
+  return plan.waits.some((w) => w.outside) ? 'waiting' : 'ok';
+}
+
+/** plan: gather + decide, nothing changed. */
+export async function planDomain(domain: ResolvedDomain, deps: EngineDeps): Promise<DomainResult> {
+  const loaded = await deps.state.load(domain.domain);
+  const state = loaded?.value ?? emptyDomainState(domain.domain);
+  const spec = domainSpec(domain, deps.publisherFor(domain));
+  const now = deps.clock.now();
+  const plan = decide(state, await gather(spec, state, deps, now), spec);
+  return { domain: domain.domain, outcome: outcomeOf(plan, 0), plan, state, errors: [] };
+}
+
+/**
+ * apply: one pass for one domain under its lease: load → gather → decide → act → save
+ * once with a version check. Any error is reported for this domain only.
+ */
+export async function applyDomain(domain: ResolvedDomain, deps: EngineDeps): Promise<DomainResult> {
+  deps.output.event({ type: 'domain-start', domain: domain.domain });
+  let lease: Awaited<ReturnType<StateStore['acquireLease']>>;
+  try {
+    lease = await deps.state.acquireLease(domain.domain, deps.owner, deps.leaseTtlMs ?? DEFAULT_LEASE_MS);
+  } catch (error) {
+    if (error instanceof LockedError) {
+      const message = `another byodkim run holds ${domain.domain}: ${error.message}`;
+      deps.output.event({ type: 'domain-done', domain: domain.domain, outcome: 'waiting', message });
+      return { domain: domain.domain, outcome: 'locked', errors: [message] };
+    }
+    throw error;
+  }
+  try {
+    const loaded = await deps.state.load(domain.domain);
+    const state = loaded?.value ?? emptyDomainState(domain.domain);
+    const publisher = deps.publisherFor(domain);
+    const spec = domainSpec(domain, publisher);
+    const now = deps.clock.now();
+    const plan = decide(state, await gather(spec, state, deps, now), spec);
+    for (const warning of plan.warnings)
+      deps.output.event({
+        type: 'warning',
+        domain: domain.domain,
+        code: warning.code,
+        message: warning.message,
+      });
+    const result = await execute(plan, state, domain, { ...deps, publisher }, { now, actor: deps.actor });
+    if (result.changed || !loaded) await deps.state.save(result.state, loaded?.version);
+    const outcome = outcomeOf(plan, result.failures.length);
+    const summary =
+      result.failures.length > 0
+        ? result.failures.map((f) => f.error).join('; ')
+        : (plan.waits.find((w) => w.outside)?.message ??
+          (plan.steps.length > 0 ? `${plan.steps.length} step(s) done` : 'nothing to do'));
+    deps.output.event({
+      type: 'domain-done',
+      domain: domain.domain,
+      outcome: outcome === 'locked' ? 'waiting' : outcome,
+      message: summary,
+    });
+    return {
+      domain: domain.domain,
+      outcome,
+      plan,
+      state: result.state,
+      errors: result.failures.map((f) => f.error),
+    };
+  } catch (error) {
+    const message = describeError(error);
+    deps.output.event({ type: 'domain-done', domain: domain.domain, outcome: 'failed', message });
+    return { domain: domain.domain, outcome: 'failed', errors: [message] };
+  } finally {
+    await lease.release().catch(() => undefined);
+  }
+}
+
+export interface FleetOptions {
+  concurrency?: number;
+  /** Stop taking new domains after this moment (Lambda deadline); the rest wait for the next run. */
+  deadline?: () => boolean;
+}
+
+/** Runs `run` over many domains with bounded concurrency; one failing domain never stops the others. */
+export async function forEachDomain(
+  domains: readonly ResolvedDomain[],
+  run: (domain: ResolvedDomain) => Promise<DomainResult>,
+  options: FleetOptions = {},
+): Promise<{ results: DomainResult[]; skipped: string[] }> {
+  const results: DomainResult[] = [];
+  const skipped: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const index = next++;
+      const domain = domains[index];
+      if (!domain) return;
+      if (options.deadline?.()) {
+        skipped.push(domain.domain);
+        continue;
+      }
+      try {
+        results[index] = await run(domain);
+      } catch (error) {
+        results[index] = { domain: domain.domain, outcome: 'failed', errors: [describeError(error)] };
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency ?? 16, domains.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return { results: results.filter(Boolean), skipped };
+}
