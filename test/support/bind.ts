@@ -18,8 +18,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -106,6 +106,24 @@ function namedPath(): string | undefined {
 
 function rndcPath(): string | undefined {
   return findExecutable('rndc', process.env.BYODKIM_RNDC);
+}
+
+const setprivPath = process.platform === 'linux' ? findExecutable('setpriv') : undefined;
+
+/**
+ * Debian and Ubuntu ship an AppArmor profile that confines /usr/sbin/named to /etc/bind,
+ * /var/lib/bind and /var/cache/bind, so with AppArmor on (GitHub's Ubuntu runners) named
+ * cannot read a config in a temp dir. The profile attaches by path: a copy of the binary
+ * in the temp dir runs unconfined. `BYODKIM_NAMED_COPY=1` forces the copy (to test it).
+ */
+function mustCopyNamed(): boolean {
+  if (process.env.BYODKIM_NAMED_COPY === '1') return true;
+  if (process.env.BYODKIM_NAMED !== undefined) return false;
+  try {
+    return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim().startsWith('Y');
+  } catch {
+    return false;
+  }
 }
 
 /** True when `named` and `rndc` are installed. */
@@ -209,6 +227,8 @@ function zoneFile(zone: BindZone, host: string): string {
 
 interface ServerSetup {
   role: 'primary' | 'secondary';
+  /** The named binary to run (a private copy when AppArmor would confine the system one). */
+  named: string;
   dir: string;
   host: string;
   port: number;
@@ -309,13 +329,13 @@ class NamedProcess {
   }
 
   start(): void {
-    const named = namedPath();
-    if (named === undefined) throw new Error('named not found');
     // -g: foreground, log to stderr; -4: loopback IPv4 only; -n 1: one worker is plenty.
-    const child = spawn(named, ['-g', '-4', '-n', '1', '-c', join(this.setup.dir, 'named.conf')], {
-      cwd: this.setup.dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const args = ['-g', '-4', '-n', '1', '-c', join(this.setup.dir, 'named.conf')];
+    // setpriv --pdeathsig: the kernel kills named if this test process dies without stop().
+    const [command, commandArgs] = setprivPath
+      ? [setprivPath, ['--pdeathsig', 'SIGKILL', this.setup.named, ...args]]
+      : [this.setup.named, args];
+    const child = spawn(command, commandArgs, { cwd: this.setup.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     track(child);
     const collect = (chunk: Buffer): void => {
       this.#log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -436,8 +456,16 @@ async function startOnce(opts: { zones: BindZone[]; tsig?: TsigKey; host?: strin
     const makeServer = async (role: 'primary' | 'secondary'): Promise<ServerSetup> => {
       const dir = await mkdtemp(join(tmpdir(), `byodkim-bind-${role}-`));
       dirs.push(dir);
+      let named = namedPath();
+      if (named === undefined) throw new Error('named not found');
+      if (mustCopyNamed()) {
+        const copy = join(dir, 'named');
+        await copyFile(named, copy);
+        named = copy;
+      }
       return {
         role,
+        named,
         dir,
         host,
         port: await freePort(host, true),

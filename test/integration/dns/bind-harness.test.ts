@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { udpExchange } from '../../../emulator/dns/client.js';
 import { addRecord, deleteRRset, encodeUpdate } from '../../../emulator/dns/update.js';
@@ -133,6 +136,56 @@ describe.skipIf(skipReason !== undefined)('BIND 9 harness lifecycle', () => {
     expect(isAlive(pids.primary ?? -1)).toBe(false);
     expect(isAlive(pids.secondary ?? -1)).toBe(false);
     expect(dirs.some((d) => existsSync(d))).toBe(false);
+  });
+
+  it('named dies with the test process even when stop() never runs (killed runner)', async () => {
+    // Prepare: a separate Node process starts a pair, reports the pids, then is SIGKILLed.
+    const dir = mkdtempSync(join(tmpdir(), 'byodkim-orphan-'));
+    const script = join(dir, 'orphan.mts');
+    const harness = pathToFileURL(fileURLToPath(new URL('../../support/bind.ts', import.meta.url))).href;
+    writeFileSync(
+      script,
+      `import { startBindPair } from ${JSON.stringify(harness)};\n` +
+        "const pair = await startBindPair({ zones: [{ origin: 'orphan.example' }] });\n" +
+        'process.stdout.write(JSON.stringify({ ...pair.processIds(), dirs: pair.directories }) + "\\n");\n' +
+        'setInterval(() => {}, 1000);\n',
+    );
+    const orphanDirs: string[] = [];
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
+        });
+        child.once('exit', (code) => reject(new Error(`orphan script exited early (${code})`)));
+      });
+      const started = JSON.parse(line) as {
+        primary: number;
+        secondary: number;
+        dirs: Record<string, string>;
+      };
+      orphanDirs.push(...Object.values(started.dirs));
+      expect(isAlive(started.primary)).toBe(true);
+
+      // Act
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      const deadline = Date.now() + 5000;
+      while ((isAlive(started.primary) || isAlive(started.secondary)) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+
+      // Assess
+      expect(isAlive(started.primary)).toBe(false);
+      expect(isAlive(started.secondary)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      for (const d of [dir, ...orphanDirs]) rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('a zone BIND cannot load fails the start with named’s log, and leaves nothing behind', async () => {
