@@ -112,9 +112,11 @@ export class EmbeddedDnsServer {
     this.#maxUdpPayload = opts.maxUdpPayload;
     this.#clock = opts.clock ?? { now: () => new Date() };
     udp.on('message', (wire, remote) => {
-      const answer = this.#handle(wire, 'udp');
+      const answer = this.#answer(wire, 'udp');
       if (answer !== undefined) udp.send(answer, remote.port, remote.address);
     });
+    // A send to a vanished client must not take the test process down.
+    udp.on('error', () => {});
     tcp.on('connection', (socket) => this.#serveTcp(socket));
   }
 
@@ -202,13 +204,30 @@ export class EmbeddedDnsServer {
       while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
         const wire = pending.subarray(2, 2 + pending.readUInt16BE(0));
         pending = pending.subarray(2 + wire.length);
-        const answer = this.#handle(wire, 'tcp');
+        const answer = this.#answer(wire, 'tcp');
         if (answer === undefined) continue;
         const length = Buffer.alloc(2);
         length.writeUInt16BE(answer.length);
         socket.write(Buffer.concat([length, answer]));
       }
     });
+  }
+
+  /** A bug or odd input answers SERVFAIL instead of throwing out of a socket handler. */
+  #answer(wire: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+    try {
+      return this.#handle(wire, transport);
+    } catch {
+      if (wire.length < 12) return undefined;
+      return encodeMessage(
+        emptyMessage({
+          id: wire.readUInt16BE(0),
+          qr: true,
+          opcode: (wire.readUInt16BE(2) >> 11) & 0xf,
+          rcode: Rcode.SERVFAIL,
+        }),
+      );
+    }
   }
 
   /** One request in, one answer out (undefined: stay silent). */
