@@ -176,9 +176,18 @@ export const configSchema = z
       .object({
         profile: z.string().optional(),
         endpoints: z
-          .record(z.enum(['sesv2', 's3', 'secretsmanager', 'dynamodb', 'route53', 'sns', 'kms']), z.url())
+          .partialRecord(z.enum(['sesv2', 's3', 'secretsmanager', 'dynamodb', 'route53', 'sns', 'kms']), z.url())
           .optional()
           .describe('Endpoint overrides for emulators; AWS_ENDPOINT_URL_<SERVICE> also works.'),
+        maxAttempts: z
+          .number()
+          .int()
+          .min(1)
+          .max(20)
+          .optional()
+          .describe(
+            'Attempts per AWS call, first included (default 5); throttling and 5xx are retried with exponential backoff and jitter.',
+          ),
       })
       .strict()
       .optional(),

@@ -1,0 +1,142 @@
+/**
+ * One place that decides how byodkim talks to AWS: region per call, credentials from the
+ * SDK's default chain (optionally a named profile), endpoint overrides for emulators,
+ * retries with backoff and jitter, and connection/request timeouts. Adapters ask this
+ * factory for a client, or take one injected (Powertools style), never build their own.
+ *
+ * This module imports no SDK client at run time (only types), so a config that uses only
+ * S3 loads only `@aws-sdk/client-s3`: each adapter passes the constructor it needs.
+ *
+ * What the SDK already does, and is therefore not re-implemented here:
+ * - `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE_ID>` (e.g. `AWS_ENDPOINT_URL_S3`,
+ *   `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL_ROUTE_53`) and `endpoint_url` in
+ *   the shared config file are honoured by every v3 client when no explicit `endpoint` is
+ *   given. The factory only reads them to know that S3 needs path-style addressing.
+ * - The retry strategies classify HTTP 429, `ThrottlingException`,
+ *   `TooManyRequestsException` (and the other throttling codes) as throttling, 5xx and
+ *   connection resets as transient, and back off exponentially with full jitter (throttling
+ *   with a larger base delay), within a client-wide retry quota. `adaptive` adds a
+ *   client-side token bucket that slows sending down after throttling, which suits SES's
+ *   per-account rate limit when a fleet pass calls it thousands of times.
+ *
+ * @example
+ * const clients = new AwsClientFactory({ profile: 'prod', endpoints: { s3: 'http://127.0.0.1:5000' } });
+ * const s3 = clients.client('s3', 'ap-northeast-1', (config) => new S3Client(config));
+ */
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+
+/** The services byodkim uses, by the keys of the config's `aws.endpoints`. */
+export type AwsServiceName = 'sesv2' | 's3' | 'secretsmanager' | 'dynamodb' | 'route53' | 'sns' | 'kms';
+
+/** The environment variables the SDK itself reads for each service (its service id, upper-cased, spaces as `_`). */
+export const SDK_ENDPOINT_ENV: Readonly<Record<AwsServiceName, string>> = {
+  sesv2: 'AWS_ENDPOINT_URL_SESV2',
+  s3: 'AWS_ENDPOINT_URL_S3',
+  secretsmanager: 'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+  dynamodb: 'AWS_ENDPOINT_URL_DYNAMODB',
+  route53: 'AWS_ENDPOINT_URL_ROUTE_53',
+  sns: 'AWS_ENDPOINT_URL_SNS',
+  kms: 'AWS_ENDPOINT_URL_KMS',
+};
+
+export type AwsCredentials = NonNullable<S3ClientConfig['credentials']>;
+
+export interface AwsClientOptions {
+  /** Named profile of the shared config/credentials files; the default chain otherwise. */
+  profile?: string;
+  /** Explicit endpoints (config `aws.endpoints`); they win over `AWS_ENDPOINT_URL*`. */
+  endpoints?: Partial<Record<AwsServiceName, string>>;
+  /** Fixed credentials (emulators, tests); the SDK's default provider chain otherwise. */
+  credentials?: AwsCredentials;
+  /** Attempts per call including the first. Default 5. */
+  maxAttempts?: number;
+  /** Default: `adaptive` for SES (rate-limited per account), `standard` for the rest. */
+  retryMode?: 'standard' | 'adaptive';
+  /** Time to establish a connection. Default 5 s. */
+  connectionTimeoutMs?: number;
+  /** Time to wait for a response once sent. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Environment to read `AWS_ENDPOINT_URL*` from (tests); `process.env` by default. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The constructor options the factory hands to every SDK client (a subset all v3 clients accept). */
+export interface AwsClientConfig {
+  region?: string;
+  profile?: string;
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  credentials?: AwsCredentials;
+  maxAttempts: number;
+  retryMode: 'standard' | 'adaptive';
+  requestHandler: { connectionTimeout: number; requestTimeout: number };
+}
+
+interface Destroyable {
+  destroy(): void;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export class AwsClientFactory {
+  readonly #options: AwsClientOptions;
+  readonly #cache = new Map<string, Destroyable>();
+
+  constructor(options: AwsClientOptions = {}) {
+    this.#options = options;
+  }
+
+  /** The endpoint a client of `service` will use, if any is overridden (config first, then the SDK's env vars). */
+  endpointOf(service: AwsServiceName): string | undefined {
+    const env = this.#options.env ?? process.env;
+    return this.#options.endpoints?.[service] ?? env[SDK_ENDPOINT_ENV[service]] ?? env.AWS_ENDPOINT_URL;
+  }
+
+  /**
+   * Client options for one service in one region. `region` undefined leaves it to the SDK
+   * (`AWS_REGION`, the profile's region). The endpoint is set explicitly only when the
+   * config names one; an env-var endpoint is left for the SDK to apply itself.
+   */
+  config(service: AwsServiceName, region: string | undefined): AwsClientConfig {
+    const o = this.#options;
+    const explicitEndpoint = o.endpoints?.[service];
+    const config: AwsClientConfig = {
+      maxAttempts: o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      retryMode: o.retryMode ?? (service === 'sesv2' ? 'adaptive' : 'standard'),
+      requestHandler: {
+        connectionTimeout: o.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+        requestTimeout: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      },
+    };
+    if (region !== undefined) config.region = region;
+    if (o.profile !== undefined) config.profile = o.profile;
+    if (o.credentials !== undefined) config.credentials = o.credentials;
+    if (explicitEndpoint !== undefined) config.endpoint = explicitEndpoint;
+    // Emulators and S3-compatible stores serve buckets by path, not by virtual host.
+    if (service === 's3' && this.endpointOf('s3') !== undefined) config.forcePathStyle = true;
+    return config;
+  }
+
+  /** The cached client for `service` in `region`, created on first use with `create(config)`. */
+  client<T extends Destroyable>(
+    service: AwsServiceName,
+    region: string | undefined,
+    create: (config: AwsClientConfig) => T,
+  ): T {
+    const key = `${service}\u0000${region ?? ''}`;
+    let client = this.#cache.get(key);
+    if (client === undefined) {
+      client = create(this.config(service, region));
+      this.#cache.set(key, client);
+    }
+    return client as T;
+  }
+
+  /** Closes every cached client's sockets (end of a CLI run, tests). */
+  destroy(): void {
+    for (const client of this.#cache.values()) client.destroy();
+    this.#cache.clear();
+  }
+}
