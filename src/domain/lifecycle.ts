@@ -126,9 +126,23 @@ function graceMs(policy: Policy): number {
   return policy.graceDays * DAY_MS;
 }
 
-/** When a key should stop being the active one. */
+/** When a key is too old to be (or become) the signing key: `renewBefore` ahead of its end of validity. */
 export function renewalDueAt(key: KeyEntry, policy: Policy): Date {
   return new Date(Date.parse(key.notAfter) - policy.renewBeforeDays * DAY_MS);
+}
+
+/**
+ * When the active key must be replaced. Standby keys age while they wait (their validity
+ * runs from creation), so with K standbys each key takes a turn of
+ * (validity − renewBefore) / (K + 1): then no key, standby time included, outlives its
+ * validity, and the standby used next is never too old to activate.
+ */
+export function rotationDueAt(active: KeyEntry, policy: Policy): Date {
+  const byAge = renewalDueAt(active, policy);
+  if (policy.standby === 0) return byAge;
+  const turn = ((policy.validityDays - policy.renewBeforeDays) * DAY_MS) / (policy.standby + 1);
+  const byTurn = new Date(Date.parse(active.statusSince) + turn);
+  return byTurn < byAge ? byTurn : byAge;
 }
 
 class Working {
@@ -233,7 +247,7 @@ function checkRegions(w: Working): Set<string> {
   const known = new Set(w.keys.map((k) => k.selector));
   for (const region of w.spec.regions) {
     const o = w.obs.ses[region];
-    if (!o || !o.ok) {
+    if (!o?.ok) {
       w.wait({
         reason: 'SesUnavailable',
         message: `SES in ${region} could not be read: ${o && !o.ok ? o.error : 'no answer'}; will retry`,
@@ -406,7 +420,7 @@ function rotationDue(w: Working): { reason: string; message: string } | undefine
       ? { reason: 'EmergencyRotation', message: `emergency rotation requested ${w.rotation.requestedAt}` }
       : { reason: 'RotationRequested', message: `rotation requested ${w.rotation.requestedAt}` };
   }
-  const due = renewalDueAt(active, w.spec.policy);
+  const due = rotationDueAt(active, w.spec.policy);
   if (w.now >= due)
     return { reason: 'RenewalDue', message: `${active.selector} is due for renewal since ${iso(due)}` };
   return undefined;
@@ -935,7 +949,7 @@ function nextEvent(w: Working): { at: string; what: string } | undefined {
   const events: Array<{ at: Date; what: string }> = [];
   const active = w.active;
   if (active && !w.switching)
-    events.push({ at: renewalDueAt(active, w.spec.policy), what: `rotate ${active.selector}` });
+    events.push({ at: rotationDueAt(active, w.spec.policy), what: `rotate ${active.selector}` });
   for (const key of w.withStatus('retiring', 'failed')) {
     if (key.destroyedAt) continue;
     const at = new Date(Date.parse(key.retiringSince ?? key.statusSince) + graceMs(w.spec.policy));

@@ -72,7 +72,9 @@ export const policySchema = z
       .min(0)
       .max(5)
       .default(0)
-      .describe('Future keys kept generated, published and verified ahead of need.'),
+      .describe(
+        'Future keys kept generated, published and verified ahead of need. Standbys age from creation, so with K standbys each key is active for (validityDays - renewBeforeDays) / (K + 1) days.',
+      ),
   })
   .strict()
   .superRefine((policy, ctx) => {

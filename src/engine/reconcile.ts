@@ -43,9 +43,24 @@ export interface DomainResult {
 
 const DEFAULT_LEASE_MS = 5 * 60_000;
 
-function outcomeOf(plan: Plan, failures: number): DomainOutcome {
+/**
+ * 'waiting' (exit 3) when the domain is not settled and the next move is someone else's:
+ * a DNS team, DNS propagation, SES verification. Settled = no request, hand-off, new key
+ * or switch in flight (retiring keys in their grace period are settled).
+ */
+function outcomeOf(plan: Plan, failures: number, state?: DomainState): DomainOutcome {
   if (failures > 0) return 'failed';
-  return plan.waits.some((w) => w.outside) ? 'waiting' : 'ok';
+  if (plan.waits.some((w) => w.outside)) return 'waiting';
+  if (state && !settled(state)) return 'waiting';
+  return 'ok';
+}
+
+export function settled(state: DomainState): boolean {
+  if (state.handOff || state.rotation || state.rollback) return false;
+  if (!state.keys.some((k) => k.status === 'active')) return false;
+  return !state.keys.some(
+    (k) => k.status === 'staged' || k.status === 'published' || (k.status === 'verified' && k.switchedAt),
+  );
 }
 
 /** plan: gather + decide, nothing changed. */
@@ -55,7 +70,7 @@ export async function planDomain(domain: ResolvedDomain, deps: EngineDeps): Prom
   const spec = domainSpec(domain, deps.publisherFor(domain));
   const now = deps.clock.now();
   const plan = decide(state, await gather(spec, state, deps, now), spec);
-  return { domain: domain.domain, outcome: outcomeOf(plan, 0), plan, state, errors: [] };
+  return { domain: domain.domain, outcome: outcomeOf(plan, 0, state), plan, state, errors: [] };
 }
 
 /**
@@ -91,7 +106,7 @@ export async function applyDomain(domain: ResolvedDomain, deps: EngineDeps): Pro
       });
     const result = await execute(plan, state, domain, { ...deps, publisher }, { now, actor: deps.actor });
     if (result.changed || !loaded) await deps.state.save(result.state, loaded?.version);
-    const outcome = outcomeOf(plan, result.failures.length);
+    const outcome = outcomeOf(plan, result.failures.length, result.state);
     const summary =
       result.failures.length > 0
         ? result.failures.map((f) => f.error).join('; ')

@@ -1,0 +1,120 @@
+import type { Policy } from '../domain/policy.js';
+import type { Actor, DomainState } from '../domain/state.js';
+import { InputError } from '../errors.js';
+
+/**
+ * Operator requests (`rotate`, `rollback`) are recorded in the state and carried out by
+ * the next pass, so they go through the same decide/act path, lease and audit trail as
+ * scheduled work. Requests that cannot be honoured are refused here, before any change.
+ */
+
+function inProgress(state: DomainState, policy: Policy): string | undefined {
+  const switching = state.keys.find((k) => k.status === 'verified' && k.switchedAt);
+  if (switching) return `SES is being switched to ${switching.selector}`;
+  if (state.rotation)
+    return `a ${state.rotation.kind} rotation was requested at ${state.rotation.requestedAt}`;
+  if (policy.standby === 0) {
+    const next = state.keys.find(
+      (k) => k.status === 'staged' || k.status === 'published' || k.status === 'verified',
+    );
+    if (next) return `the next key ${next.selector} is ${next.status}`;
+  }
+  return undefined;
+}
+
+export function requestRotation(
+  state: DomainState,
+  options: { emergency: boolean; revokeNow: boolean; now: Date; actor: Actor; policy: Policy },
+): DomainState {
+  const active = state.keys.find((k) => k.status === 'active');
+  if (!active) {
+    throw new InputError(
+      'NOTHING_TO_ROTATE',
+      `${state.domain} has no active key yet; run "byodkim apply" to onboard it`,
+      {
+        context: { domain: state.domain },
+      },
+    );
+  }
+  if (options.revokeNow && !options.emergency) {
+    throw new InputError('REVOKE_NEEDS_EMERGENCY', '--revoke-now is only allowed with --emergency', {
+      context: { domain: state.domain },
+    });
+  }
+  const busy = inProgress(state, options.policy);
+  if (busy && !(options.emergency && state.rotation?.kind !== 'emergency')) {
+    throw new InputError(
+      'ROTATION_IN_PROGRESS',
+      `${state.domain}: a rotation is already in progress (${busy}); wait for it, or use --emergency`,
+      {
+        context: { domain: state.domain },
+      },
+    );
+  }
+  const at = options.now.toISOString();
+  return {
+    ...state,
+    rotation: {
+      kind: options.emergency ? 'emergency' : 'manual',
+      requestedAt: at,
+      ...(options.revokeNow ? { revokeNow: true } : {}),
+      actor: options.actor,
+    },
+    history: [
+      ...state.history,
+      {
+        at,
+        selector: active.selector,
+        reason: options.emergency ? 'EmergencyRotationRequested' : 'RotationRequested',
+        message: `${options.emergency ? 'emergency ' : ''}rotation away from ${active.selector} requested${options.revokeNow ? ', revoking it now' : ''}`,
+        actor: options.actor,
+      },
+    ],
+  };
+}
+
+export function requestRollback(state: DomainState, options: { now: Date; actor: Actor }): DomainState {
+  const switching = state.keys.find((k) => k.status === 'verified' && k.switchedAt);
+  const previous = state.keys
+    .filter(
+      (k) =>
+        k.status === 'retiring' &&
+        !k.removalRequestedAt &&
+        !k.revokedAt &&
+        !k.destroyedAt &&
+        k.vaultRef !== '',
+    )
+    .sort((a, b) => (b.retiringSince ?? '').localeCompare(a.retiringSince ?? ''))[0];
+  if (!switching && !previous) {
+    throw new InputError(
+      'NOTHING_TO_ROLL_BACK',
+      `${state.domain}: nothing to roll back to (no switch in progress, and no previous key still published and stored)`,
+      {
+        context: { domain: state.domain },
+      },
+    );
+  }
+  if (state.rollback) {
+    throw new InputError(
+      'ROLLBACK_PENDING',
+      `${state.domain}: a rollback was already requested at ${state.rollback.requestedAt}`,
+      { context: { domain: state.domain } },
+    );
+  }
+  const at = options.now.toISOString();
+  return {
+    ...state,
+    rollback: { requestedAt: at, actor: options.actor },
+    history: [
+      ...state.history,
+      {
+        at,
+        reason: 'RollbackRequested',
+        message: switching
+          ? `rollback of the switch to ${switching.selector} requested`
+          : `rollback to ${previous?.selector} requested`,
+        actor: options.actor,
+      },
+    ],
+  };
+}

@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest';
+import { requestRollback, requestRotation } from '../../../src/engine/requests.js';
+import { ModelWorld } from '../../support/model-world.js';
+
+const HOUR = 3_600_000;
+
+/** Passes an hour apart until `done`, failing loudly if it never happens. */
+async function until(world: ModelWorld, done: () => boolean, maxPasses = 20, stepMs = HOUR): Promise<number> {
+  for (let i = 0; i < maxPasses; i++) {
+    if (done()) return i;
+    await world.pass();
+    world.advance(stepMs);
+  }
+  if (!done())
+    throw new Error(
+      `not reached after ${maxPasses} passes: ${JSON.stringify(world.keys.map((k) => [k.selector, k.status]))}`,
+    );
+  return maxPasses;
+}
+
+function request(
+  world: ModelWorld,
+  change: (state: NonNullable<ModelWorld['stored']>['value']) => NonNullable<ModelWorld['stored']>['value'],
+) {
+  const stored = world.stored;
+  if (!stored) throw new Error('no state');
+  world.stored = { value: change(stored.value), version: stored.version };
+}
+
+describe('lifecycle in a model world', () => {
+  it('onboards in two regions: generate, publish, verify twice, switch, SUCCESS', async () => {
+    const world = new ModelWorld();
+    const first = await world.pass();
+    expect(first.plan?.steps.map((s) => s.kind)).toEqual(['generate-key', 'publish']);
+    expect(world.keys[0]?.status).toBe('published');
+    await until(world, () => world.converged());
+    const active = world.active();
+    expect(active?.selector).toBe('mail-20260101-1');
+    expect(world.violations).toEqual([]);
+    // Steady state: one SES read per region, nothing else.
+    world.sesCalls = 0;
+    const idle = await world.pass();
+    expect(idle.plan?.steps).toEqual([]);
+    expect(world.sesCalls).toBe(2);
+    expect(idle.plan?.next?.what).toBe(`rotate ${active?.selector}`);
+  });
+
+  it('rotates when due, keeps the old record through the grace period, then retires it', async () => {
+    const world = new ModelWorld();
+    await until(world, () => world.converged());
+    const old = world.active()?.selector;
+    world.advanceDays(336); // 365 − 30 + 1
+    await until(world, () => world.converged() && world.active()?.selector !== old);
+    const retiring = world.keys.find((k) => k.selector === old);
+    expect(retiring?.status).toBe('retiring');
+    const name = `${old}._domainkey.example.com`;
+    expect(world.served('ns1', name)).toHaveLength(1);
+    world.advanceDays(8);
+    await until(world, () => world.keys.find((k) => k.selector === old)?.status === 'retired');
+    expect(world.served('ns1', name)).toEqual([]);
+    expect(world.served('ns2', name)).toEqual([]);
+    expect(world.vaultKeys.has(`example.com/${old}`)).toBe(false);
+    expect(world.violations).toEqual([]);
+  });
+
+  it('never switches SES while a nameserver lags, and switches once it catches up', async () => {
+    const world = new ModelWorld();
+    world.laggingNs = 'ns2';
+    for (let i = 0; i < 6; i++) {
+      await world.pass();
+      world.advance(HOUR);
+    }
+    expect([...world.ses.values()].every((r) => r.selector === undefined)).toBe(true);
+    const result = await world.pass();
+    expect(result.outcome).toBe('waiting');
+    expect(result.plan?.waits.map((w) => w.message).join(' ')).toContain('ns2: missing');
+    world.catchUp();
+    await until(world, () => world.converged());
+  });
+
+  it('rolls back to the previous selector when SES reports FAILED', async () => {
+    const world = new ModelWorld();
+    await until(world, () => world.converged());
+    const old = world.active()?.selector;
+    request(world, (s) =>
+      requestRotation(s, {
+        emergency: false,
+        revokeNow: false,
+        now: world.now,
+        actor: { kind: 'test' },
+        policy: world.domain.policy,
+      }),
+    );
+    await until(world, () => world.keys.some((k) => k.switchedAt && k.status === 'verified'));
+    world.sesFailNext.add('ap-northeast-1');
+    await until(world, () => world.keys.some((k) => k.status === 'failed'));
+    await until(world, () => world.converged());
+    expect(world.active()?.selector).toBe(old);
+    expect(world.violations).toEqual([]);
+  });
+
+  it('emergency rotation retires the old selector right after the switch, with no grace', async () => {
+    const world = new ModelWorld();
+    await until(world, () => world.converged());
+    const old = world.active()?.selector ?? '';
+    world.emergency = true;
+    request(world, (s) =>
+      requestRotation(s, {
+        emergency: true,
+        revokeNow: false,
+        now: world.now,
+        actor: { kind: 'test' },
+        policy: world.domain.policy,
+      }),
+    );
+    await until(world, () => world.converged() && world.active()?.selector !== old);
+    await until(world, () => world.keys.find((k) => k.selector === old)?.status === 'retired', 3);
+    expect(world.vaultKeys.has(`example.com/${old}`)).toBe(false);
+  });
+
+  it('--revoke-now revokes the old record at once, before the new key is active', async () => {
+    const world = new ModelWorld();
+    await until(world, () => world.converged());
+    const old = world.active()?.selector ?? '';
+    world.emergency = true;
+    request(world, (s) =>
+      requestRotation(s, {
+        emergency: true,
+        revokeNow: true,
+        now: world.now,
+        actor: { kind: 'test' },
+        policy: world.domain.policy,
+      }),
+    );
+    await world.pass();
+    expect(world.served('ns1', `${old}._domainkey.example.com`)).toEqual(['v=DKIM1; k=rsa; p=']);
+    expect(world.active()?.selector).toBe(old);
+    await until(world, () => world.converged() && world.active()?.selector !== old);
+    await world.pass();
+    expect(world.keys.find((k) => k.selector === old)?.status).toBe('revoked');
+    expect(world.vaultKeys.has(`example.com/${old}`)).toBe(false);
+  });
+
+  it('manual DNS: waits on the hand-off (outside), resumes once the DNS team applied it', async () => {
+    const world = new ModelWorld({ dnsMode: 'manual' });
+    const first = await world.pass();
+    expect(first.outcome).toBe('waiting');
+    expect(world.handOffs).toHaveLength(1);
+    for (let i = 0; i < 3; i++) {
+      world.advance(HOUR);
+      const again = await world.pass();
+      expect(again.outcome).toBe('waiting');
+      expect(again.plan?.waits[0]?.reason).toBe('DnsHandOffPending');
+    }
+    expect(world.handOffs).toHaveLength(1);
+    world.applyHandOff();
+    await until(world, () => world.converged());
+  });
+
+  it('standby keys: onboarding hands off three records at once, later rotations switch in one pass', async () => {
+    const world = new ModelWorld({ dnsMode: 'manual', policy: { standby: 2 } });
+    await world.pass();
+    expect(world.handOffs).toHaveLength(1);
+    expect(world.handOffs[0]?.filter((c) => c.action === 'upsert')).toHaveLength(3);
+    world.applyHandOff();
+    await until(world, () => world.converged());
+    for (let rotation = 0; rotation < 2; rotation++) {
+      const old = world.active()?.selector;
+      world.applyHandOff();
+      world.advanceDays(112);
+      const handOffsBefore = world.handOffs.length;
+      const switchPass = await world.pass();
+      expect(switchPass.plan?.steps.filter((s) => s.kind === 'ses-put')).toHaveLength(2);
+      expect(world.handOffs.length).toBe(handOffsBefore);
+      await until(world, () => world.converged() && world.active()?.selector !== old);
+      expect(world.violations).toEqual([]);
+    }
+  });
+
+  it('refuses a rotation during a rotation and a rollback with nothing to roll back to', async () => {
+    const world = new ModelWorld();
+    await until(world, () => world.converged());
+    const state = world.stored?.value;
+    if (!state) throw new Error('no state');
+    expect(() => requestRollback(state, { now: world.now, actor: { kind: 'test' } })).toThrow(
+      /nothing to roll back to/,
+    );
+    const rotating = requestRotation(state, {
+      emergency: false,
+      revokeNow: false,
+      now: world.now,
+      actor: { kind: 'test' },
+      policy: world.domain.policy,
+    });
+    expect(() =>
+      requestRotation(rotating, {
+        emergency: false,
+        revokeNow: false,
+        now: world.now,
+        actor: { kind: 'test' },
+        policy: world.domain.policy,
+      }),
+    ).toThrow(/already in progress/);
+  });
+
+  it('rollback after a completed rotation returns to the previous key while it is still published', async () => {
+    const world = new ModelWorld();
+    await until(world, () => world.converged());
+    const first = world.active()?.selector;
+    request(world, (s) =>
+      requestRotation(s, {
+        emergency: false,
+        revokeNow: false,
+        now: world.now,
+        actor: { kind: 'test' },
+        policy: world.domain.policy,
+      }),
+    );
+    await until(world, () => world.converged() && world.active()?.selector !== first);
+    request(world, (s) => requestRollback(s, { now: world.now, actor: { kind: 'test' } }));
+    await until(world, () => world.converged() && world.active()?.selector === first);
+    expect(world.violations).toEqual([]);
+  });
+});
