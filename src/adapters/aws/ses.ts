@@ -35,6 +35,8 @@ export interface SesSigningServiceOptions {
    * rather than silently changing the wrong region).
    */
   client?: SESv2Client | ((region: string) => SESv2Client);
+  /** Page size of ListEmailIdentities (SES allows up to 1000). Default 1000. */
+  pageSize?: number;
 }
 
 const SERVICE = 'SES';
@@ -42,10 +44,12 @@ const SERVICE = 'SES';
 export class SesSigningService implements SigningService {
   readonly #clients: AwsClientFactory;
   readonly #client: SesSigningServiceOptions['client'];
+  readonly #pageSize: number;
 
   constructor(options: SesSigningServiceOptions = {}) {
     this.#clients = options.clients ?? new AwsClientFactory();
     this.#client = options.client;
+    this.#pageSize = options.pageSize ?? 1000;
   }
 
   async #clientFor(region: string): Promise<SESv2Client> {
@@ -160,7 +164,9 @@ export class SesSigningService implements SigningService {
         const client = await this.#clientFor(region);
         return client.send(
           new ListEmailIdentitiesCommand(
-            nextToken === undefined ? { PageSize: 1000 } : { PageSize: 1000, NextToken: nextToken },
+            nextToken === undefined
+              ? { PageSize: this.#pageSize }
+              : { PageSize: this.#pageSize, NextToken: nextToken },
           ),
         );
       });
