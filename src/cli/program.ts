@@ -80,6 +80,15 @@ export function buildProgram(): Command {
     )
     .action(lazy(() => import('./commands/dns-records.js')));
 
+  program
+    .command('verify-dns')
+    .description(
+      'Phase 5 by hand: ask every authoritative nameserver what it serves (exit 0 propagated, 3 not yet)',
+    )
+    .requiredOption('--domain <domain>', 'configured mail domain')
+    .option('--selector <selector...>', 'selector(s) to check (default: those that should be in DNS now)')
+    .action(lazy(() => import('./commands/verify-dns.js')));
+
   return program;
 }
 
