@@ -176,7 +176,10 @@ export const configSchema = z
       .object({
         profile: z.string().optional(),
         endpoints: z
-          .partialRecord(z.enum(['sesv2', 's3', 'secretsmanager', 'dynamodb', 'route53', 'sns', 'kms']), z.url())
+          .partialRecord(
+            z.enum(['sesv2', 's3', 'secretsmanager', 'dynamodb', 'route53', 'sns', 'kms']),
+            z.url(),
+          )
           .optional()
           .describe('Endpoint overrides for emulators; AWS_ENDPOINT_URL_<SERVICE> also works.'),
         maxAttempts: z

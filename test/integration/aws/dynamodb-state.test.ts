@@ -1,9 +1,4 @@
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClientFactory } from '../../../src/adapters/aws/clients.js';
 import { DynamoDbStateStore } from '../../../src/adapters/aws/dynamodb-state.js';
@@ -91,7 +86,9 @@ describe.skipIf(support.skip)(`DynamoDB state store against moto${support.label}
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CorruptDataError);
     expect((error as Error).message).toContain('corrupt.example');
-    const after = await ddb.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'corrupt.example' } } }));
+    const after = await ddb.send(
+      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'corrupt.example' } } }),
+    );
     expect(after.Item).toEqual(item);
   });
 
@@ -150,7 +147,9 @@ describe.skipIf(support.skip)(`DynamoDB state store against moto${support.label}
       .load('example.com')
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceError);
-    expect((error as Error).message).toContain('DynamoDB GetItem for table no-such-table, domain example.com');
+    expect((error as Error).message).toContain(
+      'DynamoDB GetItem for table no-such-table, domain example.com',
+    );
     expect((error as Error).message).toContain(REGION);
     expect((error as ServiceError).retryable).toBe(false);
   });

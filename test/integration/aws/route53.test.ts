@@ -41,7 +41,9 @@ describe.skipIf(support.skip)(`Route 53 publisher against moto${support.label}`,
   beforeAll(async () => {
     clients = motoClients(moto.endpoint);
     r53 = clients.client('route53', 'us-east-1', (c) => new Route53Client(c));
-    const zone = await r53.send(new CreateHostedZoneCommand({ Name: 'example.com', CallerReference: 'zone-1' }));
+    const zone = await r53.send(
+      new CreateHostedZoneCommand({ Name: 'example.com', CallerReference: 'zone-1' }),
+    );
     const mail = await r53.send(
       new CreateHostedZoneCommand({ Name: 'mail.example.com', CallerReference: 'zone-2' }),
     );
@@ -69,7 +71,9 @@ describe.skipIf(support.skip)(`Route 53 publisher against moto${support.label}`,
     const value = buildDkimRecordValue(key.publicKey);
     expect(value.length).toBeGreaterThan(255);
     const publisher = new Route53DnsPublisher({ clients, ttl: 600 });
-    expect(await publisher.apply('example.com', [upsert('s1._domainkey.example.com', value)])).toBe('applied');
+    expect(await publisher.apply('example.com', [upsert('s1._domainkey.example.com', value)])).toBe(
+      'applied',
+    );
     const set = await readSet(zoneId, 's1._domainkey.example.com');
     expect(set?.TTL).toBe(600);
     expect(set?.ResourceRecords).toHaveLength(1);
@@ -79,7 +83,9 @@ describe.skipIf(support.skip)(`Route 53 publisher against moto${support.label}`,
     for (const s of strings) expect(Buffer.byteLength(s.slice(1, -1))).toBeLessThanOrEqual(255);
     expect(await values(zoneId, 's1._domainkey.example.com')).toEqual([value]);
     // Applying the same again changes nothing.
-    expect(await publisher.apply('example.com', [upsert('s1._domainkey.example.com', value)])).toBe('applied');
+    expect(await publisher.apply('example.com', [upsert('s1._domainkey.example.com', value)])).toBe(
+      'applied',
+    );
   });
 
   it("deleting byodkim's value leaves another TXT value at the same name", async () => {
@@ -155,7 +161,9 @@ describe.skipIf(support.skip)(`Route 53 publisher against moto${support.label}`,
 
   it('finds the hosted zone with the longest matching name', async () => {
     const publisher = new Route53DnsPublisher({ clients });
-    await publisher.apply('mail.example.com', [upsert('s1._domainkey.mail.example.com', 'v=DKIM1; k=rsa; p=')]);
+    await publisher.apply('mail.example.com', [
+      upsert('s1._domainkey.mail.example.com', 'v=DKIM1; k=rsa; p='),
+    ]);
     expect(await values(mailZoneId, 's1._domainkey.mail.example.com')).toEqual(['v=DKIM1; k=rsa; p=']);
     expect(await values(zoneId, 's1._domainkey.mail.example.com')).toEqual([]);
     const error = await publisher
@@ -211,7 +219,9 @@ describe.skipIf(support.skip)(`Route 53 publisher against moto${support.label}`,
     expect(await values(zoneId, name)).toEqual(['ours', 'theirs']);
     staleRead.destroy();
     // With a true read, the same removal goes through.
-    await new Route53DnsPublisher({ clients, hostedZoneId: zoneId }).apply('example.com', [remove(name, 'ours')]);
+    await new Route53DnsPublisher({ clients, hostedZoneId: zoneId }).apply('example.com', [
+      remove(name, 'ours'),
+    ]);
     expect(await values(zoneId, name)).toEqual(['theirs']);
   });
 

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CreateBucketCommand,
@@ -7,16 +8,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClientFactory } from '../../../src/adapters/aws/clients.js';
 import { S3KeyVault } from '../../../src/adapters/aws/s3-vault.js';
-import {
-  AlreadyExistsError,
-  CorruptDataError,
-  ReadBackError,
-  ServiceError,
-} from '../../../src/errors.js';
+import { AlreadyExistsError, CorruptDataError, ReadBackError, ServiceError } from '../../../src/errors.js';
 import { testKey } from '../../support/keys.js';
 import { motoClients, motoSupport, useMoto } from '../../support/moto.js';
 
@@ -45,7 +40,8 @@ describe.skipIf(support.skip)(`S3 key vault against moto${support.label}`, () =>
     new S3KeyVault({ bucket: BUCKET, region: REGION, kmsKeyId, clients, ...options });
 
   const body = async (key: string): Promise<string> =>
-    (await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body?.transformToString()) ?? '';
+    (await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body?.transformToString()) ??
+    '';
 
   it('stores keys in the seed layout with SSE-KMS under the configured key and reads them back', async () => {
     const key = await testKey('s3-a');
@@ -53,7 +49,10 @@ describe.skipIf(support.skip)(`S3 key vault against moto${support.label}`, () =>
     expect(ref).toBe(`s3://${BUCKET}/dkim-keys/goo.ne.jp/gooid-21-pro-20250917-3/private_key.pem`);
 
     const head = await s3.send(
-      new HeadObjectCommand({ Bucket: BUCKET, Key: 'dkim-keys/goo.ne.jp/gooid-21-pro-20250917-3/private_key.pem' }),
+      new HeadObjectCommand({
+        Bucket: BUCKET,
+        Key: 'dkim-keys/goo.ne.jp/gooid-21-pro-20250917-3/private_key.pem',
+      }),
     );
     expect(head.ServerSideEncryption).toBe('aws:kms');
     expect(head.SSEKMSKeyId).toContain(kmsKeyId);
@@ -72,7 +71,9 @@ describe.skipIf(support.skip)(`S3 key vault against moto${support.label}`, () =>
       .put('example.com', 's1', await testKey('s3-b2'))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AlreadyExistsError);
-    expect((error as Error).message).toContain('s3://byodkim-test-keys/dkim-keys/example.com/s1/private_key.pem');
+    expect((error as Error).message).toContain(
+      's3://byodkim-test-keys/dkim-keys/example.com/s1/private_key.pem',
+    );
     expect(await body('dkim-keys/example.com/s1/private_key.pem')).toBe(before);
     expect((await vault().get('example.com', 's1'))?.samePair(first)).toBe(true);
   });
@@ -144,13 +145,19 @@ describe.skipIf(support.skip)(`S3 key vault against moto${support.label}`, () =>
 
   it('reports a corrupt key object clearly and leaves it untouched', async () => {
     await s3.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: 'dkim-keys/corrupt.example/s1/private_key.pem', Body: 'garbage' }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'dkim-keys/corrupt.example/s1/private_key.pem',
+        Body: 'garbage',
+      }),
     );
     const error = await vault()
       .get('corrupt.example', 's1')
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CorruptDataError);
-    expect((error as Error).message).toContain('s3://byodkim-test-keys/dkim-keys/corrupt.example/s1/private_key.pem');
+    expect((error as Error).message).toContain(
+      's3://byodkim-test-keys/dkim-keys/corrupt.example/s1/private_key.pem',
+    );
     expect(await body('dkim-keys/corrupt.example/s1/private_key.pem')).toBe('garbage');
   });
 

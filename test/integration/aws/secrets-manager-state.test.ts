@@ -17,7 +17,11 @@ import { motoClients, motoSupport, useMoto } from '../../support/moto.js';
 const support = motoSupport();
 const REGION = 'eu-west-1';
 
-async function stateWithKey(domain: string, selector: string, status: KeyEntry['status']): Promise<DomainState> {
+async function stateWithKey(
+  domain: string,
+  selector: string,
+  status: KeyEntry['status'],
+): Promise<DomainState> {
   const key = await testKey('sm-state', 1024);
   return {
     ...emptyDomainState(domain),
@@ -120,7 +124,10 @@ describe.skipIf(support.skip)(`Secrets Manager state store against moto${support
     await s.save(await stateWithKey('window.example', 'b-1', 'staged'), v1);
     // ... and A's PUT (successor of v1) now lands: refused, B's state stays.
     const target = { client: sm, name: 'byodkim/window.example', region: REGION, about: {} };
-    expect(await writeSecretSuccessor(target, v1, '{"other":"content"}')).toEqual({ ok: false, reason: 'taken' });
+    expect(await writeSecretSuccessor(target, v1, '{"other":"content"}')).toEqual({
+      ok: false,
+      reason: 'taken',
+    });
     expect((await s.load('window.example'))?.value.keys[0]?.selector).toBe('b-1');
   });
 
@@ -139,7 +146,10 @@ describe.skipIf(support.skip)(`Secrets Manager state store against moto${support
     await sm.send(
       new CreateSecretCommand({
         Name: 'byodkim/bad-state.example',
-        SecretString: JSON.stringify({ domain: 'bad-state.example', byodkim: { schema: 1, keys: [{ selector: 5 }] } }),
+        SecretString: JSON.stringify({
+          domain: 'bad-state.example',
+          byodkim: { schema: 1, keys: [{ selector: 5 }] },
+        }),
       }),
     );
     for (const domain of ['corrupt.example', 'bad-state.example']) {
@@ -148,9 +158,14 @@ describe.skipIf(support.skip)(`Secrets Manager state store against moto${support
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CorruptDataError);
       expect((error as Error).message).toContain(`byodkim/${domain}`);
-      const before = (await sm.send(new GetSecretValueCommand({ SecretId: `byodkim/${domain}` }))).SecretString;
-      await expect(store().save(emptyDomainState(domain), undefined)).rejects.toBeInstanceOf(CorruptDataError);
-      expect((await sm.send(new GetSecretValueCommand({ SecretId: `byodkim/${domain}` }))).SecretString).toBe(before);
+      const before = (await sm.send(new GetSecretValueCommand({ SecretId: `byodkim/${domain}` })))
+        .SecretString;
+      await expect(store().save(emptyDomainState(domain), undefined)).rejects.toBeInstanceOf(
+        CorruptDataError,
+      );
+      expect((await sm.send(new GetSecretValueCommand({ SecretId: `byodkim/${domain}` }))).SecretString).toBe(
+        before,
+      );
     }
   });
 
@@ -214,7 +229,9 @@ describe.skipIf(support.skip)(`Secrets Manager state store against moto${support
       clients: motoClients('http://127.0.0.1:9', { maxAttempts: 1, connectionTimeoutMs: 500 }),
     });
     const error = await bad.load('down.example').catch((e: unknown) => e);
-    expect((error as Error).message).toContain('Secrets Manager GetSecretValue for secret byodkim/down.example');
+    expect((error as Error).message).toContain(
+      'Secrets Manager GetSecretValue for secret byodkim/down.example',
+    );
     expect((error as Error).message).toContain(REGION);
     expect((error as { retryable?: boolean }).retryable).toBe(true);
   });

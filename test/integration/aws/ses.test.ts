@@ -180,7 +180,9 @@ describe('SES signing service against the SES emulator', () => {
     expect(error).toBeInstanceOf(ServiceError);
     expect((error as ServiceError).retryable).toBe(false);
     expect((error as ServiceError).code).toBe('SES_NOT_FOUND');
-    expect((error as Error).message).toContain('for identity missing.example.com, selector s1 in eu-west-1 failed: NotFoundException');
+    expect((error as Error).message).toContain(
+      'for identity missing.example.com, selector s1 in eu-west-1 failed: NotFoundException',
+    );
     assertNoKeyMaterial(exposed(error), key);
 
     const created = await service
@@ -209,7 +211,10 @@ describe('SES signing service against the SES emulator', () => {
   });
 
   it('refuses an injected client for another region instead of changing the wrong region', async () => {
-    const clients = new AwsClientFactory({ credentials: CREDENTIALS, endpoints: { sesv2: emulator.endpoint } });
+    const clients = new AwsClientFactory({
+      credentials: CREDENTIALS,
+      endpoints: { sesv2: emulator.endpoint },
+    });
     factories.push(clients);
     const { SESv2Client } = await import('@aws-sdk/client-sesv2');
     const client = clients.client('sesv2', 'eu-west-1', (c) => new SESv2Client(c));
