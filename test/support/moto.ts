@@ -1,6 +1,6 @@
 /**
  * A throwaway moto server (S3, KMS, Secrets Manager, DynamoDB, Route 53, ...) for
- * integration tests: `python3 -m moto.server` as a child process on 127.0.0.1 and a free
+ * integration tests: moto's server as a child process on 127.0.0.1 and a free
  * port, started per test file, reset with `POST /moto-api/reset`, killed on `stop()`, on a
  * failed start and on process exit, so a failing test leaves no process behind.
  *
@@ -69,6 +69,25 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `python3 -m moto.server`, plus a watchdog thread that ends moto when the test process is
+ * gone: even a test worker killed with SIGKILL (no exit hooks run) leaves nothing behind.
+ */
+const WATCHED_MOTO = `
+import os, sys, threading, time
+parent = int(sys.argv[1])
+def watch():
+    while True:
+        time.sleep(1)
+        try:
+            os.kill(parent, 0)
+        except OSError:
+            os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+from moto.server import main
+main(sys.argv[2:])
+`;
+
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -114,10 +133,14 @@ export async function startMoto(): Promise<MotoServer> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
-    const child = spawn(PYTHON, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, PYTHONUNBUFFERED: '1' },
-    });
+    const child = spawn(
+      PYTHON,
+      ['-c', WATCHED_MOTO, String(process.pid), '-H', '127.0.0.1', '-p', String(port)],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, PYTHONUNBUFFERED: '1' },
+      },
+    );
     running.add(child);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
