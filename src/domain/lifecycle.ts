@@ -362,6 +362,16 @@ function trackPropagation(w: Working): void {
         );
       }
     } else {
+      if (shouldRepublish(w, key, result)) {
+        w.change({
+          action: 'upsert',
+          name: dkimRecordName(key.selector, w.spec.domain),
+          value: buildDkimRecordValue(key.publicKey),
+          ttl: w.spec.ttl,
+          selector: key.selector,
+          reason: 'RecordWrong',
+        });
+      }
       if (before !== 0) {
         key.verifyStreak = 0;
         w.step({
@@ -392,6 +402,17 @@ function trackPropagation(w: Working): void {
       }
     }
   }
+}
+
+/**
+ * Automatic DNS only: publish again when some nameserver still does not serve the key an
+ * hour after the last publish (a lost update, a tampered value, a secondary that missed a
+ * NOTIFY: a new serial makes it transfer again).
+ */
+function shouldRepublish(w: Working, key: KeyEntry, result: ProbeResult | undefined): boolean {
+  if (w.spec.dnsMode !== 'automatic' || !result || result.answers.length === 0) return false;
+  // At most hourly: an upsert is idempotent, but a stuck secondary should not cost a change per pass.
+  return w.now.getTime() - Date.parse(key.lastPublishedAt ?? key.statusSince) >= HOUR_MS;
 }
 
 /** `rotate --emergency --revoke-now`: the old record becomes `p=` at once, by explicit choice. */
@@ -744,6 +765,20 @@ function keepSesOnActive(w: Working, usable: Set<string>): void {
         message: `SES ${region}: signing was off; enabling it`,
         phase: 7,
       });
+    } else if (
+      view.status === 'FAILED' &&
+      active.vaultRef !== '' &&
+      isPropagated(w.obs.dns[active.selector])
+    ) {
+      // SES's FAILED is final until the next put; the record is served everywhere, so ask again.
+      w.step({
+        kind: 'ses-put',
+        region,
+        selector: active.selector,
+        reason: 'SesFailedRetry',
+        message: `SES ${region} reports FAILED for ${active.selector}, whose record every nameserver serves; asking SES to verify again`,
+        phase: 6,
+      });
     } else if (view.status === 'FAILED' || view.status === 'TEMPORARY_FAILURE') {
       w.warn({
         code: 'SesStatusDegraded',
@@ -787,6 +822,20 @@ function retireOldKeys(w: Working, usable: Set<string>): void {
     const safeAt = new Date(since + grace);
     const inUse = regionsUsing(w, key.selector);
     const unknownRegions = w.spec.regions.filter((r) => !usable.has(r) && !w.obs.ses[r]?.ok);
+    if (inUse.length > 0 && key.status !== 'revoked') {
+      // Grace counts from the moment no region signs with the key any more.
+      key.retiringSince = iso(w.now);
+      w.step({
+        kind: 'transition',
+        selector: key.selector,
+        to: key.status,
+        set: { retiringSince: key.retiringSince },
+        reason: 'StillInUse',
+        message: `${key.selector} is still used by SES in ${inUse.join(', ')}; its grace period has not started`,
+        phase: 8,
+      });
+      continue;
+    }
     if (key.status !== 'revoked' && !key.removalRequestedAt) {
       // Manual DNS: hand the removal over early, dated; automatic: remove when safe.
       const requestNow = w.spec.dnsMode === 'manual' ? true : w.now >= safeAt;
@@ -859,7 +908,10 @@ function ensureFutureKeys(w: Working): void {
         `${key.selector} would be due for renewal as soon as used; replacing it`,
         3,
         {
-          retiringSince: iso(new Date(w.now.getTime() - graceMs(policy))),
+          // A standby never signed, so it needs no grace, unless SES is seen using it (after a crash mid-switch).
+          retiringSince: iso(
+            regionsUsing(w, key.selector).length > 0 ? w.now : new Date(w.now.getTime() - graceMs(policy)),
+          ),
         },
       );
     }

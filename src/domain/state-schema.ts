@@ -21,6 +21,7 @@ const keyEntry = z.object({
   verifyStreak: z.number().int().nonnegative().optional(),
   switchedAt: isoTime.optional(),
   retiringSince: isoTime.optional(),
+  lastPublishedAt: isoTime.optional(),
   removalRequestedAt: isoTime.optional(),
   revokedAt: isoTime.optional(),
   destroyedAt: isoTime.optional(),

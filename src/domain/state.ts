@@ -55,6 +55,8 @@ export interface KeyEntry {
   switchedAt?: string;
   /** When this key stopped being used by SES: start of the grace period. */
   retiringSince?: string;
+  /** When byodkim last sent the record to DNS (or the DNS team). */
+  lastPublishedAt?: string;
   /** When byodkim asked DNS (or the DNS team) to remove the record. */
   removalRequestedAt?: string;
   /** Emergency: when the record was replaced by an empty p= while SES may still use it. */

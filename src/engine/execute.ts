@@ -256,10 +256,20 @@ function applyPublished(
         reason: 'EmergencyRevocation',
         message: `revoked ${change.name} (empty p=)`,
       });
-    } else if (key.status === 'staged') {
+    } else if (key.status !== 'staged') {
+      updateKey(change.selector, (k) => {
+        k.lastPublishedAt = at;
+      });
+      record({
+        selector: change.selector,
+        reason: change.reason,
+        message: `published ${change.name} again (${change.reason})`,
+      });
+    } else {
       updateKey(change.selector, (k) => {
         k.status = 'published';
         k.statusSince = at;
+        k.lastPublishedAt = at;
         k.verifyStreak = 0;
       });
       record({
