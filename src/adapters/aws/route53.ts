@@ -240,13 +240,25 @@ export class Route53DnsPublisher implements DnsPublisher {
     return first;
   }
 
-  /** The public hosted zone with the longest name that is a suffix of `name`. */
+  /**
+   * The public hosted zone with the longest name that is a suffix of `name`, walking from
+   * `name` up. Every name walked is cached with the zone found: the walk reaches a name only
+   * after every deeper one was checked, so "the nearest zone at or above it" is the answer
+   * for any later walk that gets there. Route 53 allows 5 API calls a second per account,
+   * so a fleet pass should not repeat these.
+   */
   async #findZone(name: string, domain: string): Promise<{ id: string; name: string }> {
     const labels = name.replace(/\.$/, '').split('.');
+    const walked: string[] = [];
+    const found = (zone: { id: string; name: string }) => {
+      for (const w of walked) this.#zones.set(w, zone);
+      return zone;
+    };
     for (let i = 0; i < labels.length; i++) {
       const candidate = `${labels.slice(i).join('.')}.`;
       const cached = this.#zones.get(candidate);
-      if (cached) return cached;
+      if (cached) return found(cached);
+      walked.push(candidate);
       const call = {
         service: SERVICE,
         operation: 'ListHostedZonesByName',
@@ -268,9 +280,7 @@ export class Route53DnsPublisher implements DnsPublisher {
       }
       const match = matches[0];
       if (match?.Id !== undefined) {
-        const zone = { id: match.Id.replace(/^\/hostedzone\//, ''), name: candidate };
-        this.#zones.set(candidate, zone);
-        return zone;
+        return found({ id: match.Id.replace(/^\/hostedzone\//, ''), name: candidate });
       }
     }
     throw new InputError(

@@ -173,6 +173,31 @@ describe.skipIf(support.skip)(`Route 53 publisher against moto${support.label}`,
     expect((error as Error).message).toContain('s1._domainkey.example.org');
   });
 
+  it('remembers zones it found, so a pass does not repeat lookups (Route 53 allows 5 calls/s)', async () => {
+    const counting = new Route53Client(clients.config('route53', 'us-east-1'));
+    let lookups = 0;
+    counting.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ListHostedZonesByNameCommand') lookups++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countLookups' },
+    );
+    const publisher = new Route53DnsPublisher({ client: counting });
+    await publisher.apply('mail.example.com', [
+      upsert('c1._domainkey.mail.example.com', 'v=DKIM1; k=rsa; p='),
+    ]);
+    expect(lookups).toBe(3); // c1._domainkey.mail.example.com, _domainkey.mail.example.com, mail.example.com
+    await publisher.apply('mail.example.com', [upsert('c1._domainkey.mail.example.com', 'v=DKIM1; p=')]);
+    expect(lookups).toBe(3);
+    await publisher.apply('mail.example.com', [
+      upsert('c2._domainkey.mail.example.com', 'v=DKIM1; k=rsa; p='),
+    ]);
+    expect(lookups).toBe(4); // only the new name itself
+    expect(await values(mailZoneId, 'c2._domainkey.mail.example.com')).toEqual(['v=DKIM1; k=rsa; p=']);
+    counting.destroy();
+  });
+
   // Route 53 applies a DELETE only if it matches the current set exactly, so a set changed
   // after byodkim read it fails the whole batch. moto checks a DELETE against the zone's
   // change history rather than the current set, so the interleaving itself cannot be shown
