@@ -193,6 +193,29 @@ describe('SES signing service against the SES emulator', () => {
     assertNoKeyMaterial(exposed(created), key);
   });
 
+  it("keeps key material out of the SDK's own logs (DomainSigningPrivateKey is a sensitive member)", async () => {
+    const lines: string[] = [];
+    const capture = (...args: unknown[]) => lines.push(args.map((a) => inspect(a, { depth: 10 })).join(' '));
+    const logger = { trace: capture, debug: capture, info: capture, warn: capture, error: capture };
+    const clients = new AwsClientFactory({
+      credentials: CREDENTIALS,
+      endpoints: { sesv2: emulator.endpoint },
+      env: {},
+    });
+    factories.push(clients);
+    const { SESv2Client } = await import('@aws-sdk/client-sesv2');
+    const client = new SESv2Client({ ...clients.config('sesv2', REGION), logger });
+    const service = new SesSigningService({ client });
+    const key = await testKey('ses-logs');
+    await service.createIdentity('example.com', REGION, { selector: 's1', key });
+    await service.putExternalKey('example.com', REGION, 's2', key);
+    emulator.injectFault({ operation: 'PutEmailIdentityDkimSigningAttributes', status: 500, count: 10 });
+    await service.putExternalKey('example.com', REGION, 's3', key).catch(() => undefined);
+    client.destroy();
+    expect(lines.join('\n')).toContain('PutEmailIdentityDkimSigningAttributesCommand');
+    assertNoKeyMaterial(lines.join('\n'), key);
+  });
+
   it("finds the emulator through the SDK's own AWS_ENDPOINT_URL_SESV2, with no endpoint configured", async () => {
     const saved = process.env.AWS_ENDPOINT_URL_SESV2;
     process.env.AWS_ENDPOINT_URL_SESV2 = emulator.endpoint;
