@@ -56,8 +56,11 @@ export interface AuthoritativeProbeOptions {
   udpPayloadSize?: number;
   /** How long a zone's discovered nameservers are reused. Default 60 s. */
   discoveryTtlMs?: number;
-  /** Address families of nameservers to ask. Default both (A and AAAA). */
-  addressFamilies?: readonly (4 | 6)[];
+  /**
+   * Address families of nameservers to ask. Default `'auto'`: IPv4 always, IPv6 when this
+   * host has a global IPv6 address.
+   */
+  addressFamilies?: readonly (4 | 6)[] | 'auto';
   /** Clock for the discovery cache (tests). */
   now?: () => number;
 }

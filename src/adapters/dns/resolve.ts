@@ -13,6 +13,7 @@
  */
 import { getServers } from 'node:dns';
 import { lookup } from 'node:dns/promises';
+import { networkInterfaces } from 'node:os';
 import type dnsPacket from 'dns-packet';
 import { ServiceError } from '../../errors.js';
 import type { NameserverOutcome } from '../../ports.js';
@@ -84,8 +85,12 @@ export interface NameserverFinderOptions {
   udpPayloadSize?: number;
   /** How long a zone's discovered servers are reused. Default 60 s. */
   cacheTtlMs?: number;
-  /** Address families to use for nameservers. Default both. */
-  addressFamilies?: readonly (4 | 6)[];
+  /**
+   * Address families of nameservers to ask. Default `'auto'`: A always, AAAA only when
+   * this host has a global IPv6 address (a Lambda outside a dual-stack VPC has none, and
+   * every IPv6 nameserver would otherwise count as unreachable forever).
+   */
+  addressFamilies?: readonly (4 | 6)[] | 'auto';
   /** Monotonic-enough clock for cache expiry (tests). Default `Date.now`. */
   now?: () => number;
 }
@@ -133,7 +138,8 @@ export class NameserverFinder {
     this.#limiter = options.limiter;
     this.#udpPayloadSize = options.udpPayloadSize;
     this.#ttlMs = options.cacheTtlMs ?? 60_000;
-    this.#families = options.addressFamilies ?? [4, 6];
+    const families = options.addressFamilies ?? 'auto';
+    this.#families = families === 'auto' ? (hasGlobalIpv6() ? [4, 6] : [4]) : families;
     this.#now = options.now ?? Date.now;
   }
 
@@ -257,7 +263,8 @@ export class NameserverFinder {
   }
 
   #resolverAddresses(): Promise<ServerAddress[]> {
-    this.#resolvers ??= (async () => {
+    if (this.#resolvers !== undefined) return this.#resolvers;
+    const resolvers = (async () => {
       const specs = this.#resolverSpecs ?? getServers().map((s) => parseHostPort(s, DNS_PORT));
       const addresses: ServerAddress[] = [];
       for (const spec of specs) {
@@ -267,7 +274,12 @@ export class NameserverFinder {
       }
       return addresses;
     })();
-    return this.#resolvers;
+    this.#resolvers = resolvers;
+    // A resolver name that cannot be looked up now may resolve on the next probe.
+    resolvers.catch(() => {
+      if (this.#resolvers === resolvers) this.#resolvers = undefined;
+    });
+    return resolvers;
   }
 
   async #walk(name: string): Promise<string> {
@@ -409,6 +421,16 @@ export class NameserverFinder {
       if (cache.get(key) === entry) cache.delete(key);
     });
   }
+}
+
+/** True when some interface has a global (not loopback, not link-local) IPv6 address. */
+export function hasGlobalIpv6(): boolean {
+  return Object.values(networkInterfaces()).some((addresses) =>
+    (addresses ?? []).some(
+      (a) =>
+        a.family === 'IPv6' && !a.internal && !/^fe[89ab]/i.test(a.address) && !/^f[cd]/i.test(a.address),
+    ),
+  );
 }
 
 async function systemLookup(host: string): Promise<string[]> {
