@@ -9,8 +9,8 @@
  * read V and both write, exactly one creates "the successor of V"; the other is refused,
  * and reports a conflict. Versions form a chain V → f(V) → f(f(V)) that never repeats.
  *
- * How the check-then-put race is bounded: `write` first reads AWSCURRENT and refuses if it
- * is not the expected version (the ordinary, common conflict). A writer that passed that
+ * How the check-then-put race is bounded: the caller first reads AWSCURRENT and refuses if
+ * it is not the expected version (the ordinary, common conflict). A writer that passed that
  * check and is overtaken before its PUT lands needs the token f(V) — already taken by the
  * writer who overtook it — so it is refused as well. What remains: Secrets Manager deletes
  * versions that carry no staging label once a secret has more than ~100 of them and the
@@ -20,6 +20,10 @@
  * system's Lambda, the console) are detected only by the check, not by the token; stop them
  * after adoption. The per-domain lease is the real mutual exclusion; this only makes sure a
  * lease that was lost (expired during a long pause) cannot silently overwrite newer state.
+ *
+ * Every write is a new secret version, and Secrets Manager holds about 100 of them, pruning
+ * only those older than 24 h: about 100 writes per secret per day is the ceiling (the engine
+ * saves once per pass per domain).
  */
 import { createHash } from 'node:crypto';
 import {
