@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// Synthesizing CDK stacks takes a few seconds each; the templates test synthesizes four.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
