@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` needs nothing outside this repository (npm test);
+// `unit` and `e2e` need nothing outside this repository (npm test); `e2e` runs the real CLI
+// against the emulators;
 // `integration` needs real services (BIND 9, moto server) and runs in .ci/run.
 export default defineConfig({
   test: {
@@ -10,6 +11,14 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
         },
       },
       {

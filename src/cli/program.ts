@@ -89,6 +89,66 @@ export function buildProgram(): Command {
     .option('--selector <selector...>', 'selector(s) to check (default: those that should be in DNS now)')
     .action(lazy(() => import('./commands/verify-dns.js')));
 
+  program
+    .command('plan')
+    .description('show what the next pass would do, per domain, with reasons (changes nothing)')
+    .option('--domain <domain>', 'only this domain')
+    .action(lazy(() => import('./commands/plan.js')));
+
+  program
+    .command('apply')
+    .description('run one reconcile pass: phases 3–8 for every domain (exit 3 while waiting on DNS or SES)')
+    .option('--domain <domain>', 'only this domain')
+    .option('--watch [seconds]', 'repeat every N seconds (default 300) until interrupted')
+    .option('--concurrency <n>', 'domains worked on at once', '16')
+    .action(lazy(() => import('./commands/apply.js')));
+
+  program
+    .command('status')
+    .description('table of domains: active selector, SES status per region, key age and expiry, next action')
+    .option('--domain <domain>', 'only this domain')
+    .action(lazy(() => import('./commands/status.js')));
+
+  program
+    .command('rotate')
+    .description("rotate a domain's key now (then one pass)")
+    .requiredOption('--domain <domain>', 'configured mail domain')
+    .option('--emergency', 'key compromised: retire the old selector right after the switch, no grace', false)
+    .option(
+      '--revoke-now',
+      'with --emergency: revoke the old record (empty p=) at once, before the new key is active',
+      false,
+    )
+    .action(lazy(() => import('./commands/rotate.js')));
+
+  program
+    .command('rollback')
+    .description('go back to the previous selector while its record is still published (then one pass)')
+    .requiredOption('--domain <domain>', 'configured mail domain')
+    .action(lazy(() => import('./commands/rollback.js')));
+
+  program
+    .command('history')
+    .description('the audit trail of a domain: every transition with time, reason and actor')
+    .requiredOption('--domain <domain>', 'configured mail domain')
+    .action(lazy(() => import('./commands/history.js')));
+
+  program
+    .command('adopt')
+    .description('take over an identity that already uses BYODKIM (or Easy DKIM, with --from-easy-dkim)')
+    .requiredOption('--domain <domain>', 'configured mail domain')
+    .option('--key-file <file>', 'the current private key (PEM or base64 DER), if it is not in the vault')
+    .option(
+      '--seed-secret <name>',
+      "the seed system's Secrets Manager secret (its s3_key_path locates the key)",
+    )
+    .option(
+      '--from-easy-dkim',
+      'move an Easy DKIM identity to BYODKIM (DNS is published before SES switches)',
+      false,
+    )
+    .action(lazy(() => import('./commands/adopt.js')));
+
   return program;
 }
 

@@ -1,5 +1,5 @@
 import type { ResolvedDomain } from '../config/load.js';
-import { decide, type Plan } from '../domain/lifecycle.js';
+import { decide, type Observation, type Plan } from '../domain/lifecycle.js';
 import { type Actor, type DomainState, emptyDomainState } from '../domain/state.js';
 import { describeError, LockedError } from '../errors.js';
 import type {
@@ -38,6 +38,8 @@ export interface DomainResult {
   outcome: DomainOutcome;
   plan?: Plan;
   state?: DomainState;
+  /** What gather saw (plan/status only). */
+  observation?: Observation;
   errors: string[];
 }
 
@@ -59,7 +61,12 @@ export function settled(state: DomainState): boolean {
   if (state.handOff || state.rotation || state.rollback) return false;
   if (!state.keys.some((k) => k.status === 'active')) return false;
   return !state.keys.some(
-    (k) => k.status === 'staged' || k.status === 'published' || (k.status === 'verified' && k.switchedAt),
+    (k) =>
+      k.status === 'staged' ||
+      k.status === 'published' ||
+      (k.status === 'verified' && k.switchedAt) ||
+      // Phase 8 is done when the record is seen gone and the key destroyed.
+      (k.removalRequestedAt !== undefined && k.destroyedAt === undefined),
   );
 }
 
@@ -69,8 +76,9 @@ export async function planDomain(domain: ResolvedDomain, deps: EngineDeps): Prom
   const state = loaded?.value ?? emptyDomainState(domain.domain);
   const spec = domainSpec(domain, deps.publisherFor(domain));
   const now = deps.clock.now();
-  const plan = decide(state, await gather(spec, state, deps, now), spec);
-  return { domain: domain.domain, outcome: outcomeOf(plan, 0, state), plan, state, errors: [] };
+  const observation = await gather(spec, state, deps, now);
+  const plan = decide(state, observation, spec);
+  return { domain: domain.domain, outcome: outcomeOf(plan, 0, state), plan, state, observation, errors: [] };
 }
 
 /**

@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { applyDomain, forEachDomain } from '../../engine/reconcile.js';
+import { InputError } from '../../errors.js';
+import type { GlobalOptions } from '../context.js';
+import { cliEngine, exitCodeOf } from '../engine-context.js';
+import { printJson, renderTable } from '../render.js';
+
+export async function run(
+  options: Record<string, unknown>,
+  global: GlobalOptions,
+  _command: Command,
+): Promise<number> {
+  const watch =
+    options.watch === undefined ? undefined : options.watch === true ? 300 : Number(options.watch);
+  if (watch !== undefined && (!Number.isFinite(watch) || watch < 1)) {
+    throw new InputError('WATCH_INVALID', `--watch: "${String(options.watch)}" is not a number of seconds`, {
+      context: { watch: String(options.watch) },
+    });
+  }
+  const { deps, domains } = await cliEngine(global, options.domain);
+  const concurrency = Number(options.concurrency ?? 16);
+  for (;;) {
+    const { results } = await forEachDomain(domains, (d) => applyDomain(d, deps), { concurrency });
+    if (global.output === 'json') {
+      printJson(
+        results.map((r) => ({
+          domain: r.domain,
+          outcome: r.outcome,
+          errors: r.errors,
+          steps:
+            r.plan?.steps.map((s) => ({
+              kind: s.kind,
+              phase: s.phase,
+              reason: s.reason,
+              message: s.message,
+            })) ?? [],
+          waits: r.plan?.waits ?? [],
+          warnings: r.plan?.warnings ?? [],
+        })),
+      );
+    } else if (results.length > 1) {
+      process.stdout.write(
+        `\n${renderTable(
+          ['DOMAIN', 'RESULT', 'DETAIL'],
+          results.map((r) => [
+            r.domain,
+            r.outcome,
+            r.errors[0] ??
+              r.plan?.waits.find((w) => w.outside)?.message ??
+              `${r.plan?.steps.length ?? 0} step(s)`,
+          ]),
+        )}\n`,
+      );
+    }
+    if (watch === undefined) return exitCodeOf(results);
+    await new Promise((resolve) => setTimeout(resolve, watch * 1000));
+  }
+}
