@@ -505,7 +505,7 @@ export class ByodkimRotation extends Construct {
       resources: [this.logGroup.logGroupArn],
     });
     acknowledge(
-      `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.logGroup.node.defaultChild as logs.CfnLogGroup)}.Arn>:*]`,
+      `AwsSolutions-IAM5[Resource::${nagResource(stack, this.logGroup.logGroupArn)}]`,
       'Log streams are created by Lambda under its own log group; their names are not known in advance.',
     );
 
@@ -543,7 +543,7 @@ export class ByodkimRotation extends Construct {
         conditions: { StringEquals: { 'aws:RequestedRegion': list.regions } },
       });
       acknowledge(
-        `AwsSolutions-IAM5[Resource::${JSON.stringify(stack.resolve(arns))}]`,
+        `AwsSolutions-IAM5[Resource::${nagResource(stack, arns)}]`,
         "One ARN per listed domain (from the Domains parameter); the wildcards stand for the region, pinned by aws:RequestedRegion to the Regions parameter, and the account, which is always the role's own for SES identity APIs.",
       );
     } else if (scope === 'account') {
@@ -554,7 +554,7 @@ export class ByodkimRotation extends Construct {
       });
       for (const region of regions) {
         acknowledge(
-          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:${region}:<AWS::AccountId>:identity/*]`,
+          `AwsSolutions-IAM5[Resource::${nagResource(stack, sesIdentityArn(stack, region, '*'))}]`,
           'sesIdentityScope "account" was chosen: the fleet has too many identities for one ARN each in an IAM policy.',
         );
       }
@@ -588,7 +588,7 @@ export class ByodkimRotation extends Construct {
       conditions: { StringLike: { 's3:prefix': [`${this.keyPrefix}*`] } },
     });
     acknowledge(
-      `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${this.keyPrefix}*]`,
+      `AwsSolutions-IAM5[Resource::${nagResource(stack, this.bucket.arnForObjects(`${this.keyPrefix}*`))}]`,
       'Keys are stored as <prefix><domain>/<selector>/private_key.pem: the function may touch only objects under the key prefix.',
     );
 
@@ -645,7 +645,7 @@ export class ByodkimRotation extends Construct {
       });
       add('ListStateSecrets', { actions: ['secretsmanager:ListSecrets'], resources: ['*'] });
       acknowledge(
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
+        `AwsSolutions-IAM5[Resource::${nagResource(stack, secretsArn)}]`,
         `One secret per domain (and its lease) named ${this.secretName}; Secrets Manager appends a random suffix to every ARN.`,
       );
     }
@@ -684,7 +684,7 @@ export class ByodkimRotation extends Construct {
         (route53.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = props.hostedZoneCondition;
       }
       Validations.of(route53).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
+        id: `AwsSolutions-IAM5[Resource::${nagResource(stack, `arn:${Aws.PARTITION}:route53:::change/*`)}]`,
         reason:
           'Route 53 change ids are generated per ChangeResourceRecordSets call; GetChange only reads their status.',
       });
@@ -799,6 +799,26 @@ export class ByodkimRotation extends Construct {
     );
     return dashboard;
   }
+}
+
+/**
+ * How cdk-nag spells a resource in an IAM5 finding id (`Resource::<this>`): literals as is,
+ * `Ref` as `<Name>`, `Fn::GetAtt` as `<Name.Attr>`, `Fn::Join` flattened.
+ */
+function nagResource(stack: Stack, value: unknown): string {
+  const flatten = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    if (Array.isArray(v)) return v.map(flatten).join('');
+    const o = v as Record<string, unknown>;
+    if (o.Ref !== undefined) return `<${String(o.Ref)}>`;
+    if (o['Fn::GetAtt'] !== undefined) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
+    if (o['Fn::Join'] !== undefined) {
+      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+      return parts.map(flatten).join(sep);
+    }
+    return JSON.stringify(v);
+  };
+  return flatten(stack.resolve(value));
 }
 
 function sesIdentityArn(stack: Stack, region: string, identity: string): string {

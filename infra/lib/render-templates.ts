@@ -8,8 +8,11 @@ import { buildLambdaTemplateStack, buildSesTemplateStack, TEMPLATE_FILES } from 
  * regenerate and compare.
  */
 export function renderTemplates(): Record<string, string> {
-  const app = new App({ outdir: undefined, analyticsReporting: false });
-  const stacks = { [TEMPLATE_FILES.lambda]: buildLambdaTemplateStack(app), [TEMPLATE_FILES.ses]: buildSesTemplateStack(app) };
+  const app = new App({ analyticsReporting: false });
+  const stacks = {
+    [TEMPLATE_FILES.lambda]: buildLambdaTemplateStack(app),
+    [TEMPLATE_FILES.ses]: buildSesTemplateStack(app),
+  };
   const assembly = app.synth();
   const out: Record<string, string> = {};
   for (const [file, stack] of Object.entries(stacks)) {
