@@ -1,0 +1,172 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { parseConfig } from '../../src/config/load.js';
+import { renderTemplates } from '../lib/render-templates.js';
+import { buildLambdaTemplateStack, buildSesTemplateStack, TEMPLATE_FILES } from '../lib/templates.js';
+import {
+  actionsOf,
+  evaluate,
+  type Json,
+  onlyResource,
+  policyStatements,
+  resourcesOfStatement,
+  unacknowledgedNagFindings,
+} from './support.js';
+
+const templatesDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../templates');
+const rendered = renderTemplates();
+const lambdaText = rendered[TEMPLATE_FILES.lambda] as string;
+const sesText = rendered[TEMPLATE_FILES.ses] as string;
+const lambdaTemplate = parse(lambdaText) as Json;
+const sesTemplate = parse(sesText) as Json;
+
+const BASE_PARAMETERS = {
+  Domains: 'example.com,example.net',
+  Regions: 'ap-northeast-1,us-east-1',
+  DKIMCertificatesBucketName: 'acme-dkim-keys',
+  CodeBucket: 'acme-artifacts',
+};
+
+function configFor(parameters: Record<string, string>): string {
+  const parameter = onlyResource(lambdaTemplate, 'AWS::SSM::Parameter').Properties as Json;
+  return String(evaluate(parameter.Value, lambdaTemplate, { ...BASE_PARAMETERS, ...parameters }));
+}
+
+describe('plain templates', () => {
+  it.each(Object.keys(rendered))('templates/%s is up to date (run "npm run templates")', (file) => {
+    expect(readFileSync(resolve(templatesDir, file), 'utf8')).toBe(rendered[file]);
+  });
+
+  it('need neither CDK assets nor the bootstrap stack', () => {
+    for (const text of [lambdaText, sesText]) {
+      expect(text).not.toMatch(
+        /AssetParameters|cdk-hnb659fds|BootstrapVersion|CDKMetadata|aws:asset:|cdk-[a-z0-9]+-assets/,
+      );
+    }
+    const fn = onlyResource(lambdaTemplate, 'AWS::Lambda::Function').Properties as Json;
+    expect(fn.Code).toEqual({ S3Bucket: { Ref: 'CodeBucket' }, S3Key: { Ref: 'CodeKey' } });
+  });
+
+  it('take the seeds parameters and the lists of domains and regions', () => {
+    expect(Object.keys(lambdaTemplate.Parameters as Json)).toEqual(
+      expect.arrayContaining([
+        'Domains',
+        'Regions',
+        'CertificateValidityDays',
+        'RenewBeforeDays',
+        'DKIMCertificatesBucketName',
+        'HostedZoneId',
+        'SesConfigurationStackName',
+        'CodeBucket',
+        'CodeKey',
+        'ScheduleExpression',
+      ]),
+    );
+    expect((lambdaTemplate.Parameters as Record<string, Json>).CertificateValidityDays).toMatchObject({
+      Type: 'Number',
+      Default: 365,
+    });
+    const bucket = Object.values(lambdaTemplate.Resources as Record<string, Json>).find(
+      (r) => r.Type === 'AWS::S3::Bucket' && (r.Properties as Json).BucketName !== undefined,
+    );
+    expect((bucket?.Properties as Json | undefined)?.BucketName).toEqual({
+      Ref: 'DKIMCertificatesBucketName',
+    });
+  });
+
+  it('hand the function a config that the CLI parser accepts, every domain in every region', () => {
+    const loaded = parseConfig(configFor({ CertificateValidityDays: '200' }), '/ssm/config');
+    expect(loaded.domains.map((d) => [d.domain, d.regions])).toEqual([
+      ['example.com', ['ap-northeast-1', 'us-east-1']],
+      ['example.net', ['ap-northeast-1', 'us-east-1']],
+    ]);
+    expect(loaded.config.policy).toMatchObject({ validityDays: 200, renewBeforeDays: 30 });
+    expect(loaded.config.dns).toEqual({ provider: 'manual', outDir: '/tmp/dns-requests', ttl: 300 });
+    expect(loaded.config.keys).toMatchObject({ type: 's3', prefix: 'dkim-keys/' });
+  });
+
+  it('switch to Route 53 and grant it only when a hosted zone is given', () => {
+    const loaded = parseConfig(configFor({ HostedZoneId: 'Z0123456789ABC' }), '/ssm/config');
+    expect(loaded.config.dns).toEqual({ provider: 'route53', hostedZoneId: 'Z0123456789ABC', ttl: 300 });
+    const route53 = Object.values(lambdaTemplate.Resources as Record<string, Json>).find((r) =>
+      JSON.stringify(r).includes('route53:ChangeResourceRecordSets'),
+    );
+    expect(route53?.Condition).toBe('HasHostedZone');
+    const condition = (lambdaTemplate.Conditions as Json).HasHostedZone;
+    expect(evaluate(condition, lambdaTemplate, { HostedZoneId: '' })).toBe(false);
+    expect(evaluate(condition, lambdaTemplate, { HostedZoneId: 'Z0123456789ABC' })).toBe(true);
+  });
+
+  it('serve 100 domains (the documented limit) through one YAML anchor', () => {
+    const domains = Array.from({ length: 100 }, (_, i) => `d${i}.example`).join(',');
+    const loaded = parseConfig(configFor({ Domains: domains }), '/ssm/config');
+    expect(loaded.domains).toHaveLength(100);
+    expect(loaded.domains[99]?.regions).toEqual(['ap-northeast-1', 'us-east-1']);
+  });
+
+  it('grant SES on the listed identities only, pinned to the listed regions', () => {
+    const statements = policyStatements(lambdaTemplate);
+    const ses = statements.find((s) => s.Sid === 'ManageListedSesIdentities');
+    if (ses === undefined) throw new Error('no SES statement');
+    expect(evaluate(ses.Resource, lambdaTemplate, BASE_PARAMETERS)).toEqual([
+      'arn:*:ses:*:*:identity/example.com',
+      'arn:*:ses:*:*:identity/example.net',
+    ]);
+    expect(evaluate(ses.Condition, lambdaTemplate, BASE_PARAMETERS)).toEqual({
+      StringEquals: { 'aws:RequestedRegion': ['ap-northeast-1', 'us-east-1'] },
+    });
+    expect(statements.some((s) => actionsOf(s).includes('ses:CreateEmailIdentity'))).toBe(false);
+  });
+
+  it('grant no SES, S3, KMS or Route 53 action on "*"', () => {
+    for (const s of policyStatements(lambdaTemplate)) {
+      if (!actionsOf(s).some((a) => /^(ses|s3|kms|route53):|^\*$/.test(a))) continue;
+      const resources = resourcesOfStatement(s).flatMap((r) => {
+        const value = evaluate(r, lambdaTemplate, { ...BASE_PARAMETERS, HostedZoneId: 'Z0123456789ABC' });
+        return Array.isArray(value) ? value : [value];
+      });
+      expect(resources.length).toBeGreaterThan(0);
+      for (const resource of resources) expect(resource, `${s.where} ${s.Sid ?? ''}`).not.toBe('*');
+    }
+  });
+
+  it('create the SES identities with DKIM signing off, retained, one per listed domain', () => {
+    expect(sesTemplate.Transform).toBe('AWS::LanguageExtensions');
+    const forEach = (sesTemplate.Resources as Json)['Fn::ForEach::SesIdentities'] as [string, Json, Json];
+    expect(forEach[0]).toBe('DomainName');
+    expect(forEach[1]).toEqual({ Ref: 'Domains' });
+    expect(forEach[2]).toEqual({
+      'Identity&{DomainName}': {
+        Type: 'AWS::SES::EmailIdentity',
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: { EmailIdentity: { Ref: 'DomainName' }, DkimAttributes: { SigningEnabled: false } },
+      },
+    });
+  });
+
+  it('report nothing unacknowledged to cdk-nag AwsSolutions', () => {
+    const app = new App();
+    expect(unacknowledgedNagFindings(buildLambdaTemplateStack(app))).toEqual([]);
+    expect(unacknowledgedNagFindings(buildSesTemplateStack(app))).toEqual([]);
+  });
+
+  it.skipIf(!hasCfnLint() && !process.env.CI)('pass cfn-lint', () => {
+    const files = Object.keys(rendered).map((f) => resolve(templatesDir, f));
+    expect(() => execFileSync('cfn-lint', files, { stdio: 'pipe' })).not.toThrow();
+  });
+});
+
+function hasCfnLint(): boolean {
+  try {
+    execFileSync('cfn-lint', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
