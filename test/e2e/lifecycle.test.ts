@@ -128,3 +128,67 @@ describe('manual DNS hand-off through the CLI', () => {
     expect(samples['eu-west-1']?.pass).toBe(true);
   });
 });
+
+describe('operator requests and concurrency through the CLI', () => {
+  let world: E2eWorld;
+  beforeAll(async () => {
+    world = await E2eWorld.start({ regions: ['us-east-1'] });
+  });
+  afterAll(async () => {
+    await world?.stop();
+  });
+
+  async function stateFile(): Promise<string> {
+    return readFile(join(world.dir, '.byodkim', 'state', 'example.com.json'), 'utf8');
+  }
+
+  it('two apply processes started together make exactly one key', async () => {
+    const [a, b] = await Promise.all([world.cli('apply'), world.cli('apply')]);
+    expect([a.code, b.code].sort()).toEqual([3, 3]);
+    const state = JSON.parse(await stateFile()) as { state: { keys: unknown[] } };
+    expect(state.state.keys).toHaveLength(1);
+    // Whether the runs overlapped (one is refused the lease) or ran one after the other
+    // (the second sees the staged key), the vault holds one key.
+    const keys = (await import('node:fs')).readdirSync(join(world.dir, '.byodkim', 'keys', 'example.com'));
+    expect(keys).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      'rotate for an unknown domain',
+      ['rotate', '--domain', 'unknown.example'],
+      '"unknown.example" is not configured',
+    ],
+    ['rotate before there is an active key', ['rotate', '--domain', 'example.com'], 'has no active key yet'],
+    [
+      'rollback with nothing to roll back to',
+      ['rollback', '--domain', 'example.com'],
+      'nothing to roll back to',
+    ],
+    [
+      'history for an unknown domain',
+      ['history', '--domain', 'nope.example'],
+      '"nope.example" is not configured',
+    ],
+  ])('refuses %s: exit 2, clear error, state unchanged', async (_, args, message) => {
+    const before = await stateFile();
+    const result = await world.cli(...args);
+    expect(result.code, result.stdout).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(await stateFile()).toBe(before);
+  });
+
+  it('refuses a second rotation while one is in progress', async () => {
+    for (let i = 0; i < 6; i++) {
+      world.clock.advance(HOUR);
+      if ((await world.cli('apply')).code === 0) break;
+    }
+    const first = await world.cli('rotate', '--domain', 'example.com');
+    expect([0, 3]).toContain(first.code);
+    const before = await stateFile();
+    const second = await world.cli('rotate', '--domain', 'example.com');
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain('already in progress');
+    expect(await stateFile()).toBe(before);
+  });
+});
