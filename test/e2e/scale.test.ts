@@ -44,19 +44,17 @@ describe('steady-state pass at fleet scale', () => {
       const client = new SESv2Client({ endpoint: ses.endpoint, region, credentials });
       for (let i = 0; i < names.length; i += 50) {
         await Promise.all(
-          names
-            .slice(i, i + 50)
-            .map((name) =>
-              client.send(
-                new CreateEmailIdentityCommand({
-                  EmailIdentity: name,
-                  DkimSigningAttributes: {
-                    DomainSigningSelector: SELECTOR,
-                    DomainSigningPrivateKey: key.toSesBase64(),
-                  },
-                }),
-              ),
+          names.slice(i, i + 50).map((name) =>
+            client.send(
+              new CreateEmailIdentityCommand({
+                EmailIdentity: name,
+                DkimSigningAttributes: {
+                  DomainSigningSelector: SELECTOR,
+                  DomainSigningPrivateKey: key.toSesBase64(),
+                },
+              }),
             ),
+          ),
         );
       }
       client.destroy();
