@@ -221,4 +221,29 @@ describe('lifecycle in a model world', () => {
     await until(world, () => world.converged() && world.active()?.selector === first);
     expect(world.violations).toEqual([]);
   });
+
+  it('reports drift: SES moved to a selector byodkim did not set is left alone and named', async () => {
+    const world = new ModelWorld();
+    await until(world, () => world.converged());
+    world.setExternal(
+      'us-east-1',
+      'someone-else-1',
+      (await import('../../support/keys.js').then((m) => m.testKey('drift', 1024))).publicKey,
+    );
+    const result = await world.pass();
+    expect(result.plan?.warnings.map((w) => w.code)).toContain('UnknownSelectorInSes');
+    expect(result.plan?.steps.filter((s) => 'region' in s && s.region === 'us-east-1')).toEqual([]);
+    expect(world.ses.get('us-east-1')?.selector).toBe('someone-else-1');
+  });
+
+  it('reports drift: an active record deleted from DNS is named and published again', async () => {
+    const world = new ModelWorld();
+    await until(world, () => world.converged());
+    const active = world.active()?.selector ?? '';
+    for (const zone of world.zones.values()) zone.delete(`${active}._domainkey.example.com`);
+    const result = await world.pass();
+    expect(result.plan?.warnings.map((w) => w.code)).toContain('ActiveRecordDrift');
+    expect(world.served('ns1', `${active}._domainkey.example.com`)).toHaveLength(1);
+    expect(world.served('ns2', `${active}._domainkey.example.com`)).toHaveLength(1);
+  });
 });
