@@ -1,5 +1,6 @@
 import type { DnsRecordChange, NameserverAnswer, ProbeResult, SesDkimView } from '../ports.js';
 import { DAY_MS, HOUR_MS, type Policy } from './policy.js';
+import { isGone, isPropagated } from './propagation.js';
 import { buildDkimRecordValue, dkimRecordName, REVOKED_RECORD_VALUE } from './record.js';
 import type { DomainState, KeyEntry, KeyStatus } from './state.js';
 
@@ -35,6 +36,8 @@ export interface DomainSpec {
   ttl: number;
   createIdentity: boolean;
 }
+
+export { isGone, isPropagated };
 
 export type SesObservation = { ok: true; view: SesDkimView } | { ok: false; error: string };
 
@@ -99,18 +102,6 @@ export interface Plan {
 const FUTURE: readonly KeyStatus[] = ['staged', 'published', 'verified'];
 /** How long to wait after a failed key before trying a new one, so a broken set-up does not churn keys. */
 export const FAILURE_BACKOFF_MS = 6 * HOUR_MS;
-
-export function isPropagated(result: ProbeResult | undefined): boolean {
-  return (
-    result !== undefined && result.answers.length > 0 && result.answers.every((a) => a.outcome === 'match')
-  );
-}
-
-export function isGone(result: ProbeResult | undefined): boolean {
-  return (
-    result !== undefined && result.answers.length > 0 && result.answers.every((a) => a.outcome === 'missing')
-  );
-}
 
 function lagging(result: ProbeResult | undefined): string {
   if (!result || result.answers.length === 0) return 'no nameserver answered';
@@ -541,16 +532,24 @@ function startRollback(w: Working, switching: KeyEntry | undefined): { target?: 
 
 /** The most recent retiring key whose record is still served everywhere and not being removed. */
 export function rollbackCandidate(w: { keys: KeyEntry[]; obs: Observation }): KeyEntry | undefined {
-  return w.keys
+  return previousKeys(w.keys).find((k) => isPropagated(w.obs.dns[k.selector]));
+}
+
+/**
+ * Keys SES could go back to, newest first: retiring, record not being removed or revoked,
+ * private key still stored. (Whether DNS still serves them is checked per pass.)
+ */
+export function previousKeys(keys: readonly KeyEntry[]): KeyEntry[] {
+  return keys
     .filter(
       (k) =>
         k.status === 'retiring' &&
         !k.removalRequestedAt &&
         !k.revokedAt &&
-        k.vaultRef !== '' &&
-        isPropagated(w.obs.dns[k.selector]),
+        !k.destroyedAt &&
+        k.vaultRef !== '',
     )
-    .sort((a, b) => (b.retiringSince ?? '').localeCompare(a.retiringSince ?? ''))[0];
+    .sort((a, b) => (b.retiringSince ?? '').localeCompare(a.retiringSince ?? ''));
 }
 
 function advanceSwitch(w: Working, target: KeyEntry, usable: Set<string>): boolean {

@@ -1,7 +1,7 @@
 import type { ResolvedDomain } from '../config/load.js';
 import { type DkimPrivateKey, importPrivateKey } from '../domain/key.js';
-import { isPropagated } from '../domain/lifecycle.js';
 import { DAY_MS } from '../domain/policy.js';
+import { isPropagated } from '../domain/propagation.js';
 import { dkimRecordName, parseDkimRecord } from '../domain/record.js';
 import { type Actor, type DomainState, emptyDomainState, type KeyEntry } from '../domain/state.js';
 import { describeError, InputError, ServiceError } from '../errors.js';

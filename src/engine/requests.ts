@@ -1,3 +1,4 @@
+import { previousKeys } from '../domain/lifecycle.js';
 import type { Policy } from '../domain/policy.js';
 import type { Actor, DomainState } from '../domain/state.js';
 import { InputError } from '../errors.js';
@@ -75,16 +76,7 @@ export function requestRotation(
 
 export function requestRollback(state: DomainState, options: { now: Date; actor: Actor }): DomainState {
   const switching = state.keys.find((k) => k.status === 'verified' && k.switchedAt);
-  const previous = state.keys
-    .filter(
-      (k) =>
-        k.status === 'retiring' &&
-        !k.removalRequestedAt &&
-        !k.revokedAt &&
-        !k.destroyedAt &&
-        k.vaultRef !== '',
-    )
-    .sort((a, b) => (b.retiringSince ?? '').localeCompare(a.retiringSince ?? ''))[0];
+  const previous = previousKeys(state.keys)[0];
   if (!switching && !previous) {
     throw new InputError(
       'NOTHING_TO_ROLL_BACK',

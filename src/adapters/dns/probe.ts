@@ -353,15 +353,7 @@ export class AuthoritativeProbe implements DnsProbe {
   }
 }
 
-/** Every answer is `match`, and there is at least one: the record is served everywhere. */
-export function isPropagated(result: ProbeResult): boolean {
-  return result.answers.length > 0 && result.answers.every((a) => a.outcome === 'match');
-}
-
-/** Every answer is `missing`, and there is at least one: the record is gone everywhere. */
-export function isGone(result: ProbeResult): boolean {
-  return result.answers.length > 0 && result.answers.every((a) => a.outcome === 'missing');
-}
+export { isGone, isPropagated } from '../../domain/propagation.js';
 
 /** What the TXT records served at a name amount to, relative to the key that should be there. */
 export interface TxtJudgement {
