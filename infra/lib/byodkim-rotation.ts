@@ -631,11 +631,7 @@ export class ByodkimRotation extends Construct {
         stack,
       );
       add('StateSecrets', {
-        actions: [
-          'secretsmanager:GetSecretValue',
-          'secretsmanager:PutSecretValue',
-          'secretsmanager:DescribeSecret',
-        ],
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
         resources: [secretsArn],
       });
       add('CreateStateSecretsWithOwnKey', {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 const infra = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tsx = resolve(infra, '../node_modules/.bin/tsx');
 const outdirs: string[] = [];
+const require = createRequire(import.meta.url);
 
 /** Runs the sample app as `cdk synth` does (CDK_OUTDIR, CDK_CONTEXT_JSON), offline. */
 function synthApp(context: Record<string, string>): { dir: string; files: string[] } {
@@ -33,6 +35,27 @@ describe('sample app (bin/app.ts)', () => {
     const text = JSON.stringify(template);
     expect(text).toContain('identity/example.com');
     expect(text).toContain('hostedzone/Z0EXAMPLE1234567890');
+  });
+
+  it("synthesizes through the pinned CDK CLI (its assembly schema must read aws-cdk-lib's)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'byodkim-cdk-cli-'));
+    outdirs.push(dir);
+    const cli = resolve(dirname(require.resolve('aws-cdk/package.json')), 'bin/cdk');
+    execFileSync(
+      process.execPath,
+      [
+        cli,
+        'synth',
+        '--quiet',
+        '--no-notices',
+        '--output',
+        dir,
+        '-c',
+        `config=${resolve(infra, 'examples/byodkim.config.yaml')}`,
+      ],
+      { cwd: infra, stdio: 'pipe', env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } },
+    );
+    expect(readdirSync(dir)).toContain('Byodkim.template.json');
   });
 
   it('adds one SES identity stack per region on request, with explicit account and region', () => {
