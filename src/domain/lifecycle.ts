@@ -96,6 +96,8 @@ export interface Plan {
   warnings: Finding[];
   /** What happens next when nothing is due now. */
   next?: { at: string; what: string };
+  /** When each future (standby) key is expected to be used. */
+  schedule?: Array<{ selector: string; status: KeyStatus; at: string; what: string }>;
 }
 
 /** Keys whose record should be in DNS and that may still become or be the signing key. */
@@ -229,7 +231,45 @@ export function decide(state: DomainState, obs: Observation, spec: DomainSpec): 
   const plan: Plan = { domain: spec.domain, steps: w.steps, waits: w.waits, warnings: w.warnings };
   const next = nextEvent(w);
   if (next) plan.next = next;
+  const schedule = standbySchedule(w);
+  if (schedule.length > 0) plan.schedule = schedule;
   return plan;
+}
+
+/**
+ * When each future key is expected to become the signing key: the first at the active
+ * key's rotation, each next one a turn later. A key that would be too old by then is
+ * shown as to be replaced instead.
+ */
+function standbySchedule(
+  w: Working,
+): Array<{ selector: string; status: KeyStatus; at: string; what: string }> {
+  const active = w.active;
+  if (!active || w.switching) return [];
+  const policy = w.spec.policy;
+  const turn = ((policy.validityDays - policy.renewBeforeDays) * DAY_MS) / (policy.standby + 1);
+  let at = rotationDueAt(active, policy).getTime();
+  return w
+    .withStatus(...FUTURE)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+    .map((key) => {
+      const tooOld = renewalDueAt(key, policy).getTime() <= at;
+      const entry = tooOld
+        ? {
+            selector: key.selector,
+            status: key.status,
+            at: iso(renewalDueAt(key, policy)),
+            what: `replace ${key.selector} (too old to use)`,
+          }
+        : {
+            selector: key.selector,
+            status: key.status,
+            at: iso(new Date(at)),
+            what: `switch SES to ${key.selector}`,
+          };
+      if (!tooOld) at += turn;
+      return entry;
+    });
 }
 
 /** Per region: can byodkim act on SES there in this pass? Reports why not. */
@@ -1005,9 +1045,6 @@ function nextEvent(w: Working): { at: string; what: string } | undefined {
     if (key.destroyedAt) continue;
     const at = new Date(Date.parse(key.retiringSince ?? key.statusSince) + graceMs(w.spec.policy));
     events.push({ at, what: `retire ${key.selector}` });
-  }
-  for (const key of w.withStatus('verified').filter((k) => !k.switchedAt)) {
-    events.push({ at: renewalDueAt(key, w.spec.policy), what: `standby ${key.selector} ages out` });
   }
   const soonest = events.sort((a, b) => a.at.getTime() - b.at.getTime())[0];
   return soonest ? { at: iso(soonest.at), what: soonest.what } : undefined;

@@ -29,6 +29,10 @@ export async function run(
       process.stdout.write(`  wait     ${wait.reason.padEnd(37)} ${wait.message}\n`);
     for (const warning of plan.warnings)
       process.stdout.write(`  warning  ${warning.code.padEnd(37)} ${warning.message}\n`);
+    for (const item of plan.schedule ?? [])
+      process.stdout.write(
+        `  later    ${item.at.slice(0, 16).replace('T', ' ')}  ${item.what} (${item.status === 'verified' ? 'ready' : item.status})\n`,
+      );
     if (plan.steps.length === 0 && plan.waits.length === 0)
       process.stdout.write(
         `  nothing to do${plan.next ? `; next: ${plan.next.what} at ${plan.next.at}` : ''}\n`,

@@ -246,4 +246,42 @@ describe('lifecycle in a model world', () => {
     expect(world.served('ns1', `${active}._domainkey.example.com`)).toHaveLength(1);
     expect(world.served('ns2', `${active}._domainkey.example.com`)).toHaveLength(1);
   });
+
+  it('emergency rotation with a verified standby switches SES in the same pass; without one it takes the normal path', async () => {
+    const withStandby = new ModelWorld({ policy: { standby: 1 } });
+    await until(
+      withStandby,
+      () => withStandby.converged() && withStandby.keys.some((k) => k.status === 'verified'),
+    );
+    withStandby.emergency = true;
+    request(withStandby, (s) =>
+      requestRotation(s, {
+        emergency: true,
+        revokeNow: false,
+        now: withStandby.now,
+        actor: { kind: 'test' },
+        policy: withStandby.domain.policy,
+      }),
+    );
+    const pass = await withStandby.pass();
+    expect(pass.plan?.steps.filter((s) => s.kind === 'ses-put')).toHaveLength(2);
+    expect(pass.plan?.steps.some((s) => s.kind === 'generate-key')).toBe(false);
+
+    const without = new ModelWorld();
+    await until(without, () => without.converged());
+    without.emergency = true;
+    request(without, (s) =>
+      requestRotation(s, {
+        emergency: true,
+        revokeNow: false,
+        now: without.now,
+        actor: { kind: 'test' },
+        policy: without.domain.policy,
+      }),
+    );
+    const first = await without.pass();
+    expect(first.plan?.steps.map((s) => s.kind)).toEqual(['generate-key', 'publish']);
+    const old = without.active()?.selector;
+    await until(without, () => without.converged() && without.active()?.selector !== old);
+  });
 });
