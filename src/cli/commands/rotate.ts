@@ -1,34 +1,19 @@
 import type { Command } from 'commander';
-import type { Policy } from '../../domain/policy.js';
-import type { DomainState } from '../../domain/state.js';
-import { emptyDomainState } from '../../domain/state.js';
-import { applyDomain } from '../../engine/reconcile.js';
-import { requestRollback, requestRotation } from '../../engine/requests.js';
-import { cliActor, cliClock, type GlobalOptions } from '../context.js';
+import { type OperatorRequest, requestThenApply } from '../../engine/operator.js';
+import type { GlobalOptions } from '../context.js';
 import { type CliEngine, cliEngine, exitCodeOf } from '../engine-context.js';
 import { printJson } from '../render.js';
 
-const LEASE_MS = 60_000;
-
 /** Records the request under the domain's lease, then runs one pass for the domain. */
-async function requestThenApply(
+async function requestThenPrint(
   engine: CliEngine,
   global: GlobalOptions,
-  change: (state: DomainState, now: Date, policy: Policy) => DomainState,
+  request: OperatorRequest,
 ): Promise<number> {
   const { deps, domains } = engine;
   const domain = domains[0];
   if (!domain) return 2;
-  const now = cliClock(global).now();
-  const lease = await deps.state.acquireLease(domain.domain, `${deps.owner}:request`, LEASE_MS);
-  try {
-    const loaded = await deps.state.load(domain.domain);
-    const next = change(loaded?.value ?? emptyDomainState(domain.domain), now, domain.policy);
-    await deps.state.save(next, loaded?.version);
-  } finally {
-    await lease.release();
-  }
-  const result = await applyDomain(domain, deps);
+  const result = await requestThenApply(domain, deps, request);
   if (global.output === 'json')
     printJson({
       domain: result.domain,
@@ -45,19 +30,13 @@ export async function run(
   global: GlobalOptions,
   _command: Command,
 ): Promise<number> {
-  return requestThenApply(await cliEngine(global, options.domain), global, (state, now, policy) =>
-    requestRotation(state, {
-      emergency: options.emergency === true,
-      revokeNow: options.revokeNow === true,
-      now,
-      actor: cliActor(),
-      policy,
-    }),
-  );
+  return requestThenPrint(await cliEngine(global, options.domain), global, {
+    kind: 'rotate',
+    emergency: options.emergency === true,
+    revokeNow: options.revokeNow === true,
+  });
 }
 
 export async function runRollback(options: Record<string, unknown>, global: GlobalOptions): Promise<number> {
-  return requestThenApply(await cliEngine(global, options.domain), global, (state, now) =>
-    requestRollback(state, { now, actor: cliActor() }),
-  );
+  return requestThenPrint(await cliEngine(global, options.domain), global, { kind: 'rollback' });
 }

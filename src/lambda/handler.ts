@@ -1,0 +1,407 @@
+/**
+ * The AWS Lambda entry point: the same engine as the CLI, driven by events.
+ *
+ *   EventBridge schedule ("Scheduled Event")            → phase_manager: one pass, every domain
+ *   CloudFormation stack CREATE_COMPLETE/UPDATE_COMPLETE → phase_manager (the seeds' DKIMPhaseManagerRule)
+ *   { "action": "phase_manager", "domain"? }           → a pass (all domains, or one)
+ *   { "action": "rotate", "domain", "emergency"?, "revokeNow"? } → record the request, then a pass for it
+ *   { "action": "rollback", "domain" }                  → record the request, then a pass for it
+ *   { "action": "status", "domain"? }                   → plan only, nothing changed
+ *
+ * A pass stops taking new domains when the invocation's remaining time falls below a safety
+ * margin (`BYODKIM_DEADLINE_MARGIN_MS`, default 60 s); the domains left are reported as
+ * `skipped` and go first in the next run of a warm environment (otherwise each run starts at
+ * a random place in the list, so no domain is always last).
+ *
+ * Output: JSON log lines and EMF metric lines on stdout (see log.ts, metrics.ts); the return
+ * value is a JSON summary with no key material. Bad input returns `{ ok: false, error }` and
+ * changes nothing; a config or wiring failure throws (the invocation fails, so the
+ * function's Errors alarm fires and EventBridge retries).
+ *
+ * Environment: BYODKIM_CONFIG | BYODKIM_CONFIG_S3 | BYODKIM_CONFIG_PARAMETER (config-source.ts),
+ * BYODKIM_METRICS_NAMESPACE (default `byodkim`), BYODKIM_DEADLINE_MARGIN_MS (60000),
+ * BYODKIM_CONCURRENCY (16), BYODKIM_LOG_LEVEL (info), plus each `secretEnv` the config names.
+ */
+import { findDomain, type ResolvedDomain } from '../config/load.js';
+import { recordRequest } from '../engine/operator.js';
+import {
+  applyDomain,
+  type DomainOutcome,
+  type DomainResult,
+  type EngineDeps,
+  forEachDomain,
+  planDomain,
+} from '../engine/reconcile.js';
+import { ByodkimError, describeError, InputError, LockedError } from '../errors.js';
+import type { Env } from './config-source.js';
+import { type Invocation, parseEvent } from './events.js';
+import { errorFields, isLogLevel, JsonLogger, type LogLevel, logOutput, stdoutWriter } from './log.js';
+import { DEFAULT_NAMESPACE, type DomainMeasures, MetricsEmitter, measureDomain } from './metrics.js';
+import { initRuntime, type LambdaRuntime } from './runtime.js';
+
+/** The parts of the Lambda context object the handler uses. */
+export interface LambdaContext {
+  awsRequestId: string;
+  functionName?: string;
+  getRemainingTimeInMillis(): number;
+}
+
+export const DEFAULT_DEADLINE_MARGIN_MS = 60_000;
+export const DEFAULT_CONCURRENCY = 16;
+
+export interface StepSummary {
+  kind: string;
+  phase: number;
+  reason: string;
+  message: string;
+}
+
+export interface DomainSummary {
+  domain: string;
+  outcome: DomainOutcome;
+  errors: string[];
+  steps: StepSummary[];
+  waits: Array<{ reason: string; message: string; outside: boolean; region?: string; selector?: string }>;
+  warnings: Array<{ code: string; message: string }>;
+  active?: { selector: string; notAfter: string };
+  next?: { at: string; what: string };
+  /** SES per region, as observed (status action only). */
+  ses?: Record<string, { status?: string; signingEnabled?: boolean; selector?: string } | { error: string }>;
+  daysToExpiry?: number;
+  phaseAgeHours?: number;
+  rotationsCompleted?: number;
+}
+
+export type OutcomeCounts = Record<DomainOutcome | 'skipped', number>;
+
+export interface PassResponse {
+  /** False when any domain failed (the invocation itself ran). */
+  ok: boolean;
+  action: 'phase_manager' | 'rotate' | 'rollback' | 'status';
+  trigger: Invocation['trigger'];
+  requestId: string;
+  startedAt: string;
+  durationMs: number;
+  counts: OutcomeCounts;
+  /** Domains not started before the deadline: the next run takes them. */
+  skipped: string[];
+  domains: DomainSummary[];
+  stack?: { id?: string; status: string };
+}
+
+export interface IgnoredResponse {
+  ok: true;
+  action: 'ignore';
+  trigger: Invocation['trigger'];
+  requestId: string;
+  reason: string;
+}
+
+export interface ErrorResponse {
+  ok: false;
+  action?: string;
+  requestId: string;
+  error: { code: string; message: string; field?: string; value?: string };
+}
+
+export type HandlerResponse = PassResponse | IgnoredResponse | ErrorResponse;
+
+export interface HandlerOptions {
+  /** Builds the runtime; called on the first invocation and cached (a failure is not cached). */
+  init?: () => Promise<LambdaRuntime>;
+  env?: Env;
+  /** Writes one line to stdout. */
+  write?: (line: string) => void;
+  now?: () => Date;
+  /** Picks where in the domain list a pass starts. */
+  random?: () => number;
+}
+
+export type Handler = ((event: unknown, context: LambdaContext) => Promise<HandlerResponse>) & {
+  /** Builds (or returns) the cached runtime: for pre-warming and for measuring cold init. */
+  init(): Promise<LambdaRuntime>;
+};
+
+function positiveInt(env: Env, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new InputError('ENV_INVALID', `${name}: "${raw}" is not a whole number from 0 to ${max}`, {
+      context: { field: name, value: raw },
+    });
+  }
+  return value;
+}
+
+/**
+ * A handler over an injectable runtime. `handler` below is this with the defaults.
+ *
+ * @example
+ * ```ts
+ * const handle = createHandler({ init: async () => ({ loaded, deps, source: 'test' }) });
+ * await handle({ action: 'status' }, { awsRequestId: 'r1', getRemainingTimeInMillis: () => 60_000 });
+ * ```
+ */
+export function createHandler(options: HandlerOptions = {}): Handler {
+  const env = options.env ?? process.env;
+  const write = options.write ?? stdoutWriter;
+  const now = options.now ?? (() => new Date());
+  const random = options.random ?? Math.random;
+  const init = options.init ?? (() => initRuntime({ env }));
+  let runtime: Promise<LambdaRuntime> | undefined;
+  /** Domains a deadline left out last time, while this environment stays warm. */
+  let carryOver: string[] = [];
+
+  const cachedRuntime = (): Promise<LambdaRuntime> => {
+    if (runtime === undefined) {
+      runtime = init();
+      runtime.catch(() => {
+        runtime = undefined;
+      });
+    }
+    return runtime;
+  };
+
+  const handle = async (event: unknown, context: LambdaContext): Promise<HandlerResponse> => {
+    const requestId = context.awsRequestId;
+    const level: LogLevel = isLogLevel(env.BYODKIM_LOG_LEVEL) ? env.BYODKIM_LOG_LEVEL : 'info';
+    const log = new JsonLogger({ write, level, now, base: { requestId } });
+    let invocation: Invocation;
+    try {
+      invocation = parseEvent(event);
+    } catch (error) {
+      return rejected(log, requestId, undefined, error);
+    }
+    if (invocation.action === 'ignore') {
+      log.info(`ignored: ${invocation.reason}`, {
+        action: 'ignore',
+        trigger: invocation.trigger,
+        stackId: invocation.stackId,
+        stackStatus: invocation.stackStatus,
+      });
+      return {
+        ok: true,
+        action: 'ignore',
+        trigger: invocation.trigger,
+        requestId,
+        reason: invocation.reason,
+      };
+    }
+    const action = invocation.action;
+    let rt: LambdaRuntime;
+    let margin: number;
+    let concurrency: number;
+    try {
+      margin = positiveInt(env, 'BYODKIM_DEADLINE_MARGIN_MS', DEFAULT_DEADLINE_MARGIN_MS, 900_000);
+      concurrency = Math.max(1, positiveInt(env, 'BYODKIM_CONCURRENCY', DEFAULT_CONCURRENCY, 1_024));
+      const started = Date.now();
+      const cold = runtime === undefined;
+      rt = await cachedRuntime();
+      if (cold)
+        log.info('initialized', {
+          source: rt.source,
+          domains: rt.loaded.domains.length,
+          initMs: Date.now() - started,
+        });
+    } catch (error) {
+      log.error(`cannot start: ${describeError(error)}`, { action, error: errorFields(error) });
+      throw error;
+    }
+    const functionName = context.functionName ?? env.AWS_LAMBDA_FUNCTION_NAME ?? 'byodkim';
+    if (rt.notifications) rt.notifications.logger = log;
+    const deps: EngineDeps = {
+      ...rt.deps,
+      output: logOutput(log),
+      owner: `lambda:${functionName}:${requestId}`,
+      ...(rt.newProbe ? { probe: rt.newProbe() } : {}),
+    };
+    const startedAt = now();
+    log.info(`${action} started`, {
+      action,
+      trigger: invocation.trigger,
+      domain: 'domain' in invocation ? invocation.domain : undefined,
+      remainingMs: context.getRemainingTimeInMillis(),
+    });
+
+    let target: ResolvedDomain[];
+    try {
+      target =
+        'domain' in invocation && invocation.domain !== undefined
+          ? [findDomain(rt.loaded, invocation.domain)]
+          : ordered(rt.loaded.domains, carryOver, random);
+    } catch (error) {
+      return rejected(log, requestId, action, error, 'domain');
+    }
+
+    const deadline = (): boolean => context.getRemainingTimeInMillis() < margin;
+    let results: DomainResult[];
+    let skipped: string[] = [];
+    if (invocation.action === 'rotate' || invocation.action === 'rollback') {
+      const domain = target[0] as ResolvedDomain;
+      try {
+        await recordRequest(
+          domain,
+          deps,
+          invocation.action === 'rotate'
+            ? { kind: 'rotate', emergency: invocation.emergency, revokeNow: invocation.revokeNow }
+            : { kind: 'rollback' },
+        );
+      } catch (error) {
+        return rejected(log, requestId, action, error, 'domain', domain.domain);
+      }
+      log.info(`${action} request recorded`, { action, domain: domain.domain, reason: 'RequestRecorded' });
+      // The request is saved: from here on the pass reports like any other.
+      ({ results, skipped } = await forEachDomain([domain], (d) => applyDomain(d, deps)));
+    } else {
+      const run =
+        invocation.action === 'status'
+          ? (d: ResolvedDomain) => planDomain(d, deps)
+          : (d: ResolvedDomain) => applyDomain(d, deps);
+      ({ results, skipped } = await forEachDomain(target, run, { concurrency, deadline }));
+      if (target.length > 1) carryOver = skipped;
+    }
+
+    const finishedAt = now();
+    const metrics =
+      invocation.action === 'status'
+        ? undefined
+        : new MetricsEmitter({
+            namespace: env.BYODKIM_METRICS_NAMESPACE || DEFAULT_NAMESPACE,
+            write,
+            properties: { requestId },
+          });
+    const domains = results.map((result) => {
+      const measures = measureDomain(result, finishedAt);
+      if (metrics && result.outcome !== 'locked') metrics.domain(measures, finishedAt);
+      return summarize(result, measures, invocation.action === 'status');
+    });
+    metrics?.aggregate(finishedAt, skipped.length);
+
+    const counts: OutcomeCounts = { ok: 0, waiting: 0, failed: 0, locked: 0, skipped: skipped.length };
+    for (const r of results) counts[r.outcome] += 1;
+    if (skipped.length > 0) {
+      log.warn(`deadline: ${skipped.length} domain(s) left for the next run`, {
+        action,
+        reason: 'DeadlineReached',
+        skipped,
+        remainingMs: context.getRemainingTimeInMillis(),
+        marginMs: margin,
+      });
+    }
+    const durationMs = finishedAt.getTime() - startedAt.getTime();
+    log.log(counts.failed > 0 ? 'warn' : 'info', `${action} done`, { action, counts, durationMs });
+    return {
+      ok: counts.failed === 0,
+      action,
+      trigger: invocation.trigger,
+      requestId,
+      startedAt: startedAt.toISOString(),
+      durationMs,
+      counts,
+      skipped,
+      domains,
+      ...(invocation.action === 'phase_manager' && invocation.stackStatus !== undefined
+        ? {
+            stack: {
+              status: invocation.stackStatus,
+              ...(invocation.stackId === undefined ? {} : { id: invocation.stackId }),
+            },
+          }
+        : {}),
+    };
+  };
+
+  return Object.assign(handle, { init: cachedRuntime });
+}
+
+/** Carried-over domains first, then the rest starting at a random place, wrapping round. */
+export function ordered(
+  domains: readonly ResolvedDomain[],
+  carryOver: readonly string[],
+  random: () => number,
+): ResolvedDomain[] {
+  const first = new Set(carryOver);
+  const head = domains.filter((d) => first.has(d.domain));
+  const rest = domains.filter((d) => !first.has(d.domain));
+  const offset = rest.length === 0 ? 0 : Math.floor(random() * rest.length) % rest.length;
+  return [...head, ...rest.slice(offset), ...rest.slice(0, offset)];
+}
+
+function rejected(
+  log: JsonLogger,
+  requestId: string,
+  action: string | undefined,
+  error: unknown,
+  field?: string,
+  value?: string,
+): ErrorResponse {
+  const code = error instanceof ByodkimError ? error.code : 'ERROR';
+  const context = error instanceof ByodkimError ? error.context : {};
+  const shownField = typeof context.field === 'string' ? context.field : field;
+  const shownValue =
+    typeof context.value === 'string'
+      ? context.value
+      : typeof context.domain === 'string'
+        ? context.domain
+        : value;
+  const level: LogLevel = error instanceof InputError || error instanceof LockedError ? 'warn' : 'error';
+  const message = describeError(error);
+  log.log(level, `rejected: ${message}`, { action, reason: code, field: shownField, value: shownValue });
+  return {
+    ok: false,
+    ...(action === undefined ? {} : { action }),
+    requestId,
+    error: {
+      code,
+      message,
+      ...(shownField === undefined ? {} : { field: shownField }),
+      ...(shownValue === undefined ? {} : { value: shownValue }),
+    },
+  };
+}
+
+function summarize(result: DomainResult, measures: DomainMeasures, withObservation: boolean): DomainSummary {
+  const active = result.state?.keys.find((k) => k.status === 'active');
+  const summary: DomainSummary = {
+    domain: result.domain,
+    outcome: result.outcome,
+    errors: result.errors,
+    steps: (result.plan?.steps ?? []).map((s) => ({
+      kind: s.kind,
+      phase: s.phase,
+      reason: s.reason,
+      message: s.message,
+    })),
+    waits: (result.plan?.waits ?? []).map((w) => ({ ...w })),
+    warnings: (result.plan?.warnings ?? []).map((w) => ({ code: w.code, message: w.message })),
+    rotationsCompleted: measures.rotationsCompleted,
+  };
+  if (active) summary.active = { selector: active.selector, notAfter: active.notAfter };
+  if (result.plan?.next) summary.next = { ...result.plan.next };
+  if (measures.daysToExpiry !== undefined) summary.daysToExpiry = measures.daysToExpiry;
+  if (measures.phaseAgeHours !== undefined) summary.phaseAgeHours = measures.phaseAgeHours;
+  if (withObservation && result.observation) {
+    summary.ses = Object.fromEntries(
+      Object.entries(result.observation.ses).map(([region, o]) => [
+        region,
+        o.ok
+          ? {
+              ...(o.view.status === undefined ? {} : { status: o.view.status }),
+              ...(o.view.signingEnabled === undefined ? {} : { signingEnabled: o.view.signingEnabled }),
+              ...(o.view.tokens[0] === undefined || o.view.origin !== 'EXTERNAL'
+                ? {}
+                : { selector: o.view.tokens[0] }),
+            }
+          : { error: o.error },
+      ]),
+    );
+  }
+  return summary;
+}
+
+/** The function's handler (`index.handler` in the bundle). */
+export const handler: Handler = createHandler();
+
+/** Builds the cached runtime ahead of the first event (pre-warming, cold-start measurements). */
+export const init = (): Promise<LambdaRuntime> => handler.init();

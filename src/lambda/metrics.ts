@@ -1,0 +1,198 @@
+/**
+ * CloudWatch metrics as Embedded Metric Format (EMF) log lines: CloudWatch Logs extracts
+ * the metrics from the function's own log stream, so a pass costs no PutMetricData call
+ * and needs no network at all for metrics.
+ *
+ * Per domain (namespace `byodkim`, dimension `Domain`; the infra's alarms and dashboard use
+ * exactly these names):
+ *
+ *   DaysToExpiry        the active key's notAfter − now, in days (only with an active key)
+ *   PhaseAgeHours       hours since the domain last moved while not settled; 0 when settled
+ *   RotationsCompleted  keys that became the signing key in this run (first onboarding included)
+ *   Failures            1 when the domain's pass failed in this run, else 0
+ *
+ * And once per run without dimensions: Failures, RotationsCompleted, DomainsSkipped.
+ *
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ */
+import { DAY_MS, HOUR_MS } from '../domain/policy.js';
+import type { DomainState } from '../domain/state.js';
+import { type DomainResult, settled } from '../engine/reconcile.js';
+
+export const DEFAULT_NAMESPACE = 'byodkim';
+
+export const METRIC = {
+  daysToExpiry: 'DaysToExpiry',
+  phaseAgeHours: 'PhaseAgeHours',
+  rotationsCompleted: 'RotationsCompleted',
+  failures: 'Failures',
+  domainsSkipped: 'DomainsSkipped',
+} as const;
+
+/** CloudWatch has no "Days" or "Hours" unit: gauges in days/hours are unit-less. */
+type Unit = 'None' | 'Count';
+
+export interface MetricDatum {
+  name: string;
+  unit: Unit;
+  value: number;
+}
+
+export interface DomainMeasures {
+  domain: string;
+  daysToExpiry?: number;
+  phaseAgeHours?: number;
+  rotationsCompleted: number;
+  failures: number;
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+/**
+ * When the domain last moved while not settled: the newest of its in-flight keys' status
+ * changes, a switch, a removal request, a DNS hand-off or an operator request. Undefined
+ * when nothing in the state dates it.
+ */
+export function phaseStartedAt(state: DomainState): Date | undefined {
+  const stamps: string[] = [];
+  for (const key of state.keys) {
+    if (key.status === 'staged' || key.status === 'published') stamps.push(key.statusSince);
+    if (key.status === 'verified' && key.switchedAt !== undefined)
+      stamps.push(key.statusSince, key.switchedAt);
+    if (key.removalRequestedAt !== undefined && key.destroyedAt === undefined)
+      stamps.push(key.removalRequestedAt);
+  }
+  if (state.handOff) stamps.push(state.handOff.sentAt);
+  if (state.rotation) stamps.push(state.rotation.requestedAt);
+  if (state.rollback) stamps.push(state.rollback.requestedAt);
+  if (stamps.length === 0) {
+    const last = state.history.at(-1)?.at;
+    if (last !== undefined) stamps.push(last);
+  }
+  const times = stamps.map((s) => Date.parse(s)).filter((t) => Number.isFinite(t));
+  return times.length === 0 ? undefined : new Date(Math.max(...times));
+}
+
+/** What one domain's result says, as numbers. Pure. */
+export function measureDomain(result: DomainResult, now: Date): DomainMeasures {
+  const measures: DomainMeasures = {
+    domain: result.domain,
+    rotationsCompleted: 0,
+    failures: result.outcome === 'failed' ? 1 : 0,
+  };
+  const state = result.state;
+  if (!state) return measures;
+  const active = state.keys.find((k) => k.status === 'active');
+  if (active) measures.daysToExpiry = round2((Date.parse(active.notAfter) - now.getTime()) / DAY_MS);
+  if (settled(state)) measures.phaseAgeHours = 0;
+  else {
+    const since = phaseStartedAt(state);
+    measures.phaseAgeHours = since ? round2(Math.max(0, now.getTime() - since.getTime()) / HOUR_MS) : 0;
+  }
+  // A promotion planned this pass counts only if it was carried out (the key is active now).
+  measures.rotationsCompleted = (result.plan?.steps ?? []).filter(
+    (s) =>
+      s.kind === 'transition' &&
+      s.to === 'active' &&
+      state.keys.some((k) => k.selector === s.selector && k.status === 'active'),
+  ).length;
+  return measures;
+}
+
+export function domainData(measures: DomainMeasures): MetricDatum[] {
+  const data: MetricDatum[] = [];
+  if (measures.daysToExpiry !== undefined)
+    data.push({ name: METRIC.daysToExpiry, unit: 'None', value: measures.daysToExpiry });
+  if (measures.phaseAgeHours !== undefined)
+    data.push({ name: METRIC.phaseAgeHours, unit: 'None', value: measures.phaseAgeHours });
+  data.push({ name: METRIC.rotationsCompleted, unit: 'Count', value: measures.rotationsCompleted });
+  data.push({ name: METRIC.failures, unit: 'Count', value: measures.failures });
+  return data;
+}
+
+/**
+ * One EMF document: `_aws` metadata plus each dimension and metric value as a top-level
+ * member. `dimensions` empty = a metric without dimensions (`Dimensions: [[]]`).
+ */
+export function emfDocument(
+  namespace: string,
+  timestamp: Date,
+  dimensions: Readonly<Record<string, string>>,
+  data: readonly MetricDatum[],
+  properties: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
+  const document: Record<string, unknown> = {
+    ...properties,
+    _aws: {
+      Timestamp: timestamp.getTime(),
+      CloudWatchMetrics: [
+        {
+          Namespace: namespace,
+          Dimensions: [Object.keys(dimensions)],
+          Metrics: data.map((d) => ({ Name: d.name, Unit: d.unit })),
+        },
+      ],
+    },
+    ...dimensions,
+  };
+  for (const d of data) document[d.name] = d.value;
+  return document;
+}
+
+export interface MetricsEmitterOptions {
+  namespace?: string;
+  /** Writes one line (with its newline). */
+  write: (line: string) => void;
+  /** Extra members on every document (e.g. requestId), searchable in Logs Insights. */
+  properties?: Readonly<Record<string, unknown>>;
+}
+
+/** Writes EMF lines for a run: one per domain, one aggregate. */
+export class MetricsEmitter {
+  readonly namespace: string;
+  readonly #write: (line: string) => void;
+  readonly #properties: Readonly<Record<string, unknown>>;
+  #failures = 0;
+  #rotations = 0;
+
+  constructor(options: MetricsEmitterOptions) {
+    this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    this.#write = options.write;
+    this.#properties = options.properties ?? {};
+  }
+
+  domain(measures: DomainMeasures, at: Date): void {
+    this.#failures += measures.failures;
+    this.#rotations += measures.rotationsCompleted;
+    this.#emit(
+      emfDocument(this.namespace, at, { Domain: measures.domain }, domainData(measures), this.#props()),
+    );
+  }
+
+  /** The run's totals, without dimensions. */
+  aggregate(at: Date, skipped: number): void {
+    this.#emit(
+      emfDocument(
+        this.namespace,
+        at,
+        {},
+        [
+          { name: METRIC.failures, unit: 'Count', value: this.#failures },
+          { name: METRIC.rotationsCompleted, unit: 'Count', value: this.#rotations },
+          { name: METRIC.domainsSkipped, unit: 'Count', value: skipped },
+        ],
+        this.#props(),
+      ),
+    );
+  }
+
+  #props(): Record<string, unknown> {
+    return { message: 'metrics', ...this.#properties };
+  }
+
+  #emit(document: Record<string, unknown>): void {
+    this.#write(`${JSON.stringify(document)}\n`);
+  }
+}
