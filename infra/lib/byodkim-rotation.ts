@@ -520,8 +520,8 @@ export class ByodkimRotation extends Construct {
       'cloudwatch:PutMetricData supports no resource ARNs; it is limited to the byodkim namespace by condition. secretsmanager:ListSecrets (Secrets Manager state) likewise supports no resource ARNs and returns names only, no values.',
     );
 
-    // Config.
-    this.configParameter.grantRead(this.role);
+    // Config: one read of its own parameter.
+    add('ReadConfig', { actions: ['ssm:GetParameter'], resources: [this.configParameter.parameterArn] });
 
     // SES: GetEmailIdentity / Put…Dkim… on exactly the configured identities.
     const sesActions = [

@@ -288,6 +288,59 @@ describe('ByodkimRotation: IAM', () => {
     }
   });
 
+  it('grants exactly the actions docs/deploy.md lists, nothing else', () => {
+    const granted = (json: Json): string[] => {
+      const policies = new Set(resourcesOf(json, 'AWS::IAM::Policy').map(([id]) => id));
+      return [
+        ...new Set(
+          policyStatements(json)
+            .filter((s) => policies.has(s.where) && s.Effect === 'Allow')
+            .flatMap(actionsOf),
+        ),
+      ].sort();
+    };
+    const common = [
+      'cloudwatch:PutMetricData',
+      'kms:Decrypt',
+      'kms:Encrypt',
+      'kms:GenerateDataKey',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'route53:ChangeResourceRecordSets',
+      'route53:GetChange',
+      'route53:ListResourceRecordSets',
+      's3:DeleteObject',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+      'ses:CreateEmailIdentity',
+      'ses:GetEmailIdentity',
+      'ses:PutEmailIdentityDkimAttributes',
+      'ses:PutEmailIdentityDkimSigningAttributes',
+      'sns:Publish',
+      'ssm:GetParameter',
+    ];
+    expect(granted(secrets.json)).toEqual(
+      [
+        ...common,
+        'secretsmanager:CreateSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:ListSecrets',
+        'secretsmanager:PutSecretValue',
+      ].sort(),
+    );
+    expect(granted(dynamo.json)).toEqual(
+      [
+        ...common,
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+      ].sort(),
+    );
+  });
+
   it('grants SES on each configured domain in each of its regions, and CreateEmailIdentity only where asked', () => {
     const statements = policyStatements(secrets.json);
     const manage = statements.find((s) => s.Sid === 'ManageListedSesIdentities');
