@@ -509,16 +509,8 @@ export class ByodkimRotation extends Construct {
       'Log streams are created by Lambda under its own log group; their names are not known in advance.',
     );
 
-    // Metrics: PutMetricData has no resource-level permissions; the namespace condition scopes it.
-    add('PublishMetrics', {
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': METRICS_NAMESPACE } },
-    });
-    acknowledge(
-      'AwsSolutions-IAM5[Resource::*]',
-      'cloudwatch:PutMetricData supports no resource ARNs; it is limited to the byodkim namespace by condition. secretsmanager:ListSecrets (Secrets Manager state) likewise supports no resource ARNs and returns names only, no values.',
-    );
+    // Metrics need no permission: the function writes them as CloudWatch embedded metric
+    // format into its own log stream, and CloudWatch extracts them.
 
     // Config: one read of its own parameter.
     add('ReadConfig', { actions: ['ssm:GetParameter'], resources: [this.configParameter.parameterArn] });
@@ -640,6 +632,10 @@ export class ByodkimRotation extends Construct {
         conditions: { StringEquals: { 'secretsmanager:KmsKeyArn': this.key.keyArn } },
       });
       add('ListStateSecrets', { actions: ['secretsmanager:ListSecrets'], resources: ['*'] });
+      acknowledge(
+        'AwsSolutions-IAM5[Resource::*]',
+        'secretsmanager:ListSecrets supports no resource ARNs; it returns secret names and metadata, never values (GetSecretValue stays limited to the state secrets).',
+      );
       acknowledge(
         `AwsSolutions-IAM5[Resource::${nagResource(stack, secretsArn)}]`,
         `One secret per domain (and its lease) named ${this.secretName}; Secrets Manager appends a random suffix to every ARN.`,

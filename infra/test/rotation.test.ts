@@ -300,7 +300,6 @@ describe('ByodkimRotation: IAM', () => {
       ].sort();
     };
     const common = [
-      'cloudwatch:PutMetricData',
       'kms:Decrypt',
       'kms:Encrypt',
       'kms:GenerateDataKey',
