@@ -149,6 +149,16 @@ export function buildProgram(): Command {
     )
     .action(lazy(() => import('./commands/adopt.js')));
 
+  program
+    .command('sandbox')
+    .description(
+      'the whole lifecycle on the embedded SES emulator and DNS servers: 3 domains, 2 regions, onboarding and one rotation on a virtual clock (--now sets its start)',
+    )
+    .option('--keep', 'keep the work directory (config, keys, state, hand-offs) and print its path', false)
+    .addOption(new Option('--bits <bits>', 'RSA key size').choices(['1024', '2048']).default('2048'))
+    .option('--dns-team-delay <hours>', 'virtual hours the DNS team takes to apply a hand-off', '4')
+    .action(lazy(() => import('./commands/sandbox.js')));
+
   return program;
 }
 

@@ -1,0 +1,594 @@
+/**
+ * `byodkim sandbox`: the whole lifecycle on the embedded default, in one process, on a
+ * virtual clock. Three domains in two regions — one with DNS published over RFC 2136 +
+ * TSIG, one handed to a (simulated) DNS team, one adopted from an existing BYODKIM set-up —
+ * are onboarded and rotated once: rotation due (notAfter − renewBefore), new key
+ * generated, published, verified on both nameservers, SES switched in both regions,
+ * SUCCESS, grace, old record removed, old key destroyed.
+ *
+ * The engine is the real one (`buildEngineDeps` from the loaded config, `applyDomain` per
+ * pass); only SES and DNS are emulated. After every change of the world and after every
+ * pass, a message SES would send from each domain is verified with mailauth against both
+ * nameservers: the sandbox proves there is no moment at which mail would not verify.
+ */
+import { performance } from 'node:perf_hooks';
+import { AwsClientFactory } from '../adapters/aws/clients.js';
+import { buildEngineDeps } from '../config/engine.js';
+import { findDomain, type LoadedConfig, loadConfig, type ResolvedDomain } from '../config/load.js';
+import type { Plan, Step } from '../domain/lifecycle.js';
+import { DAY_MS, HOUR_MS } from '../domain/policy.js';
+import type { Actor, DomainState } from '../domain/state.js';
+import { adoptDomain } from '../engine/adopt.js';
+import {
+  applyDomain,
+  type DomainResult,
+  type EngineDeps,
+  forEachDomain,
+  planDomain,
+} from '../engine/reconcile.js';
+import { describeError } from '../errors.js';
+import type { EngineEvent } from '../ports.js';
+import { DnsTeam } from './dns-team.js';
+import { createExistingSetup, EMULATOR_CREDENTIALS, type ExistingSetup } from './existing-setup.js';
+import { clockText, phaseLabel, phaseOf, type Reporter } from './progress.js';
+import { type StatusRow, statusRows } from './status-rows.js';
+import { type RegionSample, SANDBOX_DOMAINS, SANDBOX_REGIONS, SandboxWorld } from './world.js';
+
+export interface SandboxOptions {
+  /** Virtual time at which the run starts. */
+  start: Date;
+  keyBits: 1024 | 2048;
+  /** Virtual hours the DNS team takes to apply a hand-off. */
+  dnsTeamDelayHours: number;
+  /** Leave the work directory in place. */
+  keep: boolean;
+  /** Safety stop. Default 400 passes. */
+  maxPasses?: number;
+}
+
+export type DomainRole = 'dns-automatic' | 'dns-hand-off' | 'adopted';
+
+export interface MailFailure {
+  at: string;
+  domain: string;
+  region: string;
+  why: string;
+}
+
+export interface DomainSummary {
+  domain: string;
+  role: DomainRole;
+  ses: Record<string, string>;
+  activeSelector: string | null;
+  /** Selectors SES signed with before the current one, in order. */
+  previousSelectors: string[];
+  rotations: number;
+  /** Previous selectors whose record is gone from DNS and whose key is destroyed. */
+  retiredSelectors: string[];
+  verified: boolean;
+  samples: RegionSample[];
+}
+
+export interface SandboxResult {
+  ok: boolean;
+  problems: string[];
+  workDir: string;
+  kept: boolean;
+  configPath: string;
+  virtualStart: string;
+  virtualEnd: string;
+  passes: number;
+  mailChecks: number;
+  mailFailures: MailFailure[];
+  wallMs: number;
+  domains: DomainSummary[];
+  status: StatusRow[];
+  adopted?: ExistingSetup;
+}
+
+const ROLES: Record<string, DomainRole> = {
+  [SANDBOX_DOMAINS.automatic]: 'dns-automatic',
+  [SANDBOX_DOMAINS.handOff]: 'dns-hand-off',
+  [SANDBOX_DOMAINS.adopted]: 'adopted',
+};
+/** The existing set-up's key is this much older than the start, as if made by the seed system. */
+const ADOPTED_KEY_AGE_DAYS = 30;
+const SIDE_EFFECTS = new Set<Step['kind']>([
+  'generate-key',
+  'publish',
+  'ses-put',
+  'ses-create',
+  'ses-enable',
+  'destroy-key',
+  'notify',
+]);
+
+export async function runSandbox(options: SandboxOptions, reporter: Reporter): Promise<SandboxResult> {
+  const wallStart = performance.now();
+  const world = await SandboxWorld.start({ start: options.start, keyBits: options.keyBits });
+  const cleanUpOnSignal = () => {
+    reporter.close();
+    void world.stop({ keep: options.keep }).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', cleanUpOnSignal);
+  try {
+    return await new SandboxRun(world, options, reporter).run(wallStart);
+  } finally {
+    process.off('SIGINT', cleanUpOnSignal);
+    reporter.close();
+    await world.stop({ keep: options.keep });
+  }
+}
+
+class SandboxRun {
+  readonly #events: EngineEvent[] = [];
+  readonly #states = new Map<string, DomainState>();
+  readonly #waits = new Map<string, Set<string>>();
+  readonly #warnings = new Map<string, Set<string>>();
+  readonly #signingWith = new Map<string, string>();
+  readonly #plans = new Map<string, Plan>();
+  readonly #mailFailures: MailFailure[] = [];
+  #mailChecks = 0;
+  #passes = 0;
+  #loaded!: LoadedConfig;
+  #deps!: EngineDeps;
+  #team!: DnsTeam;
+  #adopted: ExistingSetup | undefined;
+  readonly #actor: Actor = { kind: 'sandbox' };
+
+  constructor(
+    private readonly world: SandboxWorld,
+    private readonly options: SandboxOptions,
+    private readonly reporter: Reporter,
+  ) {}
+
+  get #clock() {
+    return this.world.clock;
+  }
+
+  async run(wallStart: number): Promise<SandboxResult> {
+    this.#loaded = await loadConfig(this.world.configPath);
+    const awsClients = new AwsClientFactory({
+      ...(this.#loaded.config.aws?.endpoints ? { endpoints: this.#loaded.config.aws.endpoints } : {}),
+      credentials: EMULATOR_CREDENTIALS,
+      maxAttempts: this.#loaded.config.aws?.maxAttempts ?? 2,
+    });
+    const events = this.#events;
+    this.#deps = await buildEngineDeps(this.#loaded, {
+      clock: this.#clock,
+      actor: this.#actor,
+      output: { event: (event) => events.push(event) },
+      awsClients,
+      // The embedded servers check TSIG times against the virtual clock, so sign with it too.
+      publisher: { tsigClock: this.#clock },
+    });
+    this.#team = new DnsTeam(
+      this.#loaded.domains.flatMap((d) =>
+        d.dns.provider === 'manual' ? [{ domain: d.domain, outDir: d.dns.outDir }] : [],
+      ),
+      this.world.zones,
+      this.#clock,
+      this.options.dnsTeamDelayHours * HOUR_MS,
+    );
+    const virtualStart = this.#clock.now().toISOString();
+    try {
+      this.#intro();
+      await this.#adoptExistingSetup();
+      await this.#lifecycle();
+      return await this.#finish(wallStart, virtualStart);
+    } finally {
+      awsClients.destroy();
+    }
+  }
+
+  // --- set-up -------------------------------------------------------------------------------
+
+  #intro(): void {
+    const r = this.reporter;
+    const [ns1, ns2] = this.world.nameservers;
+    const policy = this.#loaded.domains[0]?.policy;
+    r.line(
+      `byodkim sandbox: onboarding and one full rotation of ${this.#loaded.domains.length} domains in ${SANDBOX_REGIONS.join(' and ')},`,
+    );
+    r.line(
+      'on a virtual clock (days pass in seconds). Everything runs on this machine; nothing reaches AWS.',
+    );
+    r.line('');
+    r.line(`  SES        emulator at ${this.world.ses.endpoint} (SES v2 API, called with the real AWS SDK)`);
+    r.line(
+      `  DNS        ns1 ${ns1?.host}:${ns1?.port} (primary: RFC 2136 updates with TSIG), ns2 ${ns2?.host}:${ns2?.port} (secondary: transfers hourly)`,
+    );
+    r.line(
+      `  work dir   ${this.world.dir} (${this.options.keep ? 'kept after the run' : 'removed after the run; --keep keeps it'})`,
+    );
+    if (policy)
+      r.line(
+        `  policy     ${policy.keyBits}-bit keys, valid ${policy.validityDays} d, renewed ${policy.renewBeforeDays} d before, grace ${policy.graceDays} d, ${policy.verifyChecks} DNS checks in a row`,
+      );
+    r.line('');
+    for (const d of this.#loaded.domains) {
+      const how =
+        ROLES[d.domain] === 'adopted'
+          ? 'an existing BYODKIM set-up, taken over with "byodkim adopt"; new keys by RFC 2136 + TSIG'
+          : d.dns.provider === 'manual'
+            ? `manual DNS hand-off: the sandbox's DNS team applies each request ${this.options.dnsTeamDelayHours} h after it arrives`
+            : 'DNS published automatically: RFC 2136 + TSIG (secret generated for this run)';
+      r.line(`  ${d.domain.padEnd(20)} ${how}`);
+    }
+    r.line('');
+  }
+
+  async #adoptExistingSetup(): Promise<void> {
+    const domain = findDomain(this.#loaded, SANDBOX_DOMAINS.adopted);
+    const keys = this.#loaded.config.keys;
+    if (keys.type !== 'file') throw new Error('the sandbox config must use the file vault');
+    const createdAt = new Date(this.#clock.now().getTime() - ADOPTED_KEY_AGE_DAYS * DAY_MS);
+    const setup = await createExistingSetup(this.world, {
+      domain: domain.domain,
+      keysDir: keys.dir,
+      bits: this.options.keyBits,
+      createdAt,
+      validityDays: domain.policy.validityDays,
+    });
+    this.#adopted = setup;
+    const log = (label: string, text: string) => this.#log(domain.domain, label, '✓', text);
+    log(
+      'existing set-up',
+      `key ${setup.selector} made ${ADOPTED_KEY_AGE_DAYS} days ago by "the seed system"`,
+    );
+    log('existing set-up', `private key in the seed layout: ${relative(this.world.dir, setup.keyPath)}`);
+    log('existing set-up', `TXT ${setup.selector}._domainkey.${domain.domain} served by ns1 and ns2`);
+    for (const region of SANDBOX_REGIONS)
+      log(
+        'existing set-up',
+        `SES ${region}: CreateEmailIdentity + PutEmailIdentityDkimSigningAttributes (EXTERNAL, ${setup.selector}) with SESv2Client; DKIM ${setup.sesStatus[region]}`,
+      );
+
+    const deps = this.#deps;
+    const lease = await deps.state.acquireLease(domain.domain, `${deps.owner}:adopt`, 60_000);
+    try {
+      const before = await deps.state.load(domain.domain);
+      const result = await adoptDomain(domain, deps, {
+        fromEasyDkim: false,
+        sources: {
+          // What the seed system's config secret says about the key (the key itself is in the vault).
+          seed: async () => ({
+            selector: setup.selector,
+            createdAt: setup.createdAt,
+            expiresAt: setup.expiresAt,
+          }),
+        },
+        now: this.#clock.now(),
+        actor: this.#actor,
+      });
+      await deps.state.save(result.state, before?.version);
+      this.#states.set(domain.domain, result.state);
+      this.#log(domain.domain, 'adopt', '✓', result.summary.replace(`${domain.domain}: `, ''));
+      for (const warning of result.warnings) this.#log(domain.domain, 'adopt', '!', warning);
+    } finally {
+      await lease.release();
+    }
+    await this.#checkMail();
+  }
+
+  // --- the lifecycle loop -------------------------------------------------------------------
+
+  async #lifecycle(): Promise<void> {
+    this.reporter.line(
+      'Lifecycle, in virtual time (✓ done  · waiting  ! warning  ✗ failed; "mail" = a message SES sends now, verified by mailauth on ns1 and ns2):',
+    );
+    const maxPasses = this.options.maxPasses ?? 400;
+    while (this.#passes < maxPasses) {
+      // The world moves first: the secondary transfers, the DNS team does what is due.
+      this.world.syncSecondary();
+      const teamActions = await this.#team.work();
+      for (const action of teamActions) this.#log(action.domain, 'DNS team', '✓', action.message);
+      await this.#checkMail();
+
+      this.#passes++;
+      this.#events.length = 0;
+      const { results } = await forEachDomain(this.#loaded.domains, (d) => applyDomain(d, this.#deps), {
+        concurrency: this.#loaded.domains.length,
+      });
+      for (const result of results) this.#report(result);
+      await this.#checkMail();
+      this.#drawPanel();
+
+      if (results.every((r) => this.#complete(r))) return;
+      this.#advance(results, teamActions.length > 0);
+    }
+    this.reporter.line(`stopped after ${maxPasses} passes without completing the rotation`);
+  }
+
+  /** Onboarded (or adopted), rotated once, old selector retired, nothing in flight. */
+  #complete(result: DomainResult): boolean {
+    const keys = result.state?.keys ?? [];
+    return (
+      result.outcome === 'ok' &&
+      keys.some((k) => k.status === 'active') &&
+      keys.some((k) => k.status === 'retired' && k.destroyedAt !== undefined)
+    );
+  }
+
+  /**
+   * One virtual hour while anything moves (DNS propagation, SES verification, steps
+   * taken); when every domain only waits for a known moment (a rotation due, a grace
+   * period, the DNS team's next change), straight to the earliest such moment.
+   */
+  #advance(results: readonly DomainResult[], teamActed: boolean): void {
+    const now = this.#clock.now();
+    const moving =
+      teamActed ||
+      results.some(
+        (r) =>
+          r.outcome === 'failed' ||
+          r.outcome === 'locked' ||
+          (r.plan?.steps.length ?? 0) > 0 ||
+          (r.plan?.waits ?? []).some((w) => w.reason !== 'DnsHandOffPending'),
+      );
+    if (moving) {
+      this.#clock.advance(HOUR_MS);
+      return;
+    }
+    const candidates: Array<{ at: Date; what: string }> = [];
+    const teamAt = this.#team.nextActionAt();
+    if (teamAt) candidates.push({ at: teamAt, what: "the DNS team's next change" });
+    for (const r of results) {
+      const next = r.plan?.next;
+      if (next && Date.parse(next.at) > now.getTime())
+        candidates.push({ at: new Date(next.at), what: `${r.domain}: ${describeNext(next.what)}` });
+    }
+    const soonest = candidates.sort((a, b) => a.at.getTime() - b.at.getTime())[0];
+    if (!soonest || soonest.at.getTime() - now.getTime() <= HOUR_MS) {
+      this.#clock.advance(HOUR_MS);
+      return;
+    }
+    this.#clock.set(soonest.at);
+    this.reporter.line(
+      `${clockText(now)}  ⏩ ${duration(soonest.at.getTime() - now.getTime())} later: ${clockText(soonest.at)}, ${soonest.what}`,
+    );
+  }
+
+  // --- reporting ----------------------------------------------------------------------------
+
+  #log(domain: string, label: string, mark: string, text: string): void {
+    this.reporter.line(
+      `${clockText(this.#clock.now())}  ${domain.padEnd(20)} ${label.padEnd(19)} ${mark} ${this.#names(text)}`,
+    );
+  }
+
+  /** Nameserver addresses read better as ns1/ns2. */
+  #names(text: string): string {
+    let out = text;
+    for (const ns of this.world.nameservers) out = out.split(`${ns.host}:${ns.port}`).join(ns.name);
+    return out;
+  }
+
+  #report(result: DomainResult): void {
+    const domain = result.domain;
+    const before = this.#states.get(domain);
+    const resolved = this.#loaded.domains.find((d) => d.domain === domain) as ResolvedDomain;
+    const manual = resolved.dns.provider === 'manual';
+    if (result.state) this.#states.set(domain, result.state);
+    if (result.plan) this.#plans.set(domain, result.plan);
+    const stepEvents = this.#events.filter(
+      (e): e is Extract<EngineEvent, { type: 'step' }> =>
+        e.type === 'step' && e.domain === domain && e.status !== 'start',
+    );
+    const known = new Set(before?.keys.map((k) => k.selector) ?? []);
+    const fresh = (result.state?.keys ?? []).filter((k) => !known.has(k.selector));
+    let generatedIndex = 0;
+    let stopped = false;
+    for (const step of result.plan?.steps ?? []) {
+      if (step.kind === 'clear-request') continue;
+      let mark = '✓';
+      let text = step.message;
+      if (SIDE_EFFECTS.has(step.kind)) {
+        const event = stepEvents.shift();
+        if (!event || stopped) {
+          mark = '·';
+          text = `${text} (not run)`;
+        } else if (event.status === 'failed') {
+          mark = '✗';
+          text = event.message;
+          if (!('region' in step)) stopped = true;
+        } else if (event.status === 'skipped') {
+          mark = '·';
+          text = event.message;
+        }
+      } else if (stopped) continue;
+      if (step.kind === 'generate-key') {
+        const key = fresh[generatedIndex++];
+        if (key && mark === '✓')
+          text = `${step.reason}: generated ${key.bits}-bit key ${key.selector} into the vault`;
+      } else if (step.kind === 'publish' && mark === '✓') {
+        const adds = [
+          ...step.changes.filter((c) => c.action === 'upsert').map((c) => c.selector),
+          ...fresh.filter((k) => k.status !== 'staged').map((k) => k.selector),
+        ];
+        const removes = step.changes.filter((c) => c.action === 'delete');
+        const parts = [
+          ...adds.map((s) => `add ${s}`),
+          ...removes.map(
+            (c) =>
+              `remove ${c.selector}${manual && c.notBefore ? ` (not before ${clockText(c.notBefore)})` : ''}`,
+          ),
+        ];
+        text = manual
+          ? `hand-off written to dns-requests/ (CSV, zone lines, JSON) for the DNS team: ${parts.join(', ')}`
+          : `RFC 2136 update signed with TSIG, accepted by ns1: ${parts.join(', ')}`;
+      } else if (step.kind === 'set-streak' && step.streak === 0) mark = '·';
+      this.#log(domain, phaseLabel(step.phase, manual), mark, text);
+    }
+    // Failed steps were shown above; an error outside any step (reading state, SES, DNS) is shown here.
+    if (!result.plan) for (const error of result.errors) this.#log(domain, 'pass', '✗', error);
+    this.#dedupe(this.#waits, domain, result.plan?.waits.map((w) => w.message) ?? [], (m) =>
+      this.#log(
+        domain,
+        phaseOf(result.state, result.plan, this.#phaseOptions(resolved)).label,
+        '·',
+        m.startsWith('waiting') ? m : `waiting: ${m}`,
+      ),
+    );
+    this.#dedupe(
+      this.#warnings,
+      domain,
+      result.plan?.warnings.map((w) => `${w.code}: ${w.message}`) ?? [],
+      (m) => this.#log(domain, 'warning', '!', m),
+    );
+  }
+
+  #phaseOptions(domain: ResolvedDomain) {
+    return { verifyChecks: domain.policy.verifyChecks, manual: domain.dns.provider === 'manual' };
+  }
+
+  /** Prints the messages that were not there on the previous pass. */
+  #dedupe(memory: Map<string, Set<string>>, domain: string, messages: string[], print: (m: string) => void) {
+    const previous = memory.get(domain) ?? new Set<string>();
+    for (const m of messages) if (!previous.has(m)) print(m);
+    memory.set(domain, new Set(messages));
+  }
+
+  #drawPanel(): void {
+    const now = this.#clock.now();
+    const lines = [
+      `── ${clockText(now)} · pass ${this.#passes} · mail checks ${this.#mailChecks}, failures ${this.#mailFailures.length}`,
+    ];
+    for (const d of this.#loaded.domains) {
+      const phase = phaseOf(this.#states.get(d.domain), this.#plans.get(d.domain), this.#phaseOptions(d));
+      const mail = this.#signingWith.get(d.domain);
+      lines.push(
+        `   ${d.domain.padEnd(20)} ${phase.label.padEnd(19)} ${this.#names(phase.detail)}${mail ? `  · mail ✓ s=${mail}` : ''}`,
+      );
+    }
+    this.reporter.panel(lines);
+  }
+
+  /** Every domain with an active key: mail SES sends now must verify in every region on every nameserver. */
+  async #checkMail(): Promise<void> {
+    const at = this.#clock.now().toISOString();
+    for (const d of this.#loaded.domains) {
+      if (!this.#states.get(d.domain)?.keys.some((k) => k.status === 'active')) continue;
+      let samples: RegionSample[];
+      try {
+        samples = await this.world.sample(d.domain);
+      } catch (error) {
+        this.#mailFailure({ at, domain: d.domain, region: '-', why: describeError(error) });
+        continue;
+      }
+      this.#mailChecks += samples.length;
+      for (const s of samples) {
+        if (s.pass) continue;
+        const why = s.signedWithDomainKey
+          ? s.verdicts
+              .filter((v) => !v.verdict.pass)
+              .map(
+                (v) =>
+                  `${v.nameserver}: ${v.verdict.signatures.map((x) => `${x.selector} ${x.result}`).join(', ') || 'no signature'}`,
+              )
+              .join('; ')
+          : (/X-SES-Emulator-Note: (.*)/.exec(s.message)?.[1]?.trim() ?? 'not signed with the domain key');
+        this.#mailFailure({ at, domain: d.domain, region: s.region, why });
+      }
+      const selectors = [...new Set(samples.filter((s) => s.pass).map((s) => s.selector ?? '?'))];
+      const signing = selectors.join(', ');
+      if (selectors.length > 0 && this.#signingWith.get(d.domain) !== signing) {
+        this.#signingWith.set(d.domain, signing);
+        const regions = samples.filter((s) => s.pass).map((s) => s.region);
+        this.#log(
+          d.domain,
+          'mail',
+          '✓',
+          `signed s=${signing} in ${regions.join(', ')}; verifies on ns1 and ns2`,
+        );
+      }
+    }
+  }
+
+  #mailFailure(failure: MailFailure): void {
+    this.#mailFailures.push(failure);
+    this.#log(failure.domain, 'mail', '✗', `SES ${failure.region}: mail would NOT verify: ${failure.why}`);
+  }
+
+  // --- the end --------------------------------------------------------------------------------
+
+  async #finish(wallStart: number, virtualStart: string): Promise<SandboxResult> {
+    const now = this.#clock.now();
+    const { results } = await forEachDomain(this.#loaded.domains, (d) => planDomain(d, this.#deps), {
+      concurrency: this.#loaded.domains.length,
+    });
+    const status = statusRows(results, this.#loaded.domains, now);
+    const problems: string[] = [];
+    const domains: DomainSummary[] = [];
+    for (const d of this.#loaded.domains) {
+      const result = results.find((r) => r.domain === d.domain);
+      const state = result?.state;
+      const row = status.find((s) => s.domain === d.domain);
+      const active = state?.keys.find((k) => k.status === 'active');
+      const samples = await this.world.sample(d.domain).catch(() => [] as RegionSample[]);
+      this.#mailChecks += samples.length;
+      const previous = (state?.history ?? [])
+        .filter((h) => h.from === 'active' && h.selector !== undefined)
+        .map((h) => h.selector as string);
+      const retired = previous.filter((s) =>
+        state?.keys.some((k) => k.selector === s && k.status === 'retired' && k.destroyedAt !== undefined),
+      );
+      const ses = row?.ses ?? {};
+      const verified =
+        samples.length === d.regions.length &&
+        samples.every((s) => s.pass && s.selector === active?.selector);
+      domains.push({
+        domain: d.domain,
+        role: ROLES[d.domain] ?? 'dns-automatic',
+        ses,
+        activeSelector: active?.selector ?? null,
+        previousSelectors: previous,
+        rotations: previous.length,
+        retiredSelectors: retired,
+        verified,
+        samples,
+      });
+      for (const region of d.regions)
+        if (ses[region] !== 'SUCCESS')
+          problems.push(`${d.domain}: SES ${region} is ${ses[region] ?? 'unknown'}, not SUCCESS`);
+      if (!verified) problems.push(`${d.domain}: the sample message does not verify in every region`);
+      if (retired.length === 0)
+        problems.push(`${d.domain}: no rotation completed (old selector not retired)`);
+    }
+    if (this.#mailFailures.length > 0)
+      problems.push(`${this.#mailFailures.length} moment(s) at which mail would not have verified`);
+    return {
+      ok: problems.length === 0,
+      problems,
+      workDir: this.world.dir,
+      kept: this.options.keep,
+      configPath: this.world.configPath,
+      virtualStart,
+      virtualEnd: now.toISOString(),
+      passes: this.#passes,
+      mailChecks: this.#mailChecks,
+      mailFailures: this.#mailFailures,
+      wallMs: Math.round(performance.now() - wallStart),
+      domains,
+      status,
+      ...(this.#adopted ? { adopted: this.#adopted } : {}),
+    };
+  }
+}
+
+function describeNext(what: string): string {
+  if (what.startsWith('rotate ')) return `${what} is due (notAfter − renewBefore)`;
+  if (what.startsWith('retire ')) return `${what}: its grace period ends`;
+  return what;
+}
+
+function duration(ms: number): string {
+  const days = Math.floor(ms / DAY_MS);
+  const hours = Math.round((ms - days * DAY_MS) / HOUR_MS);
+  if (days === 0) return `${hours} h`;
+  return hours === 0 ? `${days} d` : `${days} d ${hours} h`;
+}
+
+function relative(base: string, path: string): string {
+  return path.startsWith(`${base}/`) ? path.slice(base.length + 1) : path;
+}

@@ -1,0 +1,92 @@
+/**
+ * The rows of `byodkim status`, built from plan results the same way the status command
+ * builds them, so the sandbox's closing table has the same columns and wording.
+ */
+import type { ResolvedDomain } from '../config/load.js';
+import { DAY_MS } from '../domain/policy.js';
+import type { DomainResult } from '../engine/reconcile.js';
+
+export const STATUS_HEADERS = ['DOMAIN', 'ACTIVE', 'SES', 'AGE', 'EXPIRES', 'NEXT KEYS', 'NEXT'] as const;
+
+export interface StatusRow {
+  domain: string;
+  active?: string;
+  /** By region: `SUCCESS`, `PENDING`, `error: …`, with ` (signing off)` / ` on <other selector>`. */
+  ses: Record<string, string>;
+  keyAgeDays?: number;
+  expires?: string;
+  standby: Array<{ selector: string; status: string; switching: boolean }>;
+  next: string;
+  errors: string[];
+  warnings: string[];
+}
+
+export function statusRows(
+  results: readonly DomainResult[],
+  domains: readonly ResolvedDomain[],
+  now: Date,
+): StatusRow[] {
+  return results.map((r) => {
+    const keys = r.state?.keys ?? [];
+    const active = keys.find((k) => k.status === 'active');
+    const standbys = keys.filter((k) => ['staged', 'published', 'verified'].includes(k.status));
+    const regions = domains.find((d) => d.domain === r.domain)?.regions ?? [];
+    const ses: Record<string, string> = {};
+    for (const region of regions) {
+      const o = r.observation?.ses[region];
+      if (!o) ses[region] = 'unknown';
+      else if (!o.ok) ses[region] = `error: ${o.error}`;
+      else if (!o.view.exists) ses[region] = 'no identity';
+      else {
+        const v = o.view;
+        const other =
+          v.tokens[0] && v.tokens[0] !== active?.selector
+            ? ` on ${v.origin === 'EXTERNAL' ? v.tokens[0] : 'Easy DKIM'}`
+            : '';
+        ses[region] = `${v.status ?? '-'}${v.signingEnabled ? '' : ' (signing off)'}${other}`;
+      }
+    }
+    const firstWait = r.plan?.waits[0];
+    const next = r.plan?.steps[0]
+      ? `now: ${r.plan.steps[0].message}`
+      : firstWait
+        ? `waiting: ${firstWait.message}`
+        : r.plan?.next
+          ? `${r.plan.next.what} on ${r.plan.next.at.slice(0, 10)}`
+          : '-';
+    return {
+      domain: r.domain,
+      ...(active ? { active: active.selector } : {}),
+      ses,
+      ...(active ? { keyAgeDays: Math.floor((now.getTime() - Date.parse(active.createdAt)) / DAY_MS) } : {}),
+      ...(active ? { expires: active.notAfter } : {}),
+      standby: standbys.map((k) => ({
+        selector: k.selector,
+        status: k.status,
+        switching: k.switchedAt !== undefined,
+      })),
+      next,
+      errors: r.errors,
+      warnings: r.plan?.warnings.map((w) => w.message) ?? [],
+    };
+  });
+}
+
+/** The cells of one row, as `byodkim status` prints them. */
+export function statusCells(row: StatusRow): string[] {
+  return [
+    row.domain,
+    row.active ?? '-',
+    Object.entries(row.ses)
+      .map(([region, status]) => `${region}:${status}`)
+      .join(' '),
+    row.keyAgeDays === undefined ? '-' : `${row.keyAgeDays}d`,
+    row.expires?.slice(0, 10) ?? '-',
+    row.standby
+      .map(
+        (k) => `${k.selector} (${k.switching ? 'switching' : k.status === 'verified' ? 'ready' : k.status})`,
+      )
+      .join(', ') || '-',
+    row.errors[0] ?? row.next,
+  ];
+}

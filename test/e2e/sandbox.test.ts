@@ -1,0 +1,178 @@
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliResult, runCli } from '../support/cli.js';
+
+/**
+ * `byodkim sandbox` as a new user runs it (the real CLI in a child process), checked from
+ * its output: every domain onboarded and rotated once, SES SUCCESS in both regions, a
+ * verified signature, mail verified at every moment, and no private key in the output.
+ */
+
+const DOMAINS = ['auto.example.com', 'handoff.example.net', 'adopted.example.org'];
+const REGIONS = ['us-east-1', 'ap-northeast-1'];
+
+interface JsonSummary {
+  ok: boolean;
+  problems: string[];
+  mailChecks: number;
+  mailFailures: unknown[];
+  workDir: string | null;
+  config: string | null;
+  domains: Array<{
+    domain: string;
+    setup: string;
+    ses: Record<string, string>;
+    activeSelector: string | null;
+    rotations: number;
+    previousSelectors: string[];
+    retiredSelectors: string[];
+    verified: boolean;
+    samples: Record<
+      string,
+      { selector: string | null; verified: boolean; nameservers: Record<string, boolean>; headers: string }
+    >;
+  }>;
+}
+
+/** Every private key file under `dir` (the vault keeps the active keys; retired ones are destroyed). */
+async function pemFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name === 'private_key.pem') found.push(join(entry.parentPath, entry.name));
+  }
+  return found;
+}
+
+/** Fails if any piece of any private key (or the TSIG secret) of the kept work dir shows in `text`. */
+async function expectNoSecrets(workDir: string, text: string): Promise<number> {
+  expect(text).not.toMatch(/PRIVATE KEY/);
+  const files = await pemFiles(join(workDir, 'keys'));
+  for (const file of files) {
+    const pem = await readFile(file, 'utf8');
+    const lines = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
+    const der = lines.join('');
+    // The whole key as SES takes it, and every 64-character line of the PEM body.
+    expect(text.includes(der), `${file}: key material in the output`).toBe(false);
+    for (const line of lines.filter((l) => l.length >= 40))
+      expect(text.includes(line), `${file}: a PEM line in the output`).toBe(false);
+  }
+  const tsig = (await readFile(join(workDir, 'tsig.key'), 'utf8')).trim();
+  expect(tsig.length).toBeGreaterThan(20);
+  expect(text.includes(tsig), 'the TSIG secret in the output').toBe(false);
+  return files.length;
+}
+
+describe('byodkim sandbox', () => {
+  let cwd: string;
+  const kept: string[] = [];
+  beforeAll(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'byodkim-sandbox-test-'));
+  });
+  afterAll(async () => {
+    for (const dir of kept) await rm(dir, { recursive: true, force: true });
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  function sandbox(...args: string[]): Promise<CliResult> {
+    return runCli(['sandbox', '--now', '2026-03-01T00:00:00Z', ...args], { cwd });
+  }
+
+  it('--output json: every domain SUCCESS in both regions, verified, rotated once; no key in the output', async () => {
+    const result = await sandbox('--keep', '--output', 'json');
+    const summary = JSON.parse(result.stdout) as JsonSummary;
+    if (summary.workDir) kept.push(summary.workDir);
+    expect(result.code, `${result.stderr}\n${summary.problems.join('\n')}`).toBe(0);
+    expect(summary.ok).toBe(true);
+    expect(summary.mailFailures).toEqual([]);
+    expect(summary.mailChecks).toBeGreaterThan(50);
+    expect(summary.domains.map((d) => d.domain)).toEqual(DOMAINS);
+    expect(summary.domains.map((d) => d.setup)).toEqual(['dns-automatic', 'dns-hand-off', 'adopted']);
+    for (const d of summary.domains) {
+      expect(d.ses, d.domain).toEqual(Object.fromEntries(REGIONS.map((r) => [r, 'SUCCESS'])));
+      expect(d.verified, d.domain).toBe(true);
+      expect(d.rotations, d.domain).toBeGreaterThanOrEqual(1);
+      expect(d.retiredSelectors, d.domain).toEqual(d.previousSelectors);
+      expect(d.activeSelector).not.toBeNull();
+      for (const region of REGIONS) {
+        const sample = d.samples[region];
+        expect(sample?.verified, `${d.domain} ${region}`).toBe(true);
+        expect(sample?.selector).toBe(d.activeSelector);
+        expect(sample?.nameservers).toEqual({ ns1: true, ns2: true });
+        expect(sample?.headers).toMatch(
+          new RegExp(`DKIM-Signature: [^]*d=${d.domain.replace(/\./g, '\\.')}`),
+        );
+      }
+    }
+    // The adopted domain kept the seed system's selector naming.
+    expect(summary.domains[2]?.previousSelectors[0]).toMatch(/^gooid-21-pro-\d{8}-1$/);
+
+    const workDir = summary.workDir as string;
+    expect(summary.config).toBe(join(workDir, 'byodkim.config.yaml'));
+    // Retired keys are destroyed; each domain keeps exactly its active key.
+    expect(await expectNoSecrets(workDir, result.stdout + result.stderr)).toBe(DOMAINS.length);
+    for (const d of summary.domains)
+      for (const selector of d.retiredSelectors)
+        await expect(stat(join(workDir, 'keys', d.domain, selector, 'private_key.pem'))).rejects.toThrow(
+          /ENOENT/,
+        );
+    // The DNS team received its requests as files, with the real key (never the console placeholder).
+    const requests = await readdir(join(workDir, 'dns-requests'));
+    expect(requests.filter((f) => f.endsWith('.csv')).length).toBeGreaterThanOrEqual(2);
+    const csv = await readFile(
+      join(workDir, 'dns-requests', requests.find((f) => f.endsWith('.csv')) ?? ''),
+      'utf8',
+    );
+    expect(csv).toMatch(/p=MII/);
+    expect(csv).not.toMatch(/customerProvidedPublicKey/);
+  });
+
+  it('table output: live phases per domain, the status table, signed samples that verify', async () => {
+    const result = await sandbox('--keep');
+    const workDir = /Kept the work directory: (\S+)/.exec(result.stdout)?.[1];
+    if (workDir) kept.push(workDir);
+    expect(result.code, result.stderr + result.stdout.slice(-3000)).toBe(0);
+    const out = result.stdout;
+    const line = (pattern: RegExp) => out.split('\n').filter((l) => pattern.test(l));
+    for (const domain of DOMAINS) {
+      const name = domain.replace(/\./g, '\\.');
+      // Progress names the domain and its phase on every line.
+      for (const phase of [
+        'phase 3 generate',
+        'phase 5 verify DNS',
+        'phase 6 switch SES',
+        'phase 7 signing',
+        'phase 8 retire',
+      ])
+        expect(line(new RegExp(`${name}\\s+${phase}`)).length, `${domain}: ${phase}`).toBeGreaterThan(0);
+      // The status table: SUCCESS in both regions.
+      expect(
+        line(new RegExp(`^${name}\\s+\\S+\\s+us-east-1:SUCCESS ap-northeast-1:SUCCESS\\s`)),
+        domain,
+      ).toHaveLength(1);
+      // The verdicts for a message SES sends now, in both regions, on both nameservers.
+      for (const region of REGIONS)
+        expect(
+          line(new RegExp(`SES ${region}\\s+dkim=pass\\s+d=${name} s=\\S+\\s+\\(ns1 pass, ns2 pass\\)`)),
+          `${domain} ${region}`,
+        ).toHaveLength(1);
+    }
+    expect(line(/handoff\.example\.net\s+DNS team\s+✓ added TXT/).length).toBeGreaterThanOrEqual(2);
+    expect(line(/adopted\.example\.org\s+adopt\s+✓ adopted selector gooid-21-pro-/)).toHaveLength(1);
+    expect(out).toMatch(/DKIM-Signature: v=1; a=rsa-sha256/);
+    expect(out).toMatch(/it verified every time; no signing gap/);
+    expect(out).not.toMatch(/would NOT verify/);
+    expect(line(/^\d{4}-\d\d-\d\d \d\d:\d\d .* ✗ /)).toEqual([]);
+    expect(out).toMatch(/sandbox OK/);
+    expect(out).toMatch(/cannot reach them now/);
+    expect(workDir).toBeDefined();
+    await expectNoSecrets(workDir as string, out + result.stderr);
+  });
+
+  it('refuses a key size SES does not take: exit 2', async () => {
+    const result = await sandbox('--bits', '4096');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/4096/);
+  });
+});
