@@ -30,6 +30,7 @@ export type Invocation =
 
 const DIRECT_KEYS = ['action', 'domain', 'emergency', 'revokeNow'] as const;
 const MAX_SHOWN = 120;
+const WITHHELD = '[value withheld: it looks like a private key]';
 
 /** A short, printable rendering of an offending value (never more than MAX_SHOWN characters). */
 export function showValue(value: unknown): string {
@@ -43,13 +44,21 @@ export function showValue(value: unknown): string {
       text = String(value);
     }
   }
-  if (/PRIVATE KEY/.test(text)) return '[value withheld: it looks like a private key]';
+  if (/PRIVATE KEY/.test(text)) return WITHHELD;
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 1)}…` : text;
 }
 
+/** The offending value for an error's context: a string as is, anything else as JSON; both cut short. */
+function contextValue(value: unknown): string {
+  if (typeof value !== 'string') return showValue(value);
+  if (/PRIVATE KEY/.test(value)) return WITHHELD;
+  return value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN - 1)}…` : value;
+}
+
 function invalid(field: string, value: unknown, message: string, code = 'EVENT_INVALID'): InputError {
-  const shown = showValue(value);
-  return new InputError(code, `${field}: ${shown} ${message}`, { context: { field, value: shown } });
+  return new InputError(code, `${field}: ${showValue(value)} ${message}`, {
+    context: { field, value: contextValue(value) },
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -131,7 +140,10 @@ function parseDirect(event: Record<string, unknown>): Invocation {
   if (typeof action !== 'string' || !(ACTIONS as readonly string[]).includes(action)) {
     throw invalid('action', action, `is not an action: one of ${ACTIONS.join(', ')}`);
   }
-  if (domain !== undefined && (typeof domain !== 'string' || domain.trim() === '')) {
+  if (
+    domain !== undefined &&
+    (typeof domain !== 'string' || domain.trim() === '' || /\s/.test(domain) || domain.length > 255)
+  ) {
     throw invalid('domain', domain, 'is not a domain name');
   }
   for (const [field, value] of [

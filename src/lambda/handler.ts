@@ -216,14 +216,6 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       owner: `lambda:${functionName}:${requestId}`,
       ...(rt.newProbe ? { probe: rt.newProbe() } : {}),
     };
-    const startedAt = now();
-    log.info(`${action} started`, {
-      action,
-      trigger: invocation.trigger,
-      domain: 'domain' in invocation ? invocation.domain : undefined,
-      remainingMs: context.getRemainingTimeInMillis(),
-    });
-
     let target: ResolvedDomain[];
     try {
       target =
@@ -233,6 +225,14 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     } catch (error) {
       return rejected(log, requestId, action, error, 'domain');
     }
+
+    const startedAt = now();
+    log.info(`${action} started`, {
+      action,
+      trigger: invocation.trigger,
+      domain: 'domain' in invocation ? invocation.domain : undefined,
+      remainingMs: context.getRemainingTimeInMillis(),
+    });
 
     const deadline = (): boolean => context.getRemainingTimeInMillis() < margin;
     let results: DomainResult[];
