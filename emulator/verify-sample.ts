@@ -22,8 +22,25 @@ export async function verifySample(
 ): Promise<SampleVerdict> {
   const resolver = new Resolver({ timeout: 1000, tries: 2 });
   resolver.setServers([`${dns.host}:${dns.port}`]);
+  // Act as a recursive resolver would over an authoritative server: follow CNAMEs that
+  // leave the zone (delegated selectors), which the server itself does not chase.
+  const resolveTxt = async (name: string): Promise<string[][]> => {
+    let current = name;
+    for (let hop = 0; hop < 8; hop++) {
+      const records = await resolver.resolveTxt(current).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENODATA') return [];
+        throw error;
+      });
+      if (records.length > 0) return records;
+      const [target] = await resolver.resolveCname(current).catch(() => [] as string[]);
+      if (target === undefined) break;
+      current = target;
+    }
+    throw Object.assign(new Error(`no TXT at ${name}`), { code: 'ENOTFOUND' });
+  };
   const result = await dkimVerify(message, {
-    resolver: (name: string, type: string) => resolver.resolve(name, type) as Promise<string[][]>,
+    resolver: (name: string, type: string) =>
+      type === 'TXT' ? resolveTxt(name) : (resolver.resolve(name, type) as Promise<string[][]>),
     curTime: now,
   });
   const signatures = result.results.map((entry) => ({

@@ -90,7 +90,11 @@ export class DnsChecker {
     let current = name;
     for (let hop = 0; hop <= MAX_CNAME_HOPS; hop += 1) {
       try {
-        return { ok: true, records: await this.#txt(current) };
+        const records = await this.#txt(current);
+        // An authoritative server answers a CNAME into another zone without chasing it
+        // (BIND with recursion off): the TXT set comes back empty; follow the CNAME.
+        if (records.length > 0) return { ok: true, records };
+        throw Object.assign(new Error(`${current}: no TXT in the answer`), { code: 'ENODATA' });
       } catch (error) {
         if (errorCode(error) !== 'ENODATA') return lookupFailure(current, error);
         // No TXT here: the name may be a CNAME the server did not chase (delegated zone).

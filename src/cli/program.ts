@@ -159,6 +159,19 @@ export function buildProgram(): Command {
     .option('--dns-team-delay <hours>', 'virtual hours the DNS team takes to apply a hand-off', '4')
     .action(lazy(() => import('./commands/sandbox.js')));
 
+  program
+    .command('delegation-records')
+    .description(
+      "print the one-time CNAMEs that delegate a domain's selectors to the byodkim-controlled zone",
+    )
+    .requiredOption('--domain <domain>', 'configured mail domain (with delegation)')
+    .addOption(
+      new Option('--format <format>', 'csv, zone lines or JSON')
+        .choices(['csv', 'zone', 'json'])
+        .default('zone'),
+    )
+    .action(lazy(() => import('./commands/delegation-records.js')));
+
   return program;
 }
 

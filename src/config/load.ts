@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import type { Delegation } from '../domain/delegation.js';
 import { normalizeDomain } from '../domain/domain-name.js';
 import { type Policy, policySchema } from '../domain/policy.js';
 import { formatZodIssues } from '../domain/zod-issues.js';
@@ -17,6 +18,8 @@ export interface ResolvedDomain {
   createIdentity: boolean;
   policy: Policy;
   dns: DnsProviderConfig;
+  /** Delegated DKIM zone (fixed selector ring), when configured. */
+  delegation?: Delegation;
 }
 
 export interface LoadedConfig {
@@ -96,6 +99,14 @@ export function parseConfig(text: string, path: string): LoadedConfig {
       createIdentity: d.createIdentity,
       policy: merged.data,
       dns: d.dns ? resolveDnsPaths(d.dns, dirname(path)) : config.dns,
+      ...(d.delegation
+        ? {
+            delegation: {
+              ...d.delegation,
+              zone: normalizeDomain(d.delegation.zone, `domains[${index}].delegation.zone`),
+            },
+          }
+        : {}),
     };
   });
   return { path, config, domains };

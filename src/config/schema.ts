@@ -157,6 +157,29 @@ export const domainConfigSchema = z
       })
       .describe("First part of selector names (default: the domain's first label)."),
     createIdentity: z.boolean().default(false).describe('Create the SES identity if it does not exist.'),
+    delegation: z
+      .object({
+        zone: domainName.describe('The zone byodkim controls (through `dns`), e.g. dkim.example.net.'),
+        selectors: z
+          .number()
+          .int()
+          .min(2)
+          .max(26)
+          .default(3)
+          .describe('Size of the fixed ring of selector names <prefix>-a, <prefix>-b, ...'),
+        coolDownDays: z
+          .number()
+          .min(0)
+          .default(7)
+          .describe(
+            'After a key is retired (grace over, record removed), its selector name is reused only after this long, so resolvers that cached the old record (TTL ≤ 1 day) or its absence have forgotten it.',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Delegated DKIM: the mail domain CNAMEs a fixed ring of selectors once to `zone`; rotations then need no DNS request.',
+      ),
     policy: policyOverrideSchema.optional(),
     dns: dnsProviderSchema.optional().describe('Overrides the top-level dns for this domain.'),
   })
@@ -198,6 +221,20 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    const rings = new Map<string, number>();
+    config.domains.forEach((d, index) => {
+      if (!d.delegation) return;
+      const prefix = d.selectorPrefix ?? d.domain.toLowerCase().split('.')[0];
+      const ring = `${prefix}@${d.delegation.zone.toLowerCase().replace(/\.$/, '')}`;
+      const first = rings.get(ring);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['domains', index, 'delegation', 'zone'],
+          message: `"${d.delegation.zone}" already holds the selector ring "${prefix}-…" of domains[${first}]; give one of them another selectorPrefix`,
+        });
+      } else rings.set(ring, index);
+    });
     const seen = new Map<string, number>();
     config.domains.forEach((d, index) => {
       let name: string;

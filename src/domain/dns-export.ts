@@ -7,6 +7,8 @@ import { quoteTxtChunk, splitTxtValue } from './record.js';
  */
 export interface ExportRecord {
   action: 'add' | 'remove';
+  /** TXT (the key) unless stated: delegation hands out CNAMEs. */
+  type?: 'TXT' | 'CNAME';
   domain: string;
   selector: string;
   /** Fully qualified, no trailing dot. */
@@ -32,7 +34,9 @@ export function renderRecords(records: readonly ExportRecord[], format: ExportFo
 }
 
 function toJson(record: ExportRecord) {
-  return { ...record, type: 'TXT', chunks: splitTxtValue(record.value) };
+  return record.type === 'CNAME'
+    ? { ...record }
+    : { ...record, type: 'TXT', chunks: splitTxtValue(record.value) };
 }
 
 const CSV_COLUMNS = [
@@ -54,9 +58,19 @@ function csvField(value: string): string {
 function renderCsv(records: readonly ExportRecord[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of records) {
-    const chunked = splitTxtValue(r.value).map(quoteTxtChunk).join(' ');
+    const chunked = r.type === 'CNAME' ? r.value : splitTxtValue(r.value).map(quoteTxtChunk).join(' ');
     lines.push(
-      [r.action, 'TXT', r.name, String(r.ttl), r.value, chunked, r.domain, r.selector, r.notBefore ?? '']
+      [
+        r.action,
+        r.type ?? 'TXT',
+        r.name,
+        String(r.ttl),
+        r.value,
+        chunked,
+        r.domain,
+        r.selector,
+        r.notBefore ?? '',
+      ]
         .map(csvField)
         .join(','),
     );
@@ -68,6 +82,11 @@ function renderCsv(records: readonly ExportRecord[]): string {
 function renderZone(records: readonly ExportRecord[]): string {
   const lines: string[] = [];
   for (const r of records) {
+    if (r.type === 'CNAME') {
+      lines.push(`; ${r.domain} delegated selector ${r.selector}`);
+      lines.push(`${r.action === 'add' ? '' : '; REMOVE '}${r.name}. ${r.ttl} IN CNAME ${r.value}.`);
+      continue;
+    }
     const rdata = splitTxtValue(r.value).map(quoteTxtChunk).join(' ');
     if (r.action === 'add') {
       lines.push(`; ${r.domain} selector ${r.selector}`);

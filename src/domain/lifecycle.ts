@@ -1,4 +1,5 @@
 import type { DnsRecordChange, NameserverAnswer, ProbeResult, SesDkimView } from '../ports.js';
+import { type Delegation, freeRingSelectors, publishedRecordName } from './delegation.js';
 import { DAY_MS, HOUR_MS, type Policy } from './policy.js';
 import { isGone, isPropagated } from './propagation.js';
 import { buildDkimRecordValue, dkimRecordName, REVOKED_RECORD_VALUE } from './record.js';
@@ -35,9 +36,34 @@ export interface DomainSpec {
   dnsMode: 'automatic' | 'manual';
   ttl: number;
   createIdentity: boolean;
+  selectorPrefix: string;
+  /** Delegated DKIM zone: records live at `<selector>.<zone>`, reached through the mail domain's CNAMEs. */
+  delegation?: Delegation;
 }
 
 export { isGone, isPropagated };
+
+/** The CNAME a delegated selector needs at the mail domain, or undefined when not delegated. */
+function expectedCname(spec: DomainSpec, selector: string): string | undefined {
+  return spec.delegation ? publishedRecordName(spec, selector) : undefined;
+}
+
+/** In a delegated set-up, every answer must have come through the selector's CNAME. */
+function cnameInPlace(spec: DomainSpec, selector: string, result: ProbeResult | undefined): boolean {
+  const target = expectedCname(spec, selector);
+  if (target === undefined) return true;
+  return (
+    result !== undefined &&
+    result.answers.length > 0 &&
+    result.answers.every((a) => a.cnames?.[0]?.toLowerCase().replace(/\.$/, '') === target)
+  );
+}
+
+/** Every authoritative nameserver serves the key (through the CNAME, when delegated). */
+function served(w: { obs: Observation; spec: DomainSpec }, selector: string): boolean {
+  const result = w.obs.dns[selector];
+  return isPropagated(result) && cnameInPlace(w.spec, selector, result);
+}
 
 export type SesObservation = { ok: true; view: SesDkimView } | { ok: false; error: string };
 
@@ -344,8 +370,8 @@ function trackHandOff(w: Working): void {
   const handOff = w.state.handOff;
   if (!handOff) return;
   const missing = handOff.add.filter((record) => {
-    const key = w.keys.find((k) => dkimRecordName(k.selector, w.spec.domain) === record.name);
-    return key !== undefined && FUTURE.includes(key.status) && !isPropagated(w.obs.dns[key.selector]);
+    const key = w.keys.find((k) => publishedRecordName(w.spec, k.selector) === record.name);
+    return key !== undefined && FUTURE.includes(key.status) && !served(w, key.selector);
   });
   if (missing.length === 0) {
     w.handOffPending = false;
@@ -370,7 +396,8 @@ function trackPropagation(w: Working): void {
   for (const key of w.withStatus('published', 'verified')) {
     const result = w.obs.dns[key.selector];
     const before = key.verifyStreak ?? 0;
-    if (isPropagated(result)) {
+    if (!cnameInPlace(w.spec, key.selector, result)) warnCname(w, key.selector, result);
+    if (served(w, key.selector)) {
       const streak = Math.min(before + 1, needed);
       if (streak !== before) {
         key.verifyStreak = streak;
@@ -396,7 +423,7 @@ function trackPropagation(w: Working): void {
       if (shouldRepublish(w, key, result)) {
         w.change({
           action: 'upsert',
-          name: dkimRecordName(key.selector, w.spec.domain),
+          name: publishedRecordName(w.spec, key.selector),
           value: buildDkimRecordValue(key.publicKey),
           ttl: w.spec.ttl,
           selector: key.selector,
@@ -446,6 +473,17 @@ function shouldRepublish(w: Working, key: KeyEntry, result: ProbeResult | undefi
   return w.now.getTime() - Date.parse(key.lastPublishedAt ?? key.statusSince) >= HOUR_MS;
 }
 
+/** A delegated selector whose CNAME is missing or wrong at the mail domain: name the CNAME to add. */
+function warnCname(w: Working, selector: string, result: ProbeResult | undefined): void {
+  const target = expectedCname(w.spec, selector);
+  const seen = [...new Set((result?.answers ?? []).map((a) => a.cnames?.[0] ?? 'no CNAME'))].join(', ');
+  w.warn({
+    code: 'DelegationCnameMissing',
+    message: `add ${dkimRecordName(selector, w.spec.domain)}. CNAME ${target}. at the mail domain (its nameservers answer: ${seen || 'nothing'}); SES will not be switched to ${selector} until it is there`,
+    selector,
+  });
+}
+
 /** `rotate --emergency --revoke-now`: the old record becomes `p=` at once, by explicit choice. */
 function handleRevokeNow(w: Working): void {
   if (!w.rotation?.revokeNow) return;
@@ -454,7 +492,7 @@ function handleRevokeNow(w: Working): void {
   // The publish step records revokedAt once DNS accepted the change.
   w.change({
     action: 'upsert',
-    name: dkimRecordName(active.selector, w.spec.domain),
+    name: publishedRecordName(w.spec, active.selector),
     value: REVOKED_RECORD_VALUE,
     ttl: w.spec.ttl,
     selector: active.selector,
@@ -482,7 +520,7 @@ function rotationDue(w: Working): { reason: string; message: string } | undefine
 function readyKey(w: Working): KeyEntry | undefined {
   return w
     .withStatus('verified')
-    .filter((k) => isPropagated(w.obs.dns[k.selector]) && renewalDueAt(k, w.spec.policy) > w.now)
+    .filter((k) => served(w, k.selector) && renewalDueAt(k, w.spec.policy) > w.now)
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
 }
 
@@ -571,8 +609,12 @@ function startRollback(w: Working, switching: KeyEntry | undefined): { target?: 
 }
 
 /** The most recent retiring key whose record is still served everywhere and not being removed. */
-export function rollbackCandidate(w: { keys: KeyEntry[]; obs: Observation }): KeyEntry | undefined {
-  return previousKeys(w.keys).find((k) => isPropagated(w.obs.dns[k.selector]));
+export function rollbackCandidate(w: {
+  keys: KeyEntry[];
+  obs: Observation;
+  spec: DomainSpec;
+}): KeyEntry | undefined {
+  return previousKeys(w.keys).find((k) => served(w, k.selector));
 }
 
 /**
@@ -594,7 +636,7 @@ export function previousKeys(keys: readonly KeyEntry[]): KeyEntry[] {
 
 function advanceSwitch(w: Working, target: KeyEntry, usable: Set<string>): boolean {
   const policy = w.spec.policy;
-  const servedEverywhere = isPropagated(w.obs.dns[target.selector]);
+  const servedEverywhere = served(w, target.selector);
   let allSuccess = true;
   let failedIn: string | undefined;
   for (const region of w.spec.regions) {
@@ -742,10 +784,7 @@ function promote(w: Working, target: KeyEntry): void {
 function failSwitch(w: Working, target: KeyEntry, reason: string, message: string): void {
   const active = w.active;
   const canRestore =
-    active !== undefined &&
-    active.vaultRef !== '' &&
-    !active.revokedAt &&
-    isPropagated(w.obs.dns[active.selector]);
+    active !== undefined && active.vaultRef !== '' && !active.revokedAt && served(w, active.selector);
   if (canRestore) {
     for (const region of regionsUsing(w, target.selector)) {
       w.step({
@@ -780,7 +819,7 @@ function keepSesOnActive(w: Working, usable: Set<string>): void {
     if (!usable.has(region) || !view) continue;
     const held = sesSelector(view);
     if (held !== active.selector) {
-      if (active.vaultRef === '' || !isPropagated(w.obs.dns[active.selector])) {
+      if (active.vaultRef === '' || !served(w, active.selector)) {
         w.warn({
           code: 'SesDrift',
           message: `SES ${region} holds ${held ?? 'no BYODKIM selector'}, not ${active.selector}, and ${active.selector} cannot be restored now`,
@@ -804,11 +843,7 @@ function keepSesOnActive(w: Working, usable: Set<string>): void {
         message: `SES ${region}: signing was off; enabling it`,
         phase: 7,
       });
-    } else if (
-      view.status === 'FAILED' &&
-      active.vaultRef !== '' &&
-      isPropagated(w.obs.dns[active.selector])
-    ) {
+    } else if (view.status === 'FAILED' && active.vaultRef !== '' && served(w, active.selector)) {
       // SES's FAILED is final until the next put; the record is served everywhere, so ask again.
       w.step({
         kind: 'ses-put',
@@ -834,7 +869,8 @@ function watchActiveRecord(w: Working): void {
   const active = w.active;
   if (!active || active.revokedAt) return;
   const result = w.obs.dns[active.selector];
-  if (isPropagated(result)) return;
+  if (served(w, active.selector)) return;
+  if (!cnameInPlace(w.spec, active.selector, result)) warnCname(w, active.selector, result);
   w.warn({
     code: 'ActiveRecordDrift',
     message: `the record of active selector ${active.selector} is not served everywhere (${lagging(result)})`,
@@ -843,7 +879,7 @@ function watchActiveRecord(w: Working): void {
   if (w.spec.dnsMode === 'automatic') {
     w.change({
       action: 'upsert',
-      name: dkimRecordName(active.selector, w.spec.domain),
+      name: publishedRecordName(w.spec, active.selector),
       value: buildDkimRecordValue(active.publicKey),
       ttl: w.spec.ttl,
       selector: active.selector,
@@ -883,7 +919,7 @@ function retireOldKeys(w: Working, usable: Set<string>): void {
       key.removalRequestedAt = iso(w.now);
       w.change({
         action: 'delete',
-        name: dkimRecordName(key.selector, w.spec.domain),
+        name: publishedRecordName(w.spec, key.selector),
         value: buildDkimRecordValue(key.publicKey),
         ttl: w.spec.ttl,
         selector: key.selector,
@@ -962,8 +998,20 @@ function ensureFutureKeys(w: Working): void {
   const due = rotationDue(w);
   // Onboarding needs one key to activate besides the standbys; later, a due rotation needs one.
   const wanted = Math.max(w.active ? policy.standby : policy.standby + 1, due ? 1 : 0);
-  const missing = Math.max(0, wanted - future.length);
+  let missing = Math.max(0, wanted - future.length);
   if (missing === 0) return;
+  if (w.spec.delegation) {
+    const free = freeRingSelectors(w.spec.selectorPrefix, w.spec.delegation, w.keys, w.now).length;
+    if (free < missing) {
+      w.wait({
+        reason: 'SelectorRingBusy',
+        message: `${free} of ${w.spec.delegation.selectors} delegated selector names free for ${missing} new key(s); names come free after retirement plus a ${w.spec.delegation.coolDownDays}-day cool-down`,
+        outside: false,
+      });
+    }
+    missing = Math.min(missing, free);
+    if (missing === 0) return;
+  }
   const lastFailure = w.withStatus('failed').sort((a, b) => b.statusSince.localeCompare(a.statusSince))[0];
   if (
     lastFailure &&
@@ -1000,7 +1048,7 @@ function publishStaged(w: Working): void {
   for (const key of staged) {
     w.change({
       action: 'upsert',
-      name: dkimRecordName(key.selector, w.spec.domain),
+      name: publishedRecordName(w.spec, key.selector),
       value: buildDkimRecordValue(key.publicKey),
       ttl: w.spec.ttl,
       selector: key.selector,

@@ -1,6 +1,7 @@
 import type { ResolvedDomain } from '../config/load.js';
+import { publishedRecordName } from '../domain/delegation.js';
 import type { Plan, Step } from '../domain/lifecycle.js';
-import { buildDkimRecordValue, dkimRecordName } from '../domain/record.js';
+import { buildDkimRecordValue } from '../domain/record.js';
 import {
   type Actor,
   type DomainState,
@@ -104,7 +105,7 @@ export async function execute(
             ...step.changes,
             ...generated.map((key) => ({
               action: 'upsert' as const,
-              name: dkimRecordName(key.selector, domain.domain),
+              name: publishedRecordName(domain, key.selector),
               value: buildDkimRecordValue(key.publicKey),
               ttl: domain.dns.ttl,
               selector: key.selector,

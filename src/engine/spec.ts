@@ -11,5 +11,7 @@ export function domainSpec(domain: ResolvedDomain, publisher: Pick<DnsPublisher,
     dnsMode: publisher.mode,
     ttl: domain.dns.ttl,
     createIdentity: domain.createIdentity,
+    selectorPrefix: domain.selectorPrefix,
+    ...(domain.delegation ? { delegation: domain.delegation } : {}),
   };
 }

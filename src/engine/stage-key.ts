@@ -1,8 +1,10 @@
 import type { ResolvedDomain } from '../config/load.js';
+import { freeRingSelector } from '../domain/delegation.js';
 import { generateDkimKey, type KeyBits } from '../domain/key.js';
 import { DAY_MS } from '../domain/policy.js';
 import { nextSelector } from '../domain/selector.js';
 import type { Actor, DomainState, KeyEntry } from '../domain/state.js';
+import { ByodkimError } from '../errors.js';
 import type { KeyVault } from '../ports.js';
 
 /**
@@ -20,16 +22,40 @@ export async function stageNewKey(options: {
   reason: string;
 }): Promise<{ state: DomainState; key: KeyEntry }> {
   const { domain, state, vault, now } = options;
-  const existing = new Set([...state.keys.map((k) => k.selector), ...(await vault.list(domain.domain))]);
-  const selector = nextSelector({
-    template: domain.policy.selectorTemplate,
-    prefix: domain.selectorPrefix,
-    day: now,
-    existing,
-    where: domain.domain,
-  });
-  const privateKey = await generateDkimKey(options.bits ?? domain.policy.keyBits);
-  const vaultRef = await vault.put(domain.domain, selector, privateKey);
+  let selector: string;
+  let keys = state.keys;
+  if (domain.delegation) {
+    // A fixed ring of names: take a free one; the retired entry that last used it leaves
+    // the key list (its story stays in the history), so selectors stay unique in the state.
+    const free = freeRingSelector(domain.selectorPrefix, domain.delegation, state.keys, now);
+    if (free === undefined) {
+      throw new ByodkimError(
+        'SELECTOR_RING_BUSY',
+        `${domain.domain}: every delegated selector name is in use or cooling down`,
+        {
+          context: { domain: domain.domain },
+        },
+      );
+    }
+    selector = free;
+    keys = state.keys.filter((k) => k.selector !== selector);
+  } else {
+    const existing = new Set([...state.keys.map((k) => k.selector), ...(await vault.list(domain.domain))]);
+    selector = nextSelector({
+      template: domain.policy.selectorTemplate,
+      prefix: domain.selectorPrefix,
+      day: now,
+      existing,
+      where: domain.domain,
+    });
+  }
+  // A ring name whose key is still in the vault although the state does not name it: a
+  // run stored it and died before saving. That key was read back; use it, never overwrite.
+  const orphan = domain.delegation ? await vault.get(domain.domain, selector) : undefined;
+  const privateKey = orphan ?? (await generateDkimKey(options.bits ?? domain.policy.keyBits));
+  const vaultRef = orphan
+    ? `${vault.description} (${selector})`
+    : await vault.put(domain.domain, selector, privateKey);
   const at = now.toISOString();
   const key: KeyEntry = {
     selector,
@@ -46,7 +72,7 @@ export async function stageNewKey(options: {
     key,
     state: {
       ...state,
-      keys: [...state.keys, key],
+      keys: [...keys, key],
       history: [
         ...state.history,
         {

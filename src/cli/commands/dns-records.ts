@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { buildStores } from '../../config/compose.js';
 import { findDomain, type ResolvedDomain } from '../../config/load.js';
+import { publishedRecordName } from '../../domain/delegation.js';
 import { type ExportFormat, type ExportRecord, renderRecords } from '../../domain/dns-export.js';
-import { buildDkimRecordValue, dkimRecordName } from '../../domain/record.js';
+import { buildDkimRecordValue } from '../../domain/record.js';
 import type { KeyVault, StateStore } from '../../ports.js';
 import { cliClock, type GlobalOptions, loadCliConfig } from '../context.js';
 
@@ -43,7 +44,7 @@ async function recordsFor(
       action: 'add',
       domain: domain.domain,
       selector,
-      name: dkimRecordName(selector, domain.domain),
+      name: publishedRecordName(domain, selector),
       ttl: domain.dns.ttl,
       value: buildDkimRecordValue(publicKey),
     });

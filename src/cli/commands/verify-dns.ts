@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { buildStores } from '../../config/compose.js';
 import { buildProbe } from '../../config/dns.js';
 import { findDomain } from '../../config/load.js';
+import { delegationCnames } from '../../domain/delegation.js';
 import { dkimRecordName } from '../../domain/record.js';
 import { isValidSelector } from '../../domain/selector.js';
 import type { KeyEntry, KeyStatus } from '../../domain/state.js';
@@ -61,7 +62,23 @@ export async function run(
             keys.find((k) => k.selector === s),
           ),
         );
-  if (targets.length === 0) {
+  const probe = buildProbe(loaded.config);
+  // Delegated selectors: the mail domain must CNAME every ring name to the delegated zone.
+  const cnames = domain.delegation
+    ? await Promise.all(
+        delegationCnames(domain.domain, domain.selectorPrefix, domain.delegation).map(async (c) => {
+          const result = await probe.probe(c.name, undefined);
+          const seen = result.answers.map((a) => ({
+            nameserver: a.nameserver,
+            cname: a.cnames?.[0] ?? null,
+          }));
+          const ok =
+            seen.length > 0 && seen.every((a) => a.cname?.replace(/\.$/, '').toLowerCase() === c.target);
+          return { ...c, ok, seen };
+        }),
+      )
+    : [];
+  if (targets.length === 0 && cnames.length === 0) {
     throw new InputError(
       'NOTHING_TO_VERIFY',
       `${domain.domain} has no selector that should be in DNS (none is ${IN_DNS.join('/')} in ${store.description}); name one with --selector`,
@@ -69,18 +86,18 @@ export async function run(
     );
   }
 
-  const probe = buildProbe(loaded.config);
   const results = await Promise.all(targets.map((t) => probe.probe(t.name, t.publicKey)));
   const verdicts = targets.map((target, i) => {
     const result = results[i] as ProbeResult;
     return { target, result, ...judge(target.expect, result) };
   });
-  const allSettled = verdicts.every((v) => v.propagated);
+  const allSettled = verdicts.every((v) => v.propagated) && cnames.every((c) => c.ok);
 
   if (global.output === 'json') {
     printJson({
       domain: domain.domain,
       propagated: allSettled,
+      ...(cnames.length > 0 ? { delegationCnames: cnames } : {}),
       selectors: verdicts.map((v) => ({
         selector: v.target.selector,
         name: v.target.name,
@@ -109,6 +126,14 @@ export async function run(
     for (const v of verdicts) {
       process.stdout.write(
         `${v.target.selector}: ${v.propagated ? 'propagated' : 'not yet'}: ${v.summary}\n`,
+      );
+    }
+    for (const c of cnames) {
+      const wrong = c.seen.filter((a) => a.cname?.replace(/\.$/, '').toLowerCase() !== c.target);
+      process.stdout.write(
+        c.ok
+          ? `CNAME ${c.name} → ${c.target}: in place on every nameserver\n`
+          : `CNAME ${c.name} → ${c.target}: MISSING (add "${c.name}. CNAME ${c.target}."): ${wrong.map((a) => `${a.nameserver} has ${a.cname ?? 'no CNAME'}`).join(', ')}\n`,
       );
     }
   }
