@@ -72,9 +72,9 @@ export async function bundleLambda(options = {}) {
     target: 'node22',
     minify: options.minify ?? true,
     treeShaking: true,
-    // Prefer the packages' ESM builds: they tree-shake; CJS builds do not.
+    // Prefer the packages' ESM builds (`module` field and export condition, on by default):
+    // they tree-shake; CJS builds do not.
     mainFields: ['module', 'main'],
-    conditions: ['node', 'import'],
     sourcemap: 'external',
     sourcesContent: false,
     legalComments: 'none',

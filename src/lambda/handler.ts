@@ -153,9 +153,19 @@ export function createHandler(options: HandlerOptions = {}): Handler {
   /** Domains a deadline left out last time, while this environment stays warm. */
   let carryOver: string[] = [];
 
+  const level: LogLevel = isLogLevel(env.BYODKIM_LOG_LEVEL) ? env.BYODKIM_LOG_LEVEL : 'info';
+
   const cachedRuntime = (): Promise<LambdaRuntime> => {
     if (runtime === undefined) {
-      runtime = init();
+      const started = Date.now();
+      runtime = init().then((rt) => {
+        new JsonLogger({ write, level, now }).info('initialized', {
+          source: rt.source,
+          domains: rt.loaded.domains.length,
+          initMs: Date.now() - started,
+        });
+        return rt;
+      });
       runtime.catch(() => {
         runtime = undefined;
       });
@@ -165,7 +175,6 @@ export function createHandler(options: HandlerOptions = {}): Handler {
 
   const handle = async (event: unknown, context: LambdaContext): Promise<HandlerResponse> => {
     const requestId = context.awsRequestId;
-    const level: LogLevel = isLogLevel(env.BYODKIM_LOG_LEVEL) ? env.BYODKIM_LOG_LEVEL : 'info';
     const log = new JsonLogger({ write, level, now, base: { requestId } });
     let invocation: Invocation;
     try {
@@ -195,15 +204,7 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     try {
       margin = positiveInt(env, 'BYODKIM_DEADLINE_MARGIN_MS', DEFAULT_DEADLINE_MARGIN_MS, 900_000);
       concurrency = Math.max(1, positiveInt(env, 'BYODKIM_CONCURRENCY', DEFAULT_CONCURRENCY, 1_024));
-      const started = Date.now();
-      const cold = runtime === undefined;
       rt = await cachedRuntime();
-      if (cold)
-        log.info('initialized', {
-          source: rt.source,
-          domains: rt.loaded.domains.length,
-          initMs: Date.now() - started,
-        });
     } catch (error) {
       log.error(`cannot start: ${describeError(error)}`, { action, error: errorFields(error) });
       throw error;
