@@ -44,6 +44,8 @@ export interface SandboxOptions {
   keep: boolean;
   /** Safety stop. Default 400 passes. */
   maxPasses?: number;
+  /** Tests: change the world after a pass (e.g. break DNS) to check that the sandbox notices. */
+  afterPass?: (world: SandboxWorld, pass: number) => void | Promise<void>;
 }
 
 export type DomainRole = 'dns-automatic' | 'dns-hand-off' | 'adopted';
@@ -293,6 +295,7 @@ class SandboxRun {
       for (const result of results) this.#report(result);
       await this.#checkMail();
       this.#drawPanel();
+      await this.options.afterPass?.(this.world, this.#passes);
 
       if (results.every((r) => this.#complete(r))) return;
       this.#advance(results, teamActions.length > 0);

@@ -170,6 +170,41 @@ describe('byodkim sandbox', () => {
     await expectNoSecrets(workDir as string, out + result.stderr);
   });
 
+  it('notices mail that would not verify: the check is real (in-process, DNS broken on purpose)', async () => {
+    const { runSandbox } = await import('../../src/sandbox/run.js');
+    const lines: string[] = [];
+    let broken: string | undefined;
+    const result = await runSandbox(
+      {
+        start: new Date('2026-03-01T00:00:00Z'),
+        keyBits: 1024,
+        dnsTeamDelayHours: 4,
+        keep: false,
+        // Once auto.example.com signs, someone deletes its record by hand on both servers.
+        afterPass: (world) => {
+          const name = 'auto-20260301-1._domainkey.auto.example.com';
+          const signing = lines.some((l) => /auto\.example\.com\s+mail\s+✓/.test(l));
+          if (broken || !signing || world.zones.getTxt(name).length === 0) return;
+          broken = name;
+          world.zones.removeTxt(name);
+          world.syncSecondary();
+        },
+      },
+      { line: (text) => lines.push(text), panel: () => undefined, close: () => undefined },
+    );
+    expect(broken).toBeDefined();
+    expect(result.ok).toBe(false);
+    expect(result.mailFailures.length).toBeGreaterThan(0);
+    expect(result.mailFailures.every((f) => f.domain === 'auto.example.com')).toBe(true);
+    expect(result.problems.join('\n')).toMatch(/would not have verified/);
+    expect(
+      lines.some((l) => /auto\.example\.com\s+mail\s+✗ SES us-east-1: mail would NOT verify/.test(l)),
+    ).toBe(true);
+    // byodkim itself saw the drift and published the record again; the other domains were unaffected.
+    expect(lines.some((l) => /ActiveRecordDrift/.test(l))).toBe(true);
+    expect(result.domains.every((d) => d.verified && d.rotations >= 1)).toBe(true);
+  });
+
   it('refuses a key size SES does not take: exit 2', async () => {
     const result = await sandbox('--bits', '4096');
     expect(result.code).toBe(2);
