@@ -90,6 +90,14 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./commands/verify-dns.js')));
 
   program
+    .command('doctor')
+    .description(
+      'check SES, the DKIM records on every authoritative nameserver and DMARC; name each problem and its fix (exit 0 healthy, 1 problems found)',
+    )
+    .option('--domain <domain>', 'only this domain')
+    .action(lazy(() => import('./commands/doctor.js')));
+
+  program
     .command('plan')
     .description('show what the next pass would do, per domain, with reasons (changes nothing)')
     .option('--domain <domain>', 'only this domain')

@@ -1,0 +1,77 @@
+/**
+ * What each family of rules is given. Plain data: the gatherer builds it from SES, DNS and
+ * the state store; tests build it from literals (see test/unit/doctor/support.ts).
+ */
+import type { DomainState } from '../../domain/state.js';
+import type { AnswerAnalysis } from '../dkim-value.js';
+import type { ExpectedRecord, LookupAnswer, SesRead } from '../observation.js';
+
+/** One expected DKIM record as one authoritative nameserver serves it. */
+export interface RecordContext {
+  domain: string;
+  record: ExpectedRecord;
+  answer: LookupAnswer;
+  /** {@link analyzeAnswer} of `answer` against `record.publicKey`. */
+  analysis: AnswerAnalysis;
+  /** policy.graceDays of the domain. */
+  graceDays: number;
+  /** TTL to put in the records a fix asks for (the domain's dns.ttl). */
+  ttl: number;
+  /**
+   * The zone this domain's selectors are delegated to by CNAME, or undefined when TXT
+   * records are expected at the selector names. Hook for delegated zones: see delegation.ts.
+   */
+  delegatedTo: string | undefined;
+}
+
+export type StrayKind = 'doubled' | 'no-domainkey';
+
+/** A name where a DKIM record is often published by mistake, as one nameserver serves it. */
+export interface StrayNameContext {
+  domain: string;
+  record: ExpectedRecord;
+  kind: StrayKind;
+  answer: LookupAnswer;
+  /** The same nameserver serves a DKIM record at the right name too. */
+  rightNameServed: boolean;
+  ttl: number;
+}
+
+export interface SesContext {
+  domain: string;
+  region: string;
+  read: SesRead;
+  /** The selector of state's active key, if there is one. */
+  activeSelector: string | undefined;
+  /** Selectors byodkim is switching SES to right now (verified keys with switchedAt). */
+  switchingSelectors: readonly string[];
+  /** The state store has keys for the domain. */
+  stateKnown: boolean;
+  createIdentity: boolean;
+  /** `adopt --from-easy-dkim` asked byodkim to move the identity off Easy DKIM. */
+  easyDkimTakeover: boolean;
+  now: Date;
+}
+
+export interface DmarcContext {
+  domain: string;
+  /** What one nameserver serves at `_dmarc.<domain>`. */
+  answer: LookupAnswer;
+  /**
+   * When the domain has no DMARC record of its own: the same nameserver's answer at
+   * `_dmarc.<organizational domain>`, whose policy (sp=) then applies (RFC 7489 §6.6.3).
+   */
+  inherited: LookupAnswer | undefined;
+  ttl: number;
+}
+
+export interface StateContext {
+  domain: string;
+  state: DomainState | undefined;
+  /** Why the state could not be read, if it could not. */
+  readError: string | undefined;
+  storeDescription: string;
+  /** Selectors SES holds, by region (EXTERNAL identities only). */
+  sesSelectors: Readonly<Record<string, string>>;
+  now: Date;
+}
