@@ -3,7 +3,8 @@
  * Builds the Lambda bundle: dist/lambda/index.mjs (handler `index.handler`), one ESM file
  * with the AWS SDK clients inside (the runtime's own SDK copy is not relied on), minified
  * and tree-shaken, plus a source map without sources (the CDK construct runs the function
- * with --enable-source-maps).
+ * with --enable-source-maps). esbuild's metafile (what went in, and how big) is written to
+ * dist/lambda.meta.json, outside the deployed directory.
  *
  *   node scripts/bundle-lambda.mjs [--outdir DIR] [--no-minify] [--quiet]
  *
@@ -99,7 +100,8 @@ export async function bundleLambda(options = {}) {
   if ((options.minify ?? true) && bytes > MAX_BYTES) {
     throw new Error(`the Lambda bundle is ${bytes} bytes, over the ${MAX_BYTES}-byte budget`);
   }
-  await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+  // Beside the function directory, not in it: the whole directory is the deployed asset.
+  await writeFile(`${outdir}.meta.json`, JSON.stringify(result.metafile));
   return { outfile, bytes, inputs: inputs.length };
 }
 

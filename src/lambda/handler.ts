@@ -224,7 +224,7 @@ export function createHandler(options: HandlerOptions = {}): Handler {
           ? [findDomain(rt.loaded, invocation.domain)]
           : ordered(rt.loaded.domains, carryOver, random);
     } catch (error) {
-      return rejected(log, requestId, action, error, 'domain');
+      return rejected(log, requestId, action, inSource(error, rt.loaded.path, rt.source), 'domain');
     }
 
     const startedAt = now();
@@ -360,6 +360,15 @@ function rejected(
       ...(shownValue === undefined ? {} : { value: shownValue }),
     },
   };
+}
+
+/** Errors from the shared config code name the CLI's flag and the stand-in path: name the event field and the source. */
+function inSource(error: unknown, path: string, source: string): unknown {
+  if (!(error instanceof InputError)) return error;
+  return new InputError(error.code, error.message.replaceAll(path, source).replace(/^--domain:/, 'domain:'), {
+    context: error.context,
+    cause: error,
+  });
 }
 
 function summarize(result: DomainResult, measures: DomainMeasures, withObservation: boolean): DomainSummary {
