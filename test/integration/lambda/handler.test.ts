@@ -316,6 +316,9 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
     ).toBe(true);
     expect(logs.some((l) => l.event === 'step' && l.step === 'ses-create' && l.status === 'done')).toBe(true);
     expect(logs.some((l) => l.event === 'notification')).toBe(true);
+    // "now signs with …" went out through SNS (moto) and stdout: the notify step succeeded.
+    expect(logs.some((l) => l.step === 'notify' && l.status === 'done')).toBe(true);
+    expect(logs.filter((l) => l.level === 'error')).toEqual([]);
 
     // EMF: per-domain documents in namespace byodkim with dimension Domain, and aggregates.
     const emf = all.filter((l) => '_aws' in l);
