@@ -37,7 +37,7 @@ export const nameserverFailed: Rule<RecordContext> = {
         c,
         'DNS_NAMESERVER_FAILED',
         'error',
-        `${failure.kind}: ${failure.detail}`,
+        `no usable answer for ${c.record.name}: ${failure.detail}`,
         failure.kind === 'lame'
           ? `make this server authoritative for the zone of ${c.record.name} (load the zone, or remove it from the zone's NS set at the parent)`
           : `make this nameserver answer for the zone of ${c.record.name} (zone loaded, transfers from the primary working, reachable on UDP and TCP port 53); receivers and SES that ask it get no key`,
