@@ -198,7 +198,7 @@ class SandboxRun {
     r.line('');
     r.line(`  SES        emulator at ${this.world.ses.endpoint} (SES v2 API, called with the real AWS SDK)`);
     r.line(
-      `  DNS        ns1 ${ns1?.host}:${ns1?.port} (primary: RFC 2136 updates with TSIG), ns2 ${ns2?.host}:${ns2?.port} (secondary: transfers hourly)`,
+      `  DNS        ns1 ${ns1?.host}:${ns1?.port} (primary: RFC 2136 updates with TSIG), ns2 ${ns2?.host}:${ns2?.port} (secondary: a zone transfer before each pass, so it lags up to an hour)`,
     );
     r.line(
       `  work dir   ${this.world.dir} (${this.options.keep ? 'kept after the run' : 'removed after the run; --keep keeps it'})`,

@@ -1,9 +1,9 @@
 /**
  * The sandbox's little world: an SES v2 emulator and two embedded authoritative DNS
  * servers (a primary that takes RFC 2136 updates signed with TSIG, and a secondary that
- * transfers from it once per virtual hour), all on loopback with free ports and one
- * virtual clock, plus a temp directory holding the config, the file vault, the file state
- * and the DNS hand-offs.
+ * transfers from it before each pass, so it lags by up to one pass), all on loopback with
+ * free ports and one virtual clock, plus a temp directory holding the config, the file
+ * vault, the file state and the DNS hand-offs.
  *
  * Only the sandbox front end imports `emulator/`; the engine and the adapters never do.
  */
