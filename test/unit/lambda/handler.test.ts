@@ -351,7 +351,8 @@ describe('Lambda handler: logs and metrics', () => {
         level: expect.any(String),
         message: expect.any(String),
       });
-      if (line.message !== 'initialized') expect(line.requestId).toEqual(expect.stringMatching(/^pass-\d+$/));
+      if (line.message !== 'initialized')
+        expect(line.requestId, JSON.stringify(line)).toEqual(expect.stringMatching(/^pass-\d+$/));
     }
     const published = logs.find((l) => l.step === 'publish' && l.status === 'done');
     expect(published).toMatchObject({ level: 'info', domain: expect.any(String), phase: 4, event: 'step' });
