@@ -12,7 +12,7 @@ export interface Reporter {
   line(text: string): void;
   /** The per-domain panel (terminal only; ignored for plain output). */
   panel(lines: readonly string[]): void;
-  /** Leaves the last panel on screen and stops redrawing. */
+  /** Erases the panel (the final report follows) and stops redrawing. */
   close(): void;
 }
 
