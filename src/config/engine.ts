@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Actor } from '../domain/state.js';
 import type { EngineDeps } from '../engine/reconcile.js';
 import type { Clock, DnsProbe, DnsPublisher, Notifier, Output, SigningService } from '../ports.js';
-import { buildSigningService, buildStores, type ComposeOptions } from './compose.js';
+import { buildAwsClients, buildSigningService, buildStores, type ComposeOptions } from './compose.js';
 import { buildDnsPublisher, buildNotifier, buildProbe, type PublisherWiringOptions } from './dns.js';
 import type { LoadedConfig } from './load.js';
 
@@ -26,12 +26,13 @@ export interface EngineWiring extends ComposeOptions {
  */
 export async function buildEngineDeps(loaded: LoadedConfig, wiring: EngineWiring): Promise<EngineDeps> {
   const { vault, state } = await buildStores(loaded, wiring.clock, wiring);
+  let others = wiring.otherNotifiers;
+  if (!others && loaded.config.notify.some((n) => n.type === 'sns' || n.type === 'webhook')) {
+    const { remoteNotifiers } = await import('./notifiers.js');
+    others = remoteNotifiers(wiring.awsClients ?? (await buildAwsClients(loaded)), process.env);
+  }
   const notifier =
-    wiring.notifier ??
-    buildNotifier(loaded.config, {
-      clock: wiring.clock,
-      ...(wiring.otherNotifiers ? { others: wiring.otherNotifiers } : {}),
-    });
+    wiring.notifier ?? buildNotifier(loaded.config, { clock: wiring.clock, ...(others ? { others } : {}) });
   const publishers = new Map<string, DnsPublisher>();
   for (const domain of loaded.domains) {
     const key = JSON.stringify(domain.dns);

@@ -10,13 +10,13 @@ import { buildAwsClients } from '../config/compose.js';
 import { buildNotifier, buildProbe } from '../config/dns.js';
 import { buildEngineDeps } from '../config/engine.js';
 import { type LoadedConfig, parseConfig } from '../config/load.js';
+import { remoteNotifiers } from '../config/notifiers.js';
 import type { Actor } from '../domain/state.js';
 import type { EngineDeps } from '../engine/reconcile.js';
 import { ByodkimError, InputError } from '../errors.js';
 import type { Clock, DnsProbe } from '../ports.js';
 import { type ConfigReaders, defaultReaders, type Env, readConfigText } from './config-source.js';
 import type { JsonLogger } from './log.js';
-import { lambdaNotifiers } from './notifiers.js';
 
 export interface LambdaRuntime {
   loaded: LoadedConfig;
@@ -61,7 +61,7 @@ export async function initRuntime(options: InitOptions = {}): Promise<LambdaRunt
   const notifier = buildNotifier(loaded.config, {
     clock,
     stdout: notifications,
-    others: lambdaNotifiers(awsClients, env),
+    others: remoteNotifiers(awsClients, env),
   });
   const deps = await buildEngineDeps(loaded, {
     clock,
