@@ -20,7 +20,10 @@ export const dmarcMultiple: Rule<DmarcContext> = {
         c,
         'DMARC_MULTIPLE',
         'error',
-        `${records.length} DMARC records: ${records.map((r) => JSON.stringify(r.value)).join(', ')}; with more than one, receivers apply no DMARC policy at all`,
+        `${records.length} DMARC records: ${records
+          .map((r) => JSON.stringify(r.value))
+          .sort()
+          .join(', ')}; with more than one, receivers apply no DMARC policy at all`,
         `keep exactly one TXT record starting with v=DMARC1 at ${c.answer.name}: remove the others`,
       ),
     ];

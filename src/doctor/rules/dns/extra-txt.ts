@@ -19,7 +19,10 @@ export const extraTxt: Rule<RecordContext> = {
   check(c) {
     if (c.answer.outcome !== 'answer' || c.analysis.splitAcrossRecords) return [];
     if (c.analysis.dkim.length === 0 || c.analysis.others.length === 0) return [];
-    const others = c.analysis.others.map((r) => describeStrings(r.strings, 40)).join(', ');
+    const others = c.analysis.others
+      .map((r) => describeStrings(r.strings, 40))
+      .sort()
+      .join(', ');
     return [
       recordFinding(
         c,

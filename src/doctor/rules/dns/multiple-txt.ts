@@ -9,6 +9,14 @@ import { recordFinding } from './common.js';
  * §3.6.2.2) and SES wants every one to hold its key. Usually an old value left next to a
  * new one, or the same key published twice with different chunking.
  */
+/** Records described in a stable order: nameservers return an RRset in any order. */
+function listed(records: readonly (readonly string[])[]): string {
+  return records
+    .map((strings) => describeStrings(strings, 40))
+    .sort()
+    .join(', ');
+}
+
 export const multipleTxt: Rule<RecordContext> = {
   id: 'dns-multiple-txt',
   codes: [
@@ -30,10 +38,10 @@ export const multipleTxt: Rule<RecordContext> = {
         c,
         'DNS_MULTIPLE_TXT',
         allMatch ? 'warning' : roleSeverity(c.record.role),
-        `${records.length} DKIM key records at one name: ${records.map((r) => describeStrings(r.record.strings, 40)).join(', ')}${allMatch ? ' (each holds the expected key)' : ''}`,
+        `${records.length} DKIM key records at one name: ${listed(records.map((r) => r.record.strings))}${allMatch ? ' (each holds the expected key)' : ''}`,
         allMatch || c.record.publicKey === undefined
           ? `keep one record at ${c.record.name}: remove the others (a verifier may pick any of them)`
-          : `remove the stray record${wrong.length === 1 ? '' : 's'} at ${c.record.name} (${wrong.map((r) => describeStrings(r.record.strings, 40)).join(', ')}) so that only one remains; ${publishInstruction(c.record, c.ttl)} if none holds the key`,
+          : `remove the stray record${wrong.length === 1 ? '' : 's'} at ${c.record.name} (${listed(wrong.map((r) => r.record.strings))}) so that only one remains; ${publishInstruction(c.record, c.ttl)} if none holds the key`,
       ),
     ];
   },

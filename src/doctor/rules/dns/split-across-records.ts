@@ -24,7 +24,10 @@ export const splitAcrossRecords: Rule<RecordContext> = {
         c,
         'DNS_KEY_SPLIT_ACROSS_RECORDS',
         roleSeverity(c.record.role),
-        `${c.answer.txt.length} TXT records that hold the key only when joined (${c.answer.txt.map((r) => r.strings.join('').length).join(' + ')} characters): each chunk was published as its own record`,
+        `${c.answer.txt.length} TXT records that hold the key only when joined (${c.answer.txt
+          .map((r) => r.strings.join('').length)
+          .sort((a, b) => b - a)
+          .join(' + ')} characters): each chunk was published as its own record`,
         replaceInstruction(c),
       ),
     ];

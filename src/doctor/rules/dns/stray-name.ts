@@ -7,7 +7,11 @@ import type { StrayNameContext } from '../context.js';
 export function strayRecords(c: StrayNameContext): string | undefined {
   if (c.answer.outcome !== 'answer') return undefined;
   const dkim = c.answer.txt.filter((r) => claimsDkim(r.strings.join('')));
-  if (dkim.length > 0) return dkim.map((r) => describeStrings(r.strings, 40)).join(', ');
+  if (dkim.length > 0)
+    return dkim
+      .map((r) => describeStrings(r.strings, 40))
+      .sort()
+      .join(', ');
   const cname = c.answer.cnames[0];
   return cname === undefined ? undefined : `a CNAME to ${cname.target}`;
 }
