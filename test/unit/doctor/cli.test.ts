@@ -1,0 +1,123 @@
+/**
+ * `byodkim doctor` through the real CLI against the embedded DNS server and the SES
+ * emulator (no external services): exit codes, table and JSON output.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedDnsServer } from '../../../emulator/dns/server.js';
+import { ZoneStore } from '../../../emulator/dns/zone-store.js';
+import { SesEmulator } from '../../../emulator/ses/server.js';
+import { AwsClientFactory } from '../../../src/adapters/aws/clients.js';
+import { SesSigningService } from '../../../src/adapters/aws/ses.js';
+import { FileStateStore } from '../../../src/adapters/local/file-state.js';
+import type { DoctorReport } from '../../../src/doctor/diagnose.js';
+import { buildDkimRecordValue } from '../../../src/domain/record.js';
+import { runCli } from '../../support/cli.js';
+import { testKey } from '../../support/keys.js';
+import { domainState, keyEntry } from './support.js';
+
+const env = {
+  AWS_ACCESS_KEY_ID: 'AKIDDOCTOR',
+  AWS_SECRET_ACCESS_KEY: 'doctor-not-secret',
+  AWS_REGION: 'eu-west-1',
+  AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+};
+
+let dir: string;
+let dns: EmbeddedDnsServer;
+let ses: SesEmulator;
+let clients: AwsClientFactory;
+
+beforeAll(async () => {
+  const key = await testKey('doctor-cli');
+  const store = new ZoneStore();
+  store.addZone('fine.example');
+  store.addZone('broken.example');
+  store.setTxt('fine-1._domainkey.fine.example', buildDkimRecordValue(key.publicKey));
+  store.setTxt('_dmarc.fine.example', 'v=DMARC1; p=quarantine');
+  store.setTxt('broken-1._domainkey.broken.example', 'v=DKIM1; k=rsa; p=customerProvidedPublicKey');
+  dns = await EmbeddedDnsServer.start({ store });
+  ses = await SesEmulator.start({ dns: { host: dns.host, port: dns.port }, dnsTimeoutMs: 300 });
+  clients = new AwsClientFactory({
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+    endpoints: { sesv2: ses.endpoint },
+    env: {},
+  });
+  const service = new SesSigningService({ clients });
+  await service.createIdentity('fine.example', 'eu-west-1', { selector: 'fine-1', key });
+  await service.createIdentity('broken.example', 'eu-west-1', { selector: 'broken-1', key });
+
+  dir = await mkdtemp(join(tmpdir(), 'doctor-cli-'));
+  await writeFile(
+    join(dir, 'byodkim.config.yaml'),
+    [
+      `probe: { nameservers: ["127.0.0.1:${dns.port}"], timeoutMs: 300 }`,
+      `aws: { endpoints: { sesv2: "${ses.endpoint}" }, maxAttempts: 1 }`,
+      'domains:',
+      '  - { domain: fine.example, regions: [eu-west-1] }',
+      '  - { domain: broken.example, regions: [eu-west-1] }',
+      '',
+    ].join('\n'),
+  );
+  const state = new FileStateStore({ dir: join(dir, '.byodkim', 'state') });
+  await state.save(
+    domainState([keyEntry('fine-1', key.publicKey, 'active')], { domain: 'fine.example' }),
+    undefined,
+  );
+  await state.save(
+    domainState([keyEntry('broken-1', key.publicKey, 'active')], { domain: 'broken.example' }),
+    undefined,
+  );
+});
+
+afterAll(async () => {
+  clients.destroy();
+  await ses.stop();
+  await dns.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('byodkim doctor (CLI)', () => {
+  it('exits 0 for a healthy domain and prints its SES, DKIM and DMARC state', async () => {
+    const result = await runCli(['doctor', '--domain', 'fine.example'], { cwd: dir, env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /SES\s+eu-west-1\s+EXTERNAL fine-1, DKIM SUCCESS, signing on, verified for sending/,
+    );
+    expect(result.stdout).toMatch(/DKIM\s+fine-1 \(active\)\s+127\.0\.0\.1:\d+: ok ttl 300/);
+    expect(result.stdout).toMatch(/INFO {4}DMARC_POLICY/);
+    expect(result.stdout).toContain('doctor: 0 errors, 0 warnings, 1 info in 1 domain: healthy');
+  });
+
+  it('exits 1 and reports every domain as JSON when one has problems', async () => {
+    const result = await runCli(['doctor', '--output', 'json'], { cwd: dir, env });
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as DoctorReport;
+    expect(report.domains.map((d) => [d.domain, d.healthy])).toEqual([
+      ['fine.example', true],
+      ['broken.example', false],
+    ]);
+    const broken = report.domains[1];
+    expect(broken?.findings.map((f) => f.code)).toEqual(
+      expect.arrayContaining([
+        'DNS_PLACEHOLDER_KEY',
+        'SES_NOT_VERIFIED_FOR_SENDING',
+        'SES_DKIM_PENDING',
+        'DMARC_MISSING',
+      ]),
+    );
+    expect(broken?.ses[0]).toMatchObject({
+      region: 'eu-west-1',
+      selector: 'broken-1',
+      verificationError: 'INVALID_VALUE',
+    });
+    expect(report.counts.error).toBeGreaterThanOrEqual(2);
+  });
+
+  it('exits 2 on bad input', async () => {
+    expect((await runCli(['doctor', '--domain', 'nope.example'], { cwd: dir, env })).code).toBe(2);
+    expect((await runCli(['doctor', '--now', 'yesterday'], { cwd: dir, env })).code).toBe(2);
+  });
+});
