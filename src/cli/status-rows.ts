@@ -1,6 +1,6 @@
 /**
- * The rows of `byodkim status`, built from plan results the same way the status command
- * builds them, so the sandbox's closing table has the same columns and wording.
+ * The rows of `byodkim status`, from plan results: used by the status command and by the
+ * sandbox's closing table, so both show the same columns and wording.
  */
 import type { ResolvedDomain } from '../config/load.js';
 import { DAY_MS } from '../domain/policy.js';

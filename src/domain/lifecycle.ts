@@ -137,6 +137,18 @@ function lagging(result: ProbeResult | undefined): string {
   return bad.map((a) => `${a.nameserver}: ${a.outcome}`).join(', ');
 }
 
+/** Nameservers that still answer something other than "missing" for a record being removed. */
+function stillServing(result: ProbeResult | undefined): string {
+  if (!result || result.answers.length === 0) return 'no nameserver answered';
+  return result.answers
+    .filter((a) => a.outcome !== 'missing')
+    .map(
+      (a) =>
+        `${a.nameserver}: ${a.outcome === 'match' || a.outcome === 'other-key' ? 'still served' : a.outcome}`,
+    )
+    .join(', ');
+}
+
 function iso(date: Date): string {
   return date.toISOString();
 }
@@ -963,7 +975,7 @@ function retireOldKeys(w: Working, usable: Set<string>): void {
     } else if (w.now >= safeAt && !isGone(w.obs.dns[key.selector])) {
       w.wait({
         reason: 'RecordRemovalPending',
-        message: `waiting for the record of ${key.selector} to disappear (${lagging(w.obs.dns[key.selector]).replace(/: other-key|: match/g, ': still served')})`,
+        message: `waiting for the record of ${key.selector} to disappear (${stillServing(w.obs.dns[key.selector])})`,
         outside: true,
         selector: key.selector,
       });

@@ -13,6 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { AwsClientFactory } from '../adapters/aws/clients.js';
+import { type StatusRow, statusRows } from '../cli/status-rows.js';
 import { buildEngineDeps } from '../config/engine.js';
 import { findDomain, type LoadedConfig, loadConfig, type ResolvedDomain } from '../config/load.js';
 import type { Plan, Step } from '../domain/lifecycle.js';
@@ -31,7 +32,6 @@ import type { EngineEvent } from '../ports.js';
 import { DnsTeam } from './dns-team.js';
 import { createExistingSetup, EMULATOR_CREDENTIALS, type ExistingSetup } from './existing-setup.js';
 import { clockText, phaseLabel, phaseOf, type Reporter } from './progress.js';
-import { type StatusRow, statusRows } from './status-rows.js';
 import { type RegionSample, SANDBOX_DOMAINS, SANDBOX_REGIONS, SandboxWorld } from './world.js';
 
 export interface SandboxOptions {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { ExitCode, InputError } from '../../errors.js';
 import type { SandboxResult } from '../../sandbox/run.js';
-import { STATUS_HEADERS, statusCells } from '../../sandbox/status-rows.js';
 import type { GlobalOptions } from '../context.js';
 import { printJson, renderTable } from '../render.js';
+import { STATUS_HEADERS, statusCells } from '../status-rows.js';
 
 /**
  * `byodkim sandbox`: onboarding and one full rotation of three example domains in two
