@@ -1,0 +1,297 @@
+/**
+ * The measured process. Bundled by bench/lib/worker.ts and run with plain node:
+ *
+ *   node worker.mjs keygen '{"count":100}'
+ *   node worker.mjs pass   '{"configPath":"…","concurrency":16,"maxPasses":1,…}'
+ *   node worker.mjs probe  '{"nameservers":["127.0.0.1:5300"],"names":[…],…}'
+ *
+ * It prints one line `BENCH_RESULT {json}` and exits. Peak RSS is this process's own
+ * (`process.resourceUsage().maxRSS`): the emulators and DNS servers are elsewhere.
+ */
+import { performance } from 'node:perf_hooks';
+import { AwsClientFactory } from '../../src/adapters/aws/clients.js';
+import { SesSigningService } from '../../src/adapters/aws/ses.js';
+import { ConcurrencyLimiter } from '../../src/adapters/dns/limiter.js';
+import { AuthoritativeProbe } from '../../src/adapters/dns/probe.js';
+import { parseHostPort, queryServer } from '../../src/adapters/dns/transport.js';
+import { buildEngineDeps } from '../../src/config/engine.js';
+import { loadConfig } from '../../src/config/load.js';
+import { generateDkimKey } from '../../src/domain/key.js';
+import { applyDomain, type DomainResult, forEachDomain } from '../../src/engine/reconcile.js';
+import { PacedSigningService } from '../lib/rate-limit.js';
+
+const RESULT_MARKER = 'BENCH_RESULT ';
+
+function emit(result: unknown): void {
+  process.stdout.write(`${RESULT_MARKER}${JSON.stringify(result)}\n`);
+}
+
+function rssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+// ---- keygen -------------------------------------------------------------------------------
+
+async function keygen(input: { count: number; bits?: number }): Promise<unknown> {
+  const started = performance.now();
+  await Promise.all(Array.from({ length: input.count }, () => generateDkimKey(input.bits ?? 2048)));
+  return { count: input.count, ms: performance.now() - started };
+}
+
+// ---- passes -------------------------------------------------------------------------------
+
+export interface PassInput {
+  configPath: string;
+  /** The SES emulator, to read its counters between passes (control endpoints are not rate-limited). */
+  sesEndpoint: string;
+  concurrency: number;
+  /** Stop after this many passes, or earlier once every domain is switched (`untilSwitched`). */
+  maxPasses: number;
+  untilSwitched?: boolean;
+  /** Stop starting passes after this long. */
+  timeLimitMs: number;
+  /** Prototype: pace SES calls per region on the client (bench/lib/rate-limit.ts). */
+  clientRate?: { perRegion: number; burst: number };
+  /** What-if: the SDK retry mode of the SES clients (byodkim uses `adaptive`). */
+  sesRetryMode?: 'standard' | 'adaptive';
+}
+
+export interface PassReport {
+  index: number;
+  ms: number;
+  outcomes: Record<string, number>;
+  /** A few error messages, for the log. */
+  errors: string[];
+  /** Emulator request counters during this pass (throttled requests included). */
+  requests: Record<string, number>;
+  /** Requests the emulator answered 429. */
+  throttled: number;
+  /** Domains whose SES is switched to a new selector in every region, counted so far. */
+  switchedSoFar: number;
+  /** Keys generated in this pass. */
+  generated: number;
+  /** CPU time of this (the engine's) process during the pass, user + system. */
+  cpuMs: number;
+}
+
+export interface PassOutput {
+  domains: number;
+  regions: number;
+  setupMs: number;
+  passes: PassReport[];
+  maxRssMb: number;
+  heapUsedMb: number;
+}
+
+async function getJson(url: string): Promise<Record<string, number>> {
+  const response = await fetch(url);
+  return (await response.json()) as Record<string, number>;
+}
+
+async function emulatorCounts(
+  endpoint: string,
+): Promise<{ requests: Record<string, number>; throttled: number }> {
+  const [requests, rejections] = await Promise.all([
+    getJson(`${endpoint}/_emulator/counters`),
+    getJson(`${endpoint}/_emulator/rejections`),
+  ]);
+  const throttled = Object.entries(rejections)
+    .filter(([k]) => k.startsWith('throttled@'))
+    .reduce((sum, [, n]) => sum + n, 0);
+  return { requests, throttled };
+}
+
+function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) {
+    if (k.includes('@')) continue;
+    const d = v - (before[k] ?? 0);
+    if (d !== 0) out[k] = d;
+  }
+  return out;
+}
+
+/** Regions where the state's history shows a successful switch of SES to a generated key. */
+function switchedRegions(result: DomainResult, initialSelectors: ReadonlySet<string>): Set<string> {
+  const regions = new Set<string>();
+  for (const entry of result.state?.history ?? []) {
+    if (entry.reason !== 'SwitchSelector' || entry.selector === undefined) continue;
+    if (initialSelectors.has(entry.selector)) continue;
+    const match = /^SES (\S+):/.exec(entry.message);
+    if (match?.[1]) regions.add(match[1]);
+  }
+  return regions;
+}
+
+async function passes(input: PassInput): Promise<PassOutput> {
+  const setupStarted = performance.now();
+  const loaded = await loadConfig(input.configPath);
+  const deps = await buildEngineDeps(loaded, {
+    clock: { now: () => new Date() },
+    actor: { kind: 'test', user: 'bench' },
+    output: { event: () => undefined },
+  });
+  if (input.sesRetryMode) {
+    const endpoint = loaded.config.aws?.endpoints?.sesv2;
+    deps.signing = new SesSigningService({
+      clients: new AwsClientFactory({
+        retryMode: input.sesRetryMode,
+        ...(endpoint === undefined ? {} : { endpoints: { sesv2: endpoint } }),
+      }),
+    });
+  }
+  if (input.clientRate) {
+    deps.signing = new PacedSigningService(deps.signing, input.clientRate.perRegion, input.clientRate.burst);
+  }
+  const initialSelectors = new Set<string>();
+  const setupMs = performance.now() - setupStarted;
+  const regionCount = loaded.domains[0]?.regions.length ?? 0;
+  const switched = new Set<string>();
+  const reports: PassReport[] = [];
+  const started = performance.now();
+  for (let index = 0; index < input.maxPasses; index++) {
+    if (performance.now() - started > input.timeLimitMs) break;
+    const before = await emulatorCounts(input.sesEndpoint);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const { results } = await forEachDomain(loaded.domains, (d) => applyDomain(d, deps), {
+      concurrency: input.concurrency,
+    });
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const after = await emulatorCounts(input.sesEndpoint);
+    const outcomes: Record<string, number> = {};
+    const errors: string[] = [];
+    let generated = 0;
+    for (const result of results) {
+      outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
+      if (result.errors.length > 0 && errors.length < 5) errors.push(`${result.domain}: ${result.errors[0]}`);
+      if (index === 0) {
+        for (const key of result.state?.keys ?? [])
+          if (key.status === 'active') initialSelectors.add(key.selector);
+      }
+      generated += result.plan?.steps.filter((s) => s.kind === 'generate-key').length ?? 0;
+      if (switchedRegions(result, initialSelectors).size >= regionCount) switched.add(result.domain);
+    }
+    reports.push({
+      index,
+      ms,
+      outcomes,
+      errors,
+      requests: delta(after.requests, before.requests),
+      throttled: after.throttled - before.throttled,
+      switchedSoFar: switched.size,
+      generated,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+    });
+    if (input.untilSwitched && switched.size >= loaded.domains.length) break;
+  }
+  return {
+    domains: loaded.domains.length,
+    regions: regionCount,
+    setupMs,
+    passes: reports,
+    maxRssMb: rssMb(),
+    heapUsedMb: process.memoryUsage().heapUsed / 1_048_576,
+  };
+}
+
+// ---- probe --------------------------------------------------------------------------------
+
+interface ProbeInput {
+  nameservers: string[];
+  names: string[];
+  publicKey: string;
+  /** One expected key per name (default: `publicKey` for every name). */
+  publicKeys?: string[];
+  rounds: number;
+  concurrency?: number;
+  timeoutMs?: number;
+}
+
+async function probe(input: ProbeInput): Promise<unknown> {
+  const probe = new AuthoritativeProbe({
+    nameservers: input.nameservers,
+    ...(input.concurrency === undefined ? {} : { concurrency: input.concurrency }),
+    ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
+    addressFamilies: [4],
+  });
+  const rounds: Array<{ ms: number; answers: number; match: number; other: Record<string, number> }> = [];
+  for (let round = 0; round < input.rounds; round++) {
+    const t0 = performance.now();
+    const results = await Promise.all(
+      input.names.map((name, i) => probe.probe(name, input.publicKeys?.[i] ?? input.publicKey)),
+    );
+    const ms = performance.now() - t0;
+    let answers = 0;
+    let match = 0;
+    const other: Record<string, number> = {};
+    for (const result of results) {
+      for (const answer of result.answers) {
+        answers++;
+        if (answer.outcome === 'match') match++;
+        else other[answer.outcome] = (other[answer.outcome] ?? 0) + 1;
+      }
+    }
+    rounds.push({ ms, answers, match, other });
+  }
+  return { rounds, maxRssMb: rssMb() };
+}
+
+/** The same queries as `probe`, through the probe's transport only: no key parsing, no judging. */
+async function transport(input: ProbeInput): Promise<unknown> {
+  const limiter = new ConcurrencyLimiter(input.concurrency ?? 64);
+  const servers = input.nameservers.map((text) => parseHostPort(text));
+  const rounds: Array<{ ms: number; answers: number; failed: number }> = [];
+  for (let round = 0; round < input.rounds; round++) {
+    const t0 = performance.now();
+    const settled = await Promise.allSettled(
+      input.names.flatMap((name) =>
+        servers.map((server) =>
+          queryServer(server, name, 'TXT', {
+            recursionDesired: false,
+            timeoutMs: input.timeoutMs ?? 2_000,
+            limiter,
+          }),
+        ),
+      ),
+    );
+    rounds.push({
+      ms: performance.now() - t0,
+      answers: settled.length,
+      failed: settled.filter((s) => s.status === 'rejected').length,
+    });
+  }
+  return { rounds, maxRssMb: rssMb() };
+}
+
+// ---- main ---------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const [command, json] = process.argv.slice(2);
+  const input: unknown = JSON.parse(json ?? '{}');
+  switch (command) {
+    case 'keygen':
+      emit(await keygen(input as { count: number }));
+      break;
+    case 'pass':
+      emit(await passes(input as PassInput));
+      break;
+    case 'probe':
+      emit(await probe(input as ProbeInput));
+      break;
+    case 'transport':
+      emit(await transport(input as ProbeInput));
+      break;
+    default:
+      throw new Error(`unknown worker command ${command}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);
