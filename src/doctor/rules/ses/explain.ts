@@ -38,7 +38,7 @@ export function fixForErrorType(view: SesDkimView): string {
   const name = sesRecordName(view);
   switch (view.verificationError) {
     case 'HOST_NOT_FOUND':
-      return `publish the TXT record at ${name} (see the DNS findings for it: a doubled name or a missing "_domainkey" label is the usual cause); SES checks again on its own`;
+      return `publish the TXT record at ${name} (see the DNS findings for it: a doubled name or a missing "_domainkey" label is the usual cause)`;
     case 'TYPE_NOT_FOUND':
       return `publish a TXT record at ${name}; replace whatever is there instead (a CNAME, or a record of another type)`;
     case 'INVALID_VALUE':
