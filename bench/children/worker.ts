@@ -4,10 +4,12 @@
  *   node worker.mjs keygen '{"count":100}'
  *   node worker.mjs pass   '{"configPath":"…","concurrency":16,"maxPasses":1,…}'
  *   node worker.mjs probe  '{"nameservers":["127.0.0.1:5300"],"names":[…],…}'
+ *   node worker.mjs probe  @input.json
  *
  * It prints one line `BENCH_RESULT {json}` and exits. Peak RSS is this process's own
  * (`process.resourceUsage().maxRSS`): the emulators and DNS servers are elsewhere.
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { AwsClientFactory } from '../../src/adapters/aws/clients.js';
 import { SesSigningService } from '../../src/adapters/aws/ses.js';
@@ -269,7 +271,9 @@ async function transport(input: ProbeInput): Promise<unknown> {
 
 async function main(): Promise<void> {
   const [command, json] = process.argv.slice(2);
-  const input: unknown = JSON.parse(json ?? '{}');
+  // `@file`: the input was too long for the command line.
+  const text = json?.startsWith('@') ? readFileSync(json.slice(1), 'utf8') : (json ?? '{}');
+  const input: unknown = JSON.parse(text);
   switch (command) {
     case 'keygen':
       emit(await keygen(input as { count: number }));

@@ -20,7 +20,7 @@ export const FULL: Sizes = {
   steadyDomains: 2_000,
   waveDomains: 500,
   probeRecords: 1_000,
-  steadyConcurrency: [16, 4, 64, 256],
+  steadyConcurrency: [16, 64, 256],
   startRuns: 21,
   probeRounds: 5,
   dnsperfSeconds: 5,

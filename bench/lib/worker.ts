@@ -7,7 +7,8 @@
  * The bundle goes to node_modules/.cache/byodkim-bench/, where Node resolves the packages
  * from the repository's node_modules and no tool (git, Biome, tsc) looks.
  */
-import { mkdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -53,10 +54,22 @@ export async function runWorker<T>(
   options: { timeoutMs: number; env?: NodeJS.ProcessEnv },
 ): Promise<WorkerRun<T>> {
   const bundle = await buildWorker();
-  const processResult = await run(process.execPath, [bundle, command, JSON.stringify(input)], {
-    cwd: ROOT,
-    timeoutMs: options.timeoutMs,
-    env: { ...process.env, ...options.env },
-  });
-  return { result: parseWorkerResult<T>(processResult, `worker ${command}`), process: processResult };
+  let argument = JSON.stringify(input);
+  let inputFile: string | undefined;
+  if (argument.length > 64_000) {
+    // Too long for one command-line argument (Linux caps one at 128 KiB).
+    inputFile = join(CACHE_DIR, `input-${randomUUID()}.json`);
+    await writeFile(inputFile, argument);
+    argument = `@${inputFile}`;
+  }
+  try {
+    const processResult = await run(process.execPath, [bundle, command, argument], {
+      cwd: ROOT,
+      timeoutMs: options.timeoutMs,
+      env: { ...process.env, ...options.env },
+    });
+    return { result: parseWorkerResult<T>(processResult, `worker ${command}`), process: processResult };
+  } finally {
+    if (inputFile) await rm(inputFile, { force: true });
+  }
 }
