@@ -19,7 +19,14 @@ import { expectedRecords, sesSelectors } from './expectations.js';
 import { bySeverity, type Finding, type Rule, type RuleFinding, type Severity } from './finding.js';
 import type { ExpectedRecord, KeyRole, LookupAnswer, SesRead } from './observation.js';
 import type { StrayKind } from './rules/context.js';
-import { DMARC_RULES, RECORD_RULES, SES_RULES, STATE_RULES, STRAY_NAME_RULES } from './rules/index.js';
+import {
+  DELEGATION_RULES,
+  DMARC_RULES,
+  RECORD_RULES,
+  SES_RULES,
+  STATE_RULES,
+  STRAY_NAME_RULES,
+} from './rules/index.js';
 
 /** One configured domain, as the doctor needs it. */
 export interface DoctorDomain {
@@ -31,6 +38,8 @@ export interface DoctorDomain {
   ttl: number;
   /** See delegation.ts. */
   delegatedTo: string | undefined;
+  /** Delegated domains: the ring CNAMEs the mail domain must serve. */
+  delegationCnames?: ReadonlyArray<{ selector: string; name: string; target: string }>;
 }
 
 export interface DoctorDeps {
@@ -174,7 +183,10 @@ export async function diagnoseDomain(target: DoctorDomain, deps: DoctorDeps): Pr
   }
 
   // ---- gather: DNS ----
-  const expected = expectedRecords(domain, state, ses);
+  // Delegated selectors: the TXT record lives in the delegated zone; check it there.
+  const expected = expectedRecords(domain, state, ses).map((r) =>
+    target.delegatedTo === undefined ? r : { ...r, name: `${r.selector}.${target.delegatedTo}` },
+  );
   const zone = await deps.dns.zoneOf(domain);
   const lookups = new Map<string, Promise<LookupAnswer[]>>();
   const lookup = (name: string): Promise<LookupAnswer[]> => {
@@ -191,7 +203,8 @@ export async function diagnoseDomain(target: DoctorDomain, deps: DoctorDeps): Pr
       const strayNames: Array<{ kind: StrayKind; name: string }> = [
         ...new Set([domain, ...(zone === undefined ? [] : [zone])]),
       ].map((origin) => ({ kind: 'doubled' as const, name: `${record.name}.${origin}` }));
-      strayNames.push({ kind: 'no-domainkey', name: `${record.selector}.${domain}` });
+      if (target.delegatedTo !== undefined) strayNames.length = 0;
+      else strayNames.push({ kind: 'no-domainkey', name: `${record.selector}.${domain}` });
       const [answers, ...strays] = await Promise.all([
         lookup(record.name),
         ...strayNames.map((s) => lookup(s.name)),
@@ -236,6 +249,16 @@ export async function diagnoseDomain(target: DoctorDomain, deps: DoctorDeps): Pr
         }
       });
       recordSummaries.push(summary);
+    }),
+  );
+  await Promise.all(
+    (target.delegationCnames ?? []).map(async (cname) => {
+      const inUse = expected.some(
+        (r) => r.selector === cname.selector && ['active', 'switching', 'ses'].includes(r.role),
+      );
+      for (const answer of await lookup(cname.name)) {
+        findings.push(...runRules(DELEGATION_RULES, { domain, cname, answer, inUse }));
+      }
     }),
   );
   recordSummaries.sort(

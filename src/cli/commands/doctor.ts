@@ -10,7 +10,7 @@
 import type { Command } from 'commander';
 import { buildSigningService, buildStores } from '../../config/compose.js';
 import { findDomain } from '../../config/load.js';
-import { delegatedZoneOf } from '../../doctor/delegation.js';
+import { delegatedZoneOf, delegationCnamesOf } from '../../doctor/delegation.js';
 import { type DoctorDomain, type DoctorReport, type DomainReport, diagnose } from '../../doctor/diagnose.js';
 import { buildDoctorDns } from '../../doctor/dns-lookup.js';
 import type { Finding, Severity } from '../../doctor/finding.js';
@@ -36,6 +36,7 @@ export async function run(
     graceDays: d.policy.graceDays,
     ttl: d.dns.ttl,
     delegatedTo: delegatedZoneOf(d),
+    delegationCnames: delegationCnamesOf(d),
   }));
   const report = await diagnose(targets, {
     state,

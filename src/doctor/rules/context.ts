@@ -24,6 +24,15 @@ export interface RecordContext {
   delegatedTo: string | undefined;
 }
 
+/** One ring CNAME of a delegated domain, as one of the mail domain's nameservers serves it. */
+export interface DelegationContext {
+  domain: string;
+  cname: { selector: string; name: string; target: string };
+  answer: LookupAnswer;
+  /** The selector is active, being switched to, or held by SES. */
+  inUse: boolean;
+}
+
 export type StrayKind = 'doubled' | 'no-domainkey';
 
 /** A name where a DKIM record is often published by mistake, as one nameserver serves it. */

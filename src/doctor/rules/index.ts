@@ -3,7 +3,14 @@
  * within a severity: the most specific diagnoses come before the generic ones.
  */
 import type { CodeInfo, Rule } from '../finding.js';
-import type { DmarcContext, RecordContext, SesContext, StateContext, StrayNameContext } from './context.js';
+import type {
+  DelegationContext,
+  DmarcContext,
+  RecordContext,
+  SesContext,
+  StateContext,
+  StrayNameContext,
+} from './context.js';
 import { dmarcAdkimStrict } from './dmarc/adkim-strict.js';
 import { dmarcInvalid } from './dmarc/invalid.js';
 import { dmarcMissing } from './dmarc/missing.js';
@@ -11,6 +18,7 @@ import { dmarcMultiple } from './dmarc/multiple.js';
 import { dmarcPolicy } from './dmarc/policy.js';
 import { chunkWhitespace } from './dns/chunk-whitespace.js';
 import { cnameInsteadOfTxt } from './dns/cname.js';
+import { delegationCname } from './dns/delegation-cname.js';
 import { doubledName } from './dns/doubled-name.js';
 import { extraTxt } from './dns/extra-txt.js';
 import { keyInvalid } from './dns/key-invalid.js';
@@ -75,6 +83,8 @@ export const RECORD_RULES: readonly Rule<RecordContext>[] = [
 
 export const STRAY_NAME_RULES: readonly Rule<StrayNameContext>[] = [doubledName, noDomainkeyLabel];
 
+export const DELEGATION_RULES: readonly Rule<DelegationContext>[] = [delegationCname];
+
 export const DMARC_RULES: readonly Rule<DmarcContext>[] = [
   dmarcMultiple,
   dmarcInvalid,
@@ -90,6 +100,7 @@ export function allCodes(): CodeInfo[] {
     ...SES_RULES,
     ...RECORD_RULES,
     ...STRAY_NAME_RULES,
+    ...DELEGATION_RULES,
     ...DMARC_RULES,
   ];
   return rules.flatMap((r) => r.codes);

@@ -154,6 +154,13 @@ describe.skipIf(skipReason !== undefined)('delegated DKIM zone (BIND primary + s
     const verify = await cli('verify-dns', '--domain', NO_CNAME);
     expect(verify.code).toBe(3);
     expect(verify.stdout).toContain(`CNAME nocname-b._domainkey.${NO_CNAME} → nocname-b.${ZONE}: MISSING`);
+    const doctor = await cli('doctor', '--domain', NO_CNAME, '--output', 'json');
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toContain('DELEGATION_CNAME_MISSING');
+    expect(doctor.stdout).toContain(`nocname-a._domainkey.${NO_CNAME}. 3600 IN CNAME nocname-a.${ZONE}.`);
+    const healthy = await cli('doctor', '--domain', MAIL, '--output', 'json');
+    expect(healthy.stdout).not.toContain('DELEGATION_CNAME');
+    expect(healthy.stdout).not.toContain('DNS_RECORD_MISSING');
     const good = await cli('verify-dns', '--domain', MAIL);
     expect(good.stdout).toContain(
       `CNAME mail-c._domainkey.${MAIL} → mail-c.${ZONE}: in place on every nameserver`,

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Rule, Severity } from '../../../src/doctor/finding.js';
 import {
+  DELEGATION_RULES,
   DMARC_RULES,
   RECORD_RULES,
   SES_RULES,
@@ -15,6 +16,8 @@ import {
 import { buildDkimRecordValue, REVOKED_RECORD_VALUE } from '../../../src/domain/record.js';
 import { testKey } from '../../support/keys.js';
 import {
+  answer,
+  DOMAIN,
   dkimTxt,
   dmarcContext,
   domainState,
@@ -53,6 +56,7 @@ function byId(id: string): Rule<unknown> {
     ...SES_RULES,
     ...RECORD_RULES,
     ...STRAY_NAME_RULES,
+    ...DELEGATION_RULES,
     ...DMARC_RULES,
   ] as Rule<unknown>[];
   const rule = all.find((r) => r.id === id);
@@ -557,9 +561,47 @@ add('dmarc-adkim-strict', {
   ],
 });
 
+// ---- delegated selectors ----
+const ring = { selector: 'mail-a', name: 'mail-a._domainkey.example.com', target: 'mail-a.dkim.example.net' };
+const delegationContext = (cnames: string[], inUse = true, txt: string[] = []) => ({
+  domain: DOMAIN,
+  cname: ring,
+  inUse,
+  answer: answer(ring.name, {
+    cnames: cnames.map((target) => ({ owner: ring.name, target, ttl: 3600 })),
+    txt: txt.map((t) => ({ strings: [t], ttl: 300 })),
+  }),
+});
+add('delegation-cname', {
+  pass: [
+    () => delegationContext(['mail-a.dkim.example.net']),
+    () => delegationContext(['MAIL-A.dkim.example.net.']),
+  ],
+  fail: [
+    { context: () => delegationContext([]), code: 'DELEGATION_CNAME_MISSING', severity: 'error' },
+    {
+      context: () => delegationContext([], false, ['v=DKIM1; p=']),
+      code: 'DELEGATION_CNAME_MISSING',
+      severity: 'warning',
+    },
+    {
+      context: () => delegationContext(['mail-a.elsewhere.example']),
+      code: 'DELEGATION_CNAME_WRONG',
+      severity: 'error',
+    },
+  ],
+});
+
 describe('doctor rules: a compliant and a non-compliant case each', () => {
   it('covers every registered rule and every code it declares', () => {
-    const all = [...STATE_RULES, ...SES_RULES, ...RECORD_RULES, ...STRAY_NAME_RULES, ...DMARC_RULES];
+    const all = [
+      ...STATE_RULES,
+      ...SES_RULES,
+      ...RECORD_RULES,
+      ...STRAY_NAME_RULES,
+      ...DELEGATION_RULES,
+      ...DMARC_RULES,
+    ];
     expect(new Set(cases.map((c) => c.rule.id))).toEqual(new Set(all.map((r) => r.id)));
     const declared = all.flatMap((r) => r.codes.map((c) => c.code));
     const exercised = new Set(cases.flatMap((c) => c.fail.map((f) => f.code)));
