@@ -110,11 +110,10 @@ export async function steadyState(ctx: BenchContext): Promise<FigureResult> {
     },
   ].map((v) => ({ ...v, runs: [], failures: [] }));
 
-  // Alternate the repeated variants, then the single ones.
-  const schedule: VariantResult[] = [];
-  for (let r = 0; r < repeats; r++) schedule.push(...variants.filter((v) => v.repeats > r));
-  for (const v of variants) if (v.repeats === 1 && repeats > 1) schedule.push(v);
-  const order = repeats > 1 ? schedule : variants;
+  // The repeated variants alternate (headline, paced, headline, paced, …); the others follow once.
+  const order: VariantResult[] = [];
+  for (let r = 0; r < repeats; r++) order.push(...variants.filter((v) => v.repeats > 1 && v.repeats > r));
+  order.push(...variants.filter((v) => v.repeats <= 1));
 
   ctx.log(`steady-state: setting up ${domains} domains × ${REGIONS.length} regions`);
   const key = await generateDkimKey(2048);
