@@ -165,9 +165,29 @@ function tryDer(der: Buffer, type: 'pkcs8' | 'pkcs1'): KeyObject | undefined {
   }
 }
 
+/**
+ * Parsed public keys by their base64, most recently used last. Probing reads the same few
+ * keys from every nameserver on every pass; parsing DER each time dominated probe cost.
+ */
+const parsedKeys = new Map<string, KeyObject | null>();
+const PARSED_KEYS_MAX = 4096;
+
 /** Parses a `p=` value (base64 SubjectPublicKeyInfo, or bare RSAPublicKey as some tools publish). */
 export function parsePublicKey(base64: string): KeyObject | undefined {
   const compact = base64.replace(/\s+/g, '');
+  const cached = parsedKeys.get(compact);
+  if (cached !== undefined) {
+    parsedKeys.delete(compact);
+    parsedKeys.set(compact, cached);
+    return cached ?? undefined;
+  }
+  const parsed = parseUncached(compact) ?? null;
+  parsedKeys.set(compact, parsed);
+  if (parsedKeys.size > PARSED_KEYS_MAX) parsedKeys.delete(parsedKeys.keys().next().value as string);
+  return parsed ?? undefined;
+}
+
+function parseUncached(compact: string): KeyObject | undefined {
   if (compact === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined;
   const der = Buffer.from(compact, 'base64');
   for (const type of ['spki', 'pkcs1'] as const) {
@@ -183,7 +203,9 @@ export function parsePublicKey(base64: string): KeyObject | undefined {
 /** True when two encoded public keys are the same key, whatever their encoding. */
 export function samePublicKey(a: string, b: string): boolean {
   const ka = parsePublicKey(a);
+  if (!ka) return false;
+  // The usual case: the record carries exactly the encoding byodkim published.
+  if (a.replace(/\s+/g, '') === b.replace(/\s+/g, '')) return true;
   const kb = parsePublicKey(b);
-  if (!ka || !kb) return false;
-  return ka.equals(kb);
+  return kb !== undefined && ka.equals(kb);
 }
