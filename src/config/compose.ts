@@ -131,5 +131,9 @@ export async function buildSigningService(
   options: ComposeOptions = {},
 ): Promise<SigningService> {
   const { SesSigningService } = await import('../adapters/aws/ses.js');
-  return new SesSigningService({ clients: options.awsClients ?? (await buildAwsClients(loaded)) });
+  const rate = loaded.config.aws?.sesRequestsPerSecond;
+  return new SesSigningService({
+    clients: options.awsClients ?? (await buildAwsClients(loaded)),
+    ...(rate === undefined ? {} : { requestsPerSecond: rate }),
+  });
 }

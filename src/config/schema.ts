@@ -214,6 +214,14 @@ export const configSchema = z
           .describe(
             'Attempts per AWS call, first included (default 5); throttling and 5xx are retried with exponential backoff and jitter.',
           ),
+        sesRequestsPerSecond: z
+          .number()
+          .positive()
+          .max(10_000)
+          .optional()
+          .describe(
+            "Pace SES calls to at most this many per second per region (set it to your account's SES API rate): a fleet pass then runs at the rate instead of bouncing off it. Off by default.",
+          ),
       })
       .strict()
       .optional(),

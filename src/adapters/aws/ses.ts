@@ -25,6 +25,7 @@ import { AlreadyExistsError, InputError } from '../../errors.js';
 import type { SesDkimStatus, SesDkimView, SigningService } from '../../ports.js';
 import { AwsClientFactory } from './clients.js';
 import { awsCall, awsErrorName } from './errors.js';
+import { PacerPerKey } from './pacing.js';
 
 export interface SesSigningServiceOptions {
   /** Where clients come from (one per region, cached). A default factory when omitted. */
@@ -37,22 +38,29 @@ export interface SesSigningServiceOptions {
   client?: SESv2Client | ((region: string) => SESv2Client);
   /** Page size of ListEmailIdentities (SES allows up to 1000). Default 1000. */
   pageSize?: number;
+  /** Client-side pacing: at most this many SES calls per second per region (config `aws.sesRequestsPerSecond`). Off when omitted. */
+  requestsPerSecond?: number;
 }
 
 const SERVICE = 'SES';
 
 export class SesSigningService implements SigningService {
+  readonly #pacer: PacerPerKey | undefined;
   readonly #clients: AwsClientFactory;
   readonly #client: SesSigningServiceOptions['client'];
   readonly #pageSize: number;
 
   constructor(options: SesSigningServiceOptions = {}) {
+    this.#pacer =
+      options.requestsPerSecond === undefined ? undefined : new PacerPerKey(options.requestsPerSecond);
     this.#clients = options.clients ?? new AwsClientFactory();
     this.#client = options.client;
     this.#pageSize = options.pageSize ?? 1000;
   }
 
   async #clientFor(region: string): Promise<SESv2Client> {
+    // Every SES call gets its client here first: the place to wait for the region's pace.
+    await this.#pacer?.take(region);
     const injected = this.#client;
     if (injected === undefined) return this.#clients.client('sesv2', region, (c) => new SESv2Client(c));
     if (typeof injected === 'function') return injected(region);
