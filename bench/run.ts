@@ -2,8 +2,10 @@
  * `npm run bench`: every figure of docs/performance.md, each as a ratio to a baseline
  * measured in this same run. Prints a table and writes bench/results/latest.json.
  *
- *   BENCH_QUICK=1       reduced sizes, a smoke check (ratios not comparable with a full run)
- *   BENCH_ONLY=a,b      only these figures: keygen, bundle, cold-init, cli, probe, steady, wave
+ *   BENCH_QUICK=1       reduced sizes, a smoke check (ratios not comparable with a full run);
+ *                       writes bench/results/quick.json
+ *   BENCH_ONLY=a,b      only these figures: keygen, bundle, cold-init, cli, probe, steady, wave;
+ *                       writes bench/results/partial.json
  *
  * Every process the bench starts (workers, openssl, dnsperf, dig, BIND) is stopped when it
  * ends, fails or is interrupted; every load loop is bounded in count and in time.
@@ -126,7 +128,8 @@ async function main(): Promise<number> {
   };
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
-  const file = join(dir, 'latest.json');
+  // Only a full run of every figure is "latest"; smoke and partial runs go beside it.
+  const file = join(dir, quick ? 'quick.json' : only.length > 0 ? 'partial.json' : 'latest.json');
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`Wrote ${file}`);
   return rows.some((r) => r.verdict === 'ERROR') ? 1 : 0;

@@ -88,17 +88,45 @@ export async function lambdaBundle(ctx: BenchContext): Promise<FigureResult & { 
   const bytes = code.length;
   const gzipBytes = gzipSync(code).length;
   let inputs: string[] = [];
-  try {
-    const meta = JSON.parse(await readFile(join(BUNDLE_DIR, 'meta.json'), 'utf8')) as {
-      inputs: Record<string, unknown>;
-    };
-    inputs = Object.keys(meta.inputs);
-  } catch {
-    // meta.json is written only when the script's own checks pass.
+  /** Bytes in index.mjs by package (or `src`), from esbuild's metafile. */
+  const byPackage: Record<string, number> = {};
+  // The metafile sits beside the output directory (older script versions: inside it).
+  for (const metaPath of [`${BUNDLE_DIR}.meta.json`, join(BUNDLE_DIR, 'meta.json')]) {
+    try {
+      const meta = JSON.parse(await readFile(metaPath, 'utf8')) as {
+        inputs: Record<string, unknown>;
+        outputs: Record<string, { inputs?: Record<string, { bytesInOutput: number }> }>;
+      };
+      inputs = Object.keys(meta.inputs);
+      for (const [output, info] of Object.entries(meta.outputs)) {
+        if (!output.endsWith('index.mjs')) continue;
+        for (const [input, { bytesInOutput }] of Object.entries(info.inputs ?? {})) {
+          const pkg =
+            /node_modules\/(@[^/]+\/[^/]+|[^/]+)\//.exec(input)?.[1] ?? input.split('/')[0] ?? input;
+          byPackage[pkg] = (byPackage[pkg] ?? 0) + bytesInOutput;
+        }
+      }
+      break;
+    } catch {
+      // not there: try the next place
+    }
   }
-  const sdkClients = [
-    ...new Set(inputs.map((p) => /node_modules\/@aws-sdk\/(client-[^/]+)\//.exec(p)?.[1]).filter(Boolean)),
-  ] as string[];
+  const sdkClients = Object.keys(byPackage).filter((p) => p.startsWith('@aws-sdk/client-'));
+  const groups: Record<string, number> = {};
+  for (const [pkg, bytes] of Object.entries(byPackage)) {
+    const group = pkg.startsWith('@aws-sdk/client-')
+      ? 'SDK clients'
+      : pkg.startsWith('@aws-sdk/') || pkg.startsWith('@smithy/') || pkg.startsWith('@aws-crypto/')
+        ? 'SDK core (@aws-sdk, @smithy)'
+        : pkg === 'src'
+          ? 'byodkim src'
+          : pkg;
+    groups[group] = (groups[group] ?? 0) + bytes;
+  }
+  const topGroups = Object.entries(groups)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6)
+    .map(([g, b]) => `${g} ${fmt(b / 1_000_000, 2)} MB`);
   const scriptRejected =
     result.code !== 0 ? (result.stderr.trim().split('\n').slice(0, 2).join(' ') ?? '') : '';
   return {
@@ -115,8 +143,22 @@ export async function lambdaBundle(ctx: BenchContext): Promise<FigureResult & { 
         verdict: verdict(bytes <= BUNDLE_MAX_BYTES && result.code === 0),
       },
     ],
-    details: { built: true, bytes, gzipBytes, sdkClients, inputs: inputs.length, scriptExit: result.code },
-    notes: sdkClients.length > 0 ? [`Lambda bundle: SDK clients inside: ${sdkClients.join(', ')}.`] : [],
+    details: {
+      built: true,
+      bytes,
+      gzipBytes,
+      sdkClients,
+      inputs: inputs.length,
+      bytesByGroup: groups,
+      bytesByPackage: byPackage,
+      scriptExit: result.code,
+    },
+    notes:
+      sdkClients.length > 0
+        ? [
+            `Lambda bundle: ${sdkClients.join(', ')} inside; largest parts: ${topGroups.join(', ')} (minified bytes in index.mjs).`,
+          ]
+        : [],
     seconds: (performance.now() - started) / 1000,
   };
 }
