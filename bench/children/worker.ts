@@ -198,17 +198,30 @@ async function passes(input: PassInput): Promise<PassOutput> {
   };
 }
 
-// ---- probe --------------------------------------------------------------------------------
+// ---- probe ----------------------------------------------------------------------------------
+
+interface ProbeSet {
+  names: string[];
+  /** The key expected at each name. */
+  publicKeys: string[];
+}
 
 interface ProbeInput {
   nameservers: string[];
-  names: string[];
-  publicKey: string;
-  /** One expected key per name (default: `publicKey` for every name). */
-  publicKeys?: string[];
-  rounds: number;
+  /** Probed first and not counted: JIT warm-up, on names whose keys differ from `measured`'s. */
+  warmup: ProbeSet;
+  /** Probed once "cold" (keys never seen by this process), then `warmRepeats` more times. */
+  measured: ProbeSet;
+  warmRepeats: number;
   concurrency?: number;
   timeoutMs?: number;
+}
+
+interface ProbeRound {
+  ms: number;
+  answers: number;
+  match: number;
+  other: Record<string, number>;
 }
 
 async function probe(input: ProbeInput): Promise<unknown> {
@@ -218,12 +231,9 @@ async function probe(input: ProbeInput): Promise<unknown> {
     ...(input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs }),
     addressFamilies: [4],
   });
-  const rounds: Array<{ ms: number; answers: number; match: number; other: Record<string, number> }> = [];
-  for (let round = 0; round < input.rounds; round++) {
+  const round = async (set: ProbeSet): Promise<ProbeRound> => {
     const t0 = performance.now();
-    const results = await Promise.all(
-      input.names.map((name, i) => probe.probe(name, input.publicKeys?.[i] ?? input.publicKey)),
-    );
+    const results = await Promise.all(set.names.map((name, i) => probe.probe(name, set.publicKeys[i])));
     const ms = performance.now() - t0;
     let answers = 0;
     let match = 0;
@@ -235,20 +245,23 @@ async function probe(input: ProbeInput): Promise<unknown> {
         else other[answer.outcome] = (other[answer.outcome] ?? 0) + 1;
       }
     }
-    rounds.push({ ms, answers, match, other });
-  }
-  return { rounds, maxRssMb: rssMb() };
+    return { ms, answers, match, other };
+  };
+  const warmup = await round(input.warmup);
+  const cold = await round(input.measured);
+  const warm: ProbeRound[] = [];
+  for (let i = 0; i < input.warmRepeats; i++) warm.push(await round(input.measured));
+  return { warmup, cold, warm, maxRssMb: rssMb() };
 }
 
 /** The same queries as `probe`, through the probe's transport only: no key parsing, no judging. */
 async function transport(input: ProbeInput): Promise<unknown> {
   const limiter = new ConcurrencyLimiter(input.concurrency ?? 64);
   const servers = input.nameservers.map((text) => parseHostPort(text));
-  const rounds: Array<{ ms: number; answers: number; failed: number }> = [];
-  for (let round = 0; round < input.rounds; round++) {
+  const round = async (set: ProbeSet): Promise<{ ms: number; answers: number; failed: number }> => {
     const t0 = performance.now();
     const settled = await Promise.allSettled(
-      input.names.flatMap((name) =>
+      set.names.flatMap((name) =>
         servers.map((server) =>
           queryServer(server, name, 'TXT', {
             recursionDesired: false,
@@ -258,13 +271,17 @@ async function transport(input: ProbeInput): Promise<unknown> {
         ),
       ),
     );
-    rounds.push({
+    return {
       ms: performance.now() - t0,
       answers: settled.length,
-      failed: settled.filter((s) => s.status === 'rejected').length,
-    });
-  }
-  return { rounds, maxRssMb: rssMb() };
+      failed: settled.filter((r) => r.status === 'rejected').length,
+    };
+  };
+  const warmup = await round(input.warmup);
+  const cold = await round(input.measured);
+  const warm = [];
+  for (let i = 0; i < input.warmRepeats; i++) warm.push(await round(input.measured));
+  return { warmup, cold, warm, maxRssMb: rssMb() };
 }
 
 // ---- main ---------------------------------------------------------------------------------
