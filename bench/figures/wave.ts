@@ -134,7 +134,15 @@ export async function rotationWave(ctx: BenchContext): Promise<FigureResult> {
     });
   }
   const keygenPass = passes[0];
+  const switchPass = passes[1];
   const notes: string[] = [];
+  if (switchPass) {
+    const requests = Object.values(switchPass.requests).reduce((a, b) => a + b, 0);
+    const perRegionRate = requests / REGIONS.length / (switchPass.ms / 1000);
+    notes.push(
+      `rotation wave: pass 2 made ${requests} SES requests (${switchPass.throttled} got 429) in ${fmt(switchPass.ms / 1000, 1)} s = ${fmt(perRegionRate, 0)} req/s per region against a limit of ${sesRate}; its share of the bound is ${fmt(requests / REGIONS.length / sesRate, 1)} s.`,
+    );
+  }
   if (keygenPass) {
     notes.push(
       `rotation wave: pass 1 generated ${keygenPass.generated} keys in ${fmt(keygenPass.ms / 1000, 1)} s (openssl rate would take ${fmt(keygenBoundMs / 1000, 1)} s); ${throttled} SES requests throttled over the wave.`,
