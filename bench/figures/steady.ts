@@ -191,7 +191,11 @@ export async function steadyState(ctx: BenchContext): Promise<FigureResult> {
   const rows: Row[] = [];
   const headline = variants[0] as VariantResult;
   const h = headline.median;
-  const of = (v: VariantResult): string => (v.repeats > 1 ? `, median of ${v.runs.length}` : '');
+  const of = (v: VariantResult): string => {
+    if (v.repeats <= 1) return '';
+    const times = v.runs.map((r) => r.passMs / 1000);
+    return `, median of ${v.runs.length} (${fmt(Math.min(...times), 1)}–${fmt(Math.max(...times), 1)})`;
+  };
   if (h === undefined) {
     rows.push({
       figure: `steady-state pass, ${size}`,
