@@ -74,6 +74,8 @@ export interface PassReport {
   generated: number;
   /** CPU time of this (the engine's) process during the pass, user + system. */
   cpuMs: number;
+  /** Heap still in use after a full GC with the pass's results held (only under `node --expose-gc`). */
+  retainedHeapMb?: number;
 }
 
 export interface PassOutput {
@@ -123,6 +125,14 @@ function switchedRegions(result: DomainResult, initialSelectors: ReadonlySet<str
     if (match?.[1]) regions.add(match[1]);
   }
   return regions;
+}
+
+/** What the pass keeps alive: heap after a full GC while `held` is still referenced. */
+function retainedHeap(held: unknown): { retainedHeapMb?: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined || held === undefined) return {};
+  gc();
+  return { retainedHeapMb: process.memoryUsage().heapUsed / 1_048_576 };
 }
 
 async function passes(input: PassInput): Promise<PassOutput> {
@@ -185,6 +195,7 @@ async function passes(input: PassInput): Promise<PassOutput> {
       switchedSoFar: switched.size,
       generated,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      ...retainedHeap(results),
     });
     if (input.untilSwitched && switched.size >= loaded.domains.length) break;
   }
