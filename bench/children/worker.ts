@@ -20,7 +20,6 @@ import { buildEngineDeps } from '../../src/config/engine.js';
 import { loadConfig } from '../../src/config/load.js';
 import { generateDkimKey } from '../../src/domain/key.js';
 import { applyDomain, type DomainResult, forEachDomain } from '../../src/engine/reconcile.js';
-import { PacedSigningService } from '../lib/rate-limit.js';
 
 const RESULT_MARKER = 'BENCH_RESULT ';
 
@@ -52,8 +51,6 @@ export interface PassInput {
   untilSwitched?: boolean;
   /** Stop starting passes after this long. */
   timeLimitMs: number;
-  /** Prototype: pace SES calls per region on the client (bench/lib/rate-limit.ts). */
-  clientRate?: { perRegion: number; burst: number };
   /** What-if: the SDK retry mode of the SES clients (byodkim uses `adaptive`). */
   sesRetryMode?: 'standard' | 'adaptive';
 }
@@ -151,9 +148,6 @@ async function passes(input: PassInput): Promise<PassOutput> {
         ...(endpoint === undefined ? {} : { endpoints: { sesv2: endpoint } }),
       }),
     });
-  }
-  if (input.clientRate) {
-    deps.signing = new PacedSigningService(deps.signing, input.clientRate.perRegion, input.clientRate.burst);
   }
   const initialSelectors = new Set<string>();
   const setupMs = performance.now() - setupStarted;

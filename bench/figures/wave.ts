@@ -16,14 +16,17 @@
  * is in both), plus the SES requests of both passes at the rate limit (pass 1: N reads per
  * region; pass 2: N reads + N puts per region → 3N / R seconds). Pass 1's reads could
  * overlap key generation, so a perfect engine can come in under it.
+ *
+ * Two waves on fresh fleets: the default config (the headline), then with
+ * `aws.sesRequestsPerSecond: R` (SES calls paced per region).
  */
 import { performance } from 'node:perf_hooks';
 import { GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { generateDkimKey } from '../../src/domain/key.js';
+import { type DkimPrivateKey, generateDkimKey } from '../../src/domain/key.js';
 import { DAY_MS } from '../../src/domain/policy.js';
 import type { PassOutput } from '../children/worker.js';
 import { type BenchContext, REGIONS } from '../lib/context.js';
-import { CREDENTIALS, startFleet } from '../lib/fleet.js';
+import { CREDENTIALS, configVariant, startFleet } from '../lib/fleet.js';
 import { type FigureResult, fmt, type Row, verdict } from '../lib/report.js';
 import { runWorker } from '../lib/worker.js';
 import { opensslKeygen } from './keygen.js';
@@ -31,18 +34,35 @@ import { opensslKeygen } from './keygen.js';
 export const WAVE_TARGET = 1.3;
 const MAX_PASSES = 5;
 
-export async function rotationWave(ctx: BenchContext): Promise<FigureResult> {
-  const started = performance.now();
+interface WaveRun {
+  label: string;
+  aws?: string;
+  opensslKeysPerSecond: number;
+  keygenBoundMs: number;
+  boundMs: number;
+  wallMs: number;
+  ratio: number;
+  processMs?: number;
+  switchedIdentityRegions: number;
+  throttled: number;
+  passes: PassOutput['passes'];
+  maxRssMb?: number;
+  error?: string;
+}
+
+async function runWave(
+  ctx: BenchContext,
+  key: DkimPrivateKey,
+  variant: { label: string; aws?: string },
+): Promise<WaveRun> {
   const { waveDomains: domains, sesRate } = ctx.sizes;
   const concurrency = ctx.sizes.steadyConcurrency[0] ?? 16;
-  const title = `rotation wave, ${domains} domains × ${REGIONS.length} due at once`;
-  const sesRequestsPerRegion = 3 * domains;
-  const sesBoundMs = (sesRequestsPerRegion / sesRate) * 1000;
+  const sesBoundMs = ((3 * domains) / sesRate) * 1000;
   const bracketKeys = Math.max(10, Math.min(40, Math.round(domains / 12)));
   let bracketMs = 0;
-
-  ctx.log(`rotation wave: setting up ${domains} domains × ${REGIONS.length} regions, all due`);
-  const key = await generateDkimKey(2048);
+  ctx.log(
+    `rotation wave (${variant.label}): setting up ${domains} domains × ${REGIONS.length} regions, all due`,
+  );
   const fleet = await startFleet({
     domains,
     regions: REGIONS,
@@ -57,16 +77,19 @@ export async function rotationWave(ctx: BenchContext): Promise<FigureResult> {
   let switchedIdentityRegions = 0;
   let throttled = 0;
   try {
-    ctx.log(`rotation wave: openssl baseline, ${bracketKeys} keys before the wave`);
+    const configPath = variant.aws ? await configVariant(fleet, 'wave', variant.aws) : fleet.configPath;
+    ctx.log(`rotation wave (${variant.label}): openssl baseline, ${bracketKeys} keys before`);
     bracketMs += await opensslKeygen(bracketKeys);
     fleet.ses.setRate(sesRate);
     fleet.ses.resetCounters();
-    ctx.log(`rotation wave: passes until every domain is switched (at most ${MAX_PASSES})`);
+    ctx.log(
+      `rotation wave (${variant.label}): passes until every domain is switched (at most ${MAX_PASSES})`,
+    );
     try {
       const run = await runWorker<PassOutput>(
         'pass',
         {
-          configPath: fleet.configPath,
+          configPath,
           sesEndpoint: fleet.ses.endpoint,
           concurrency,
           maxPasses: MAX_PASSES,
@@ -79,9 +102,9 @@ export async function rotationWave(ctx: BenchContext): Promise<FigureResult> {
       processMs = run.process.wallMs;
     } catch (e) {
       error = e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e);
-      ctx.log(`rotation wave: failed: ${error}`);
+      ctx.log(`rotation wave (${variant.label}): failed: ${error}`);
     }
-    ctx.log(`rotation wave: openssl baseline, ${bracketKeys} keys after the wave`);
+    ctx.log(`rotation wave (${variant.label}): openssl baseline, ${bracketKeys} keys after`);
     bracketMs += await opensslKeygen(bracketKeys);
     throttled = Object.entries(fleet.ses.rejections())
       .filter(([k]) => k.startsWith('throttled@'))
@@ -104,49 +127,80 @@ export async function rotationWave(ctx: BenchContext): Promise<FigureResult> {
   } finally {
     await fleet.stop();
   }
-
-  const opensslRate = (2 * bracketKeys) / (bracketMs / 1000);
-  const keygenBoundMs = (domains / opensslRate) * 1000;
+  const opensslKeysPerSecond = (2 * bracketKeys) / (bracketMs / 1000);
+  const keygenBoundMs = (domains / opensslKeysPerSecond) * 1000;
   const boundMs = keygenBoundMs + sesBoundMs;
   const passes = output?.passes ?? [];
   const wallMs = passes.reduce((sum, p) => sum + p.ms, 0);
-  const allSwitched = switchedIdentityRegions === domains * REGIONS.length;
-  const boundText = `bound ${fmt(boundMs / 1000, 1)} s = ${domains} keys at openssl ${fmt(opensslRate, 1)}/s + SES ${fmt(sesBoundMs / 1000, 1)} s`;
-  const rows: Row[] = [];
-  if (error !== undefined || passes.length === 0) {
-    rows.push({
-      figure: title,
-      measured: `error: ${error ?? 'no pass ran'}`,
+  return {
+    ...variant,
+    opensslKeysPerSecond,
+    keygenBoundMs,
+    boundMs,
+    wallMs,
+    ratio: wallMs / boundMs,
+    ...(processMs === undefined ? {} : { processMs }),
+    switchedIdentityRegions,
+    throttled,
+    passes,
+    ...(output ? { maxRssMb: output.maxRssMb } : {}),
+    ...(error === undefined ? {} : { error }),
+  };
+}
+
+export async function rotationWave(ctx: BenchContext): Promise<FigureResult> {
+  const started = performance.now();
+  const { waveDomains: domains, sesRate } = ctx.sizes;
+  const concurrency = ctx.sizes.steadyConcurrency[0] ?? 16;
+  const identityRegions = domains * REGIONS.length;
+  const sesBoundMs = ((3 * domains) / sesRate) * 1000;
+  const key = await generateDkimKey(2048);
+  const runs = [
+    await runWave(ctx, key, { label: 'default config' }),
+    await runWave(ctx, key, {
+      label: `aws.sesRequestsPerSecond: ${sesRate}`,
+      aws: `sesRequestsPerSecond: ${sesRate}`,
+    }),
+  ];
+
+  const rows: Row[] = runs.map((run, index) => {
+    const boundText = `bound ${fmt(run.boundMs / 1000, 1)} s = ${domains} keys at openssl ${fmt(run.opensslKeysPerSecond, 1)}/s + SES ${fmt(sesBoundMs / 1000, 1)} s`;
+    const figure =
+      index === 0
+        ? `rotation wave, ${domains} domains × ${REGIONS.length} due at once, concurrency ${concurrency}`
+        : `  rotation wave, ${run.label}`;
+    if (run.error !== undefined || run.passes.length === 0) {
+      return {
+        figure,
+        measured: `error: ${run.error ?? 'no pass ran'}`,
+        baseline: boundText,
+        target: `wall ≤ ${WAVE_TARGET} × bound`,
+        verdict: index === 0 ? 'ERROR' : 'info',
+      };
+    }
+    const perPass = run.passes.map((p) => fmt(p.ms / 1000, 1)).join(' + ');
+    return {
+      figure,
+      measured: `${fmt(run.wallMs / 1000, 1)} s in ${run.passes.length} passes (${perPass}); ${run.switchedIdentityRegions}/${identityRegions} switched`,
       baseline: boundText,
-      target: `wall ≤ ${WAVE_TARGET} × bound`,
-      verdict: 'ERROR',
-    });
-  } else {
-    const ratio = wallMs / boundMs;
-    const perPass = passes.map((p) => `${fmt(p.ms / 1000, 1)}`).join(' + ');
-    rows.push({
-      figure: `${title}, concurrency ${concurrency}`,
-      measured: `${fmt(wallMs / 1000, 1)} s in ${passes.length} passes (${perPass}); ${switchedIdentityRegions}/${domains * REGIONS.length} switched`,
-      baseline: boundText,
-      ratio,
-      target: `≤ ${WAVE_TARGET}`,
-      verdict: verdict(ratio <= WAVE_TARGET && allSwitched),
-    });
-  }
-  const keygenPass = passes[0];
-  const switchPass = passes[1];
+      ratio: run.ratio,
+      target: index === 0 ? `≤ ${WAVE_TARGET}` : `≤ ${WAVE_TARGET} (info)`,
+      verdict:
+        index === 0
+          ? verdict(run.ratio <= WAVE_TARGET && run.switchedIdentityRegions === identityRegions)
+          : 'info',
+    };
+  });
   const notes: string[] = [];
-  if (switchPass) {
-    const requests = Object.values(switchPass.requests).reduce((a, b) => a + b, 0);
-    const perRegionRate = requests / REGIONS.length / (switchPass.ms / 1000);
-    notes.push(
-      `rotation wave: pass 2 made ${requests} SES requests (${switchPass.throttled} got 429) in ${fmt(switchPass.ms / 1000, 1)} s = ${fmt(perRegionRate, 0)} req/s per region against a limit of ${sesRate}; its share of the bound is ${fmt(requests / REGIONS.length / sesRate, 1)} s.`,
-    );
-  }
-  if (keygenPass) {
-    notes.push(
-      `rotation wave: pass 1 generated ${keygenPass.generated} keys in ${fmt(keygenPass.ms / 1000, 1)} s (openssl rate would take ${fmt(keygenBoundMs / 1000, 1)} s); ${throttled} SES requests throttled over the wave.`,
-    );
+  for (const run of runs) {
+    const [keygenPass, switchPass] = run.passes;
+    if (keygenPass && switchPass) {
+      const requests = Object.values(switchPass.requests).reduce((a, b) => a + b, 0);
+      const perRegionRate = requests / REGIONS.length / (switchPass.ms / 1000);
+      notes.push(
+        `rotation wave, ${run.label}: pass 1 generated ${keygenPass.generated} keys in ${fmt(keygenPass.ms / 1000, 1)} s (openssl would take ${fmt(run.keygenBoundMs / 1000, 1)} s); pass 2 made ${requests} SES requests (${switchPass.throttled} got 429) in ${fmt(switchPass.ms / 1000, 1)} s = ${fmt(perRegionRate, 0)} req/s per region against a limit of ${sesRate} (its share of the bound: ${fmt(requests / REGIONS.length / sesRate, 1)} s).`,
+      );
+    }
   }
   return {
     id: 'wave',
@@ -158,20 +212,10 @@ export async function rotationWave(ctx: BenchContext): Promise<FigureResult> {
       concurrency,
       sesRatePerRegion: sesRate,
       verifyChecks: 1,
-      opensslKeysPerSecond: opensslRate,
-      opensslBracketKeys: 2 * bracketKeys,
-      opensslKeysPerSecondInKeygenFigure: ctx.opensslKeysPerSecond,
-      keygenBoundMs,
-      sesRequestsPerRegion,
+      sesRequestsPerRegion: 3 * domains,
       sesBoundMs,
-      boundMs,
-      wallMs,
-      processMs,
-      switchedIdentityRegions,
-      throttled,
-      passes,
-      maxRssMb: output?.maxRssMb,
-      error,
+      opensslKeysPerSecondInKeygenFigure: ctx.opensslKeysPerSecond,
+      runs,
     },
     notes,
     seconds: (performance.now() - started) / 1000,

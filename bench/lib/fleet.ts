@@ -8,7 +8,7 @@
  * (./worker.ts) that reads the config file written here.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
@@ -182,6 +182,22 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     await stop();
     throw error;
   }
+}
+
+/**
+ * The fleet's config with more settings under `aws` (e.g. `sesRequestsPerSecond: 200`),
+ * written beside it (same directory, so keys/ and state/ are the same); returns its path.
+ */
+export async function configVariant(fleet: Fleet, name: string, awsSettings: string): Promise<string> {
+  const text = await readFile(fleet.configPath, 'utf8');
+  const changed = text.replace(
+    /^aws: \{ (.*) \}$/m,
+    (_, inner: string) => `aws: { ${inner}, ${awsSettings} }`,
+  );
+  if (changed === text) throw new Error('configVariant: no aws line in the fleet config');
+  const path = join(fleet.dir, `byodkim.${name}.config.yaml`);
+  await writeFile(path, changed);
+  return path;
 }
 
 /** Sum of the emulator's request counters for one operation (throttled requests included). */
