@@ -12,3 +12,12 @@ export function testKey(name: string, bits: 1024 | 2048 = 2048): Promise<DkimPri
   }
   return key;
 }
+
+/**
+ * PEM armour around a (fake) body, built at run time so that no tracked file holds
+ * something that looks like a private key: for tests of parsers and redaction.
+ */
+export function fakePem(body: string, label = 'PRIVATE KEY'): string {
+  const dashes = '-'.repeat(5);
+  return `${dashes}BEGIN ${label}${dashes}\n${body}\n${dashes}END ${label}${dashes}`;
+}

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AwsClientFactory } from '../../../src/adapters/aws/clients.js';
 import { isRetryable, isThrottling, sanitizeText, toServiceError } from '../../../src/adapters/aws/errors.js';
 import { ByodkimError, ServiceError } from '../../../src/errors.js';
-import { testKey } from '../../support/keys.js';
+import { fakePem, testKey } from '../../support/keys.js';
 
 function sdkError(name: string, status: number | undefined, message = 'boom', extra: object = {}): Error {
   const error = new Error(message) as Error & Record<string, unknown>;
@@ -132,9 +132,7 @@ describe('AWS error mapping', () => {
   });
 
   it('sanitizes text: PEM blocks and long base64 runs go, names and ids stay', () => {
-    expect(sanitizeText('-----BEGIN PRIVATE KEY-----\nMIIabc\n-----END PRIVATE KEY----- left')).toBe(
-      '[redacted PEM] left',
-    );
+    expect(sanitizeText(`${fakePem('MIIabc')} left`)).toBe('[redacted PEM] left');
     expect(sanitizeText(`x ${'A'.repeat(64)}== y`)).toBe('x [redacted] y');
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:byodkim/example.com-AbCdEf';
     expect(sanitizeText(arn)).toBe(arn);

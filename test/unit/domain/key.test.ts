@@ -9,7 +9,7 @@ import {
   samePublicKey,
 } from '../../../src/domain/key.js';
 import { buildDkimRecordValue, matchRecord, splitTxtValue } from '../../../src/domain/record.js';
-import { testKey } from '../../support/keys.js';
+import { fakePem, testKey } from '../../support/keys.js';
 
 describe('DKIM keys', () => {
   it('generates 2048-bit keys by default and 1024 on request, and nothing else', async () => {
@@ -74,11 +74,7 @@ describe('DKIM keys', () => {
           .toString(),
       /encrypted/,
     ],
-    [
-      'corrupt PEM',
-      () => '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----',
-      /not a readable private key/,
-    ],
+    ['corrupt PEM', () => fakePem('AAAA'), /not a readable private key/],
     ['not base64', () => 'this is not a key!', /not a readable private key/],
     ['empty input', () => '', /not a readable private key/],
   ])('rejects %s with an error that names the source and never the key', (_, make, pattern) => {

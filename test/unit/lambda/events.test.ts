@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors.js';
 import { type Invocation, parseEvent, showValue } from '../../../src/lambda/events.js';
+import { fakePem } from '../../support/keys.js';
 
 const scheduled = {
   version: '0',
@@ -31,7 +32,7 @@ function stackEvent(status: string) {
   };
 }
 
-const PEM = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----';
+const PEM = fakePem('MIIEvQIBADANBgkqhkiG9w0BAQEFAASC');
 
 describe('parseEvent: what the function is asked to do', () => {
   it.each<[string, unknown, Invocation]>([

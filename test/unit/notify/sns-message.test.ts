@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderSnsMessage } from '../../../src/adapters/notify/sns.js';
 import type { Notification } from '../../../src/ports.js';
+import { fakePem } from '../../support/keys.js';
 
 const PUBLIC = `v=DKIM1; k=rsa; p=${'A'.repeat(392)}`;
 
@@ -101,7 +102,7 @@ describe('renderSnsMessage', () => {
         kind: 'failure',
         domain: 'example.com',
         reason: 'BUG',
-        message: '-----BEGIN PRIVATE KEY-----\nMIIE...\n-----END PRIVATE KEY-----',
+        message: fakePem('MIIE...'),
       }),
     ).toThrow(/contains a private key/);
   });
