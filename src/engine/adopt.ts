@@ -3,9 +3,11 @@ import { type DkimPrivateKey, importPrivateKey } from '../domain/key.js';
 import { DAY_MS } from '../domain/policy.js';
 import { isPropagated } from '../domain/propagation.js';
 import { dkimRecordName, parseDkimRecord } from '../domain/record.js';
-import { type Actor, type DomainState, emptyDomainState, type KeyEntry } from '../domain/state.js';
+import type { Actor, DomainState, KeyEntry } from '../domain/state.js';
 import { describeError, InputError, ServiceError } from '../errors.js';
-import type { DnsProbe, KeyVault, SesDkimView, SigningService, StateStore } from '../ports.js';
+import type { DnsProbe, KeyVault, SesDkimView, SigningService } from '../ports.js';
+import { updateDomainState } from './operator.js';
+import type { EngineDeps } from './reconcile.js';
 
 /** Where an existing key may be found when SES already signs with one byodkim did not make. */
 export interface AdoptSources {
@@ -31,14 +33,14 @@ export interface AdoptResult {
  */
 export async function adoptDomain(
   domain: ResolvedDomain,
-  ports: { vault: KeyVault; state: StateStore; signing: SigningService; probe: DnsProbe },
+  current: DomainState,
+  ports: { vault: KeyVault; signing: SigningService; probe: DnsProbe },
   options: { fromEasyDkim: boolean; sources: AdoptSources; now: Date; actor: Actor },
 ): Promise<AdoptResult> {
-  const existing = await ports.state.load(domain.domain);
-  if (existing && existing.value.keys.length > 0) {
+  if (current.keys.length > 0) {
     throw new InputError(
       'ALREADY_MANAGED',
-      `${domain.domain} is already managed by byodkim (${existing.value.keys.length} key(s) in its state); nothing to adopt`,
+      `${domain.domain} is already managed by byodkim (${current.keys.length} key(s) in its state); nothing to adopt`,
       {
         context: { domain: domain.domain },
       },
@@ -73,7 +75,7 @@ export async function adoptDomain(
     ...new Set(present.filter((v) => v.origin === 'EXTERNAL').map((v) => v.tokens[0] ?? '')),
   ].filter(Boolean);
   const at = options.now.toISOString();
-  const base = existing?.value ?? emptyDomainState(domain.domain);
+  const base = current;
   const warnings: string[] = [];
 
   if (selectors.length === 0) {
@@ -195,4 +197,16 @@ export async function adoptDomain(
     summary: `${domain.domain}: adopted selector ${selector}${key ? '' : ' (public key only; rotation requested)'}, valid until ${notAfter}`,
     warnings,
   };
+}
+
+/** Adoption as the front ends run it: under the domain's lease, saved with a version check. */
+export function adoptNow(
+  domain: ResolvedDomain,
+  deps: Pick<EngineDeps, 'state' | 'owner' | 'vault' | 'signing' | 'probe'>,
+  options: { fromEasyDkim: boolean; sources: AdoptSources; now: Date; actor: Actor },
+): Promise<AdoptResult> {
+  return updateDomainState(domain, deps, 'adopt', async (state) => {
+    const result = await adoptDomain(domain, state, deps, options);
+    return { state: result.state, result };
+  });
 }

@@ -1,7 +1,9 @@
 import type { ResolvedDomain } from '../config/load.js';
-import { emptyDomainState } from '../domain/state.js';
+import type { KeyBits } from '../domain/key.js';
+import { type DomainState, emptyDomainState, type KeyEntry } from '../domain/state.js';
 import { applyDomain, type DomainResult, type EngineDeps } from './reconcile.js';
 import { requestRollback, requestRotation } from './requests.js';
+import { stageNewKey } from './stage-key.js';
 
 /**
  * Operator requests as every front end (CLI, Lambda) carries them out: the request is
@@ -33,11 +35,8 @@ export async function recordRequest(
   request: OperatorRequest,
 ): Promise<void> {
   const now = deps.clock.now();
-  const lease = await deps.state.acquireLease(domain.domain, `${deps.owner}:request`, REQUEST_LEASE_MS);
-  try {
-    const loaded = await deps.state.load(domain.domain);
-    const state = loaded?.value ?? emptyDomainState(domain.domain);
-    const next =
+  await updateDomainState(domain, deps, 'request', async (state) => ({
+    state:
       request.kind === 'rotate'
         ? requestRotation(state, {
             emergency: request.emergency,
@@ -46,11 +45,51 @@ export async function recordRequest(
             actor: deps.actor,
             policy: domain.policy,
           })
-        : requestRollback(state, { now, actor: deps.actor });
-    await deps.state.save(next, loaded?.version);
+        : requestRollback(state, { now, actor: deps.actor }),
+    result: undefined,
+  }));
+}
+
+/**
+ * The one way an operator command changes a domain's state outside a pass: under a short
+ * lease of its own, load, change, save with a version check. `change` may do I/O (store a
+ * key) before it returns the new state; if it throws, nothing is saved.
+ */
+export async function updateDomainState<T>(
+  domain: ResolvedDomain,
+  deps: Pick<EngineDeps, 'state' | 'owner'>,
+  purpose: string,
+  change: (state: DomainState) => Promise<{ state: DomainState; result: T }>,
+): Promise<T> {
+  const lease = await deps.state.acquireLease(domain.domain, `${deps.owner}:${purpose}`, REQUEST_LEASE_MS);
+  try {
+    const loaded = await deps.state.load(domain.domain);
+    const { state, result } = await change(loaded?.value ?? emptyDomainState(domain.domain));
+    await deps.state.save(state, loaded?.version);
+    return result;
   } finally {
     await lease.release();
   }
+}
+
+/** Phase 3 by hand (`keygen`): the next key, stored and read back, named in the state as staged. */
+export function generateKeyNow(
+  domain: ResolvedDomain,
+  deps: Pick<EngineDeps, 'state' | 'owner' | 'vault' | 'clock' | 'actor'>,
+  options: { bits?: KeyBits; reason: string },
+): Promise<KeyEntry> {
+  return updateDomainState(domain, deps, 'keygen', async (state) => {
+    const staged = await stageNewKey({
+      domain,
+      state,
+      vault: deps.vault,
+      now: deps.clock.now(),
+      actor: deps.actor,
+      reason: options.reason,
+      ...(options.bits ? { bits: options.bits } : {}),
+    });
+    return { state: staged.state, result: staged.key };
+  });
 }
 
 /** Records the request, then runs one pass for the domain (as `apply` would). */

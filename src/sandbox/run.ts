@@ -19,7 +19,7 @@ import { findDomain, type LoadedConfig, loadConfig, type ResolvedDomain } from '
 import type { Plan, Step } from '../domain/lifecycle.js';
 import { DAY_MS, HOUR_MS } from '../domain/policy.js';
 import type { Actor, DomainState } from '../domain/state.js';
-import { adoptDomain } from '../engine/adopt.js';
+import { adoptNow } from '../engine/adopt.js';
 import {
   applyDomain,
   type DomainResult,
@@ -247,29 +247,22 @@ class SandboxRun {
       );
 
     const deps = this.#deps;
-    const lease = await deps.state.acquireLease(domain.domain, `${deps.owner}:adopt`, 60_000);
-    try {
-      const before = await deps.state.load(domain.domain);
-      const result = await adoptDomain(domain, deps, {
-        fromEasyDkim: false,
-        sources: {
-          // What the seed system's config secret says about the key (the key itself is in the vault).
-          seed: async () => ({
-            selector: setup.selector,
-            createdAt: setup.createdAt,
-            expiresAt: setup.expiresAt,
-          }),
-        },
-        now: this.#clock.now(),
-        actor: this.#actor,
-      });
-      await deps.state.save(result.state, before?.version);
-      this.#states.set(domain.domain, result.state);
-      this.#log(domain.domain, 'adopt', '✓', result.summary.replace(`${domain.domain}: `, ''));
-      for (const warning of result.warnings) this.#log(domain.domain, 'adopt', '!', warning);
-    } finally {
-      await lease.release();
-    }
+    const result = await adoptNow(domain, deps, {
+      fromEasyDkim: false,
+      sources: {
+        // What the seed system's config secret says about the key (the key itself is in the vault).
+        seed: async () => ({
+          selector: setup.selector,
+          createdAt: setup.createdAt,
+          expiresAt: setup.expiresAt,
+        }),
+      },
+      now: this.#clock.now(),
+      actor: this.#actor,
+    });
+    this.#states.set(domain.domain, result.state);
+    this.#log(domain.domain, 'adopt', '✓', result.summary.replace(`${domain.domain}: `, ''));
+    for (const warning of result.warnings) this.#log(domain.domain, 'adopt', '!', warning);
     await this.#checkMail();
   }
 
