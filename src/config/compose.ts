@@ -35,11 +35,21 @@ export function buildAwsClients(loaded: LoadedConfig): Promise<AwsClientFactory>
   if (factory === undefined) {
     factory = import('../adapters/aws/clients.js').then(({ AwsClientFactory }) => {
       const aws = loaded.config.aws;
-      const profile = process.env.AWS_PROFILE ?? aws?.profile;
+      const fromEnv = process.env.AWS_PROFILE || undefined;
+      const profile = fromEnv ?? aws?.profile;
       return new AwsClientFactory({
-        ...(profile === undefined ? {} : { profile }),
+        configPath: loaded.path,
+        ...(profile === undefined
+          ? {}
+          : {
+              profile,
+              profileSource:
+                fromEnv === undefined ? `aws.profile in ${loaded.path}` : '--profile or AWS_PROFILE',
+            }),
         ...(aws?.endpoints === undefined ? {} : { endpoints: aws.endpoints }),
         ...(aws?.maxAttempts === undefined ? {} : { maxAttempts: aws.maxAttempts }),
+        ...(aws?.connectTimeoutMs === undefined ? {} : { connectionTimeoutMs: aws.connectTimeoutMs }),
+        ...(aws?.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: aws.requestTimeoutMs }),
       });
     });
     factories.set(loaded, factory);

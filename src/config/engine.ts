@@ -17,6 +17,11 @@ export interface EngineWiring extends ComposeOptions {
   publisher?: PublisherWiringOptions;
   /** Builds SNS/webhook notifiers for `notify` entries the DNS wiring does not know. */
   otherNotifiers?: PublisherWiringOptions['others'];
+  /**
+   * Where a `{ type: stdout }` notifier writes. Default `process.stdout`; the CLI passes
+   * stderr in JSON mode, so stdout carries nothing but the one JSON document.
+   */
+  notifierStream?: NodeJS.WritableStream;
 }
 
 /**
@@ -32,7 +37,12 @@ export async function buildEngineDeps(loaded: LoadedConfig, wiring: EngineWiring
     others = remoteNotifiers(wiring.awsClients ?? (await buildAwsClients(loaded)), process.env);
   }
   const notifier =
-    wiring.notifier ?? buildNotifier(loaded.config, { clock: wiring.clock, ...(others ? { others } : {}) });
+    wiring.notifier ??
+    buildNotifier(loaded.config, {
+      clock: wiring.clock,
+      ...(others ? { others } : {}),
+      ...(wiring.notifierStream ? { stdout: wiring.notifierStream } : {}),
+    });
   const publishers = new Map<string, DnsPublisher>();
   for (const domain of loaded.domains) {
     const key = JSON.stringify(domain.dns);

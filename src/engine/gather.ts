@@ -1,7 +1,7 @@
 import type { DomainSpec, Observation, SesObservation } from '../domain/lifecycle.js';
 import { dkimRecordName } from '../domain/record.js';
 import type { DomainState, KeyEntry } from '../domain/state.js';
-import { describeError } from '../errors.js';
+import { ByodkimError, describeError, ServiceError } from '../errors.js';
 import type { DnsProbe, ProbeResult, SigningService } from '../ports.js';
 
 /** Keys whose record byodkim needs to see: everything published and not yet gone for good. */
@@ -9,6 +9,11 @@ export function keysToProbe(state: DomainState): KeyEntry[] {
   return state.keys.filter(
     (k) => k.status !== 'staged' && k.status !== 'retired' && k.status !== 'revoked' && !k.destroyedAt,
   );
+}
+
+/** A failure that will not go away by waiting: anything but a transient service error. */
+function needsPerson(error: unknown): boolean {
+  return error instanceof ByodkimError && !(error instanceof ServiceError && error.retryable);
 }
 
 /**
@@ -29,6 +34,9 @@ export async function gather(
       try {
         ses[region] = { ok: true, view: await ports.signing.describe(spec.domain, region) };
       } catch (error) {
+        // Credentials, access, an endpoint that refuses: no pass can succeed until a person
+        // fixes it, so the domain fails here, before any side effect (exit 1, not 3).
+        if (needsPerson(error)) throw error;
         ses[region] = { ok: false, error: describeError(error) };
       }
     }),

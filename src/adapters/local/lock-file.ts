@@ -3,6 +3,7 @@ import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { LockedError } from '../../errors.js';
 import { writeNewFile } from './fs-atomic.js';
+import { onDisk } from './fs-errors.js';
 
 interface LockBody {
   owner: string;
@@ -72,7 +73,7 @@ export class LockFile {
       });
     }
     const body = this.#body(ttlMs, now);
-    await writeFile(this.#path, JSON.stringify(body), { mode: 0o600 });
+    await onDisk('write', this.#path, () => writeFile(this.#path, JSON.stringify(body), { mode: 0o600 }));
     this.#expiresAt = new Date(body.expiresAt);
   }
 

@@ -14,6 +14,7 @@ async function requestThenPrint(
   const domain = domains[0];
   if (!domain) return 2;
   const result = await requestThenApply(domain, deps, request);
+  for (const error of result.errors) process.stderr.write(`byodkim: ${result.domain}: ${error}\n`);
   if (global.output === 'json')
     printJson({
       domain: result.domain,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { forEachDomain, planDomain } from '../../engine/reconcile.js';
 import type { GlobalOptions } from '../context.js';
 import { cliClock } from '../context.js';
-import { cliEngine } from '../engine-context.js';
+import { cliEngine, readExitCode } from '../engine-context.js';
 import { printJson, renderTable } from '../render.js';
 import { STATUS_HEADERS, statusCells, statusRows } from '../status-rows.js';
 
@@ -17,10 +17,12 @@ export async function run(
   const rows = statusRows(results, domains, cliClock(global).now());
   if (global.output === 'json') {
     printJson(rows);
-    return 0;
+    return readExitCode(results);
   }
   process.stdout.write(`${renderTable([...STATUS_HEADERS], rows.map(statusCells))}\n`);
   for (const row of rows)
     for (const warning of row.warnings) process.stdout.write(`warning [${row.domain}]: ${warning}\n`);
-  return 0;
+  for (const row of rows)
+    for (const error of row.errors) process.stderr.write(`byodkim: ${row.domain}: ${error}\n`);
+  return readExitCode(results);
 }

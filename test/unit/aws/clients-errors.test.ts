@@ -28,7 +28,7 @@ describe('AWS client factory', () => {
       forcePathStyle: true,
       maxAttempts: 7,
       retryMode: 'standard',
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
     });
     const ses = factory.config('sesv2', 'eu-west-1');
     expect(ses.retryMode).toBe('adaptive');
