@@ -64,6 +64,9 @@ export async function buildStores(
 ): Promise<Stores> {
   const { keys, state } = loaded.config;
   const now = (): Date => clock.now();
+  // Leases (and the stores' own write times) follow the real clock, whatever `--now` says:
+  // a what-if run must not hold a domain until the time it pretends it is.
+  const realNow = (): Date => new Date();
   const aws = (): Promise<AwsClientFactory> => Promise.resolve(options.awsClients ?? buildAwsClients(loaded));
   let vault: KeyVault;
   if (keys.type === 'file') {
@@ -88,12 +91,12 @@ export async function buildStores(
   }
   let store: StateStore;
   if (state.type === 'file') {
-    store = new FileStateStore({ dir: state.dir, now });
+    store = new FileStateStore({ dir: state.dir, now: realNow });
   } else if (state.type === 'secrets-manager') {
     const { SecretsManagerStateStore } = await import('../adapters/aws/secrets-manager-state.js');
     store = new SecretsManagerStateStore({
       secretName: state.secretName,
-      now,
+      now: realNow,
       clients: await aws(),
       ...(state.kmsKeyId === undefined ? {} : { kmsKeyId: state.kmsKeyId }),
       ...(state.region === undefined ? {} : { region: state.region }),
@@ -102,7 +105,7 @@ export async function buildStores(
     const { DynamoDbStateStore } = await import('../adapters/aws/dynamodb-state.js');
     store = new DynamoDbStateStore({
       table: state.table,
-      now,
+      now: realNow,
       clients: await aws(),
       ...(state.region === undefined ? {} : { region: state.region }),
     });

@@ -88,7 +88,7 @@ export type Step = StepBase &
   (
     | { kind: 'generate-key' }
     | { kind: 'publish'; changes: DnsRecordChange[] }
-    | { kind: 'set-streak'; selector: string; streak: number }
+    | { kind: 'set-streak'; selector: string; streak: number; seenAt?: string }
     | { kind: 'transition'; selector: string; to: KeyStatus; set?: Partial<KeyEntry> }
     | { kind: 'ses-put'; region: string; selector: string }
     | { kind: 'ses-create'; region: string; selector: string }
@@ -410,16 +410,34 @@ function trackPropagation(w: Working): void {
     const before = key.verifyStreak ?? 0;
     if (!cnameInPlace(w.spec, key.selector, result)) warnCname(w, key.selector, result);
     if (served(w, key.selector)) {
-      const streak = Math.min(before + 1, needed);
+      // Checks count only when at least verifyIntervalMinutes apart: runs started together
+      // would otherwise "verify" a record seconds after it was published, while secondaries
+      // that lag by minutes have not caught up.
+      const lastSeen = key.lastSeenAt === undefined ? undefined : Date.parse(key.lastSeenAt);
+      const countsFrom =
+        lastSeen === undefined ? undefined : lastSeen + w.spec.policy.verifyIntervalMinutes * 60_000;
+      const tooSoon =
+        before > 0 && before < needed && countsFrom !== undefined && w.now.getTime() < countsFrom;
+      const streak = tooSoon ? before : Math.min(before + 1, needed);
       if (streak !== before) {
         key.verifyStreak = streak;
+        key.lastSeenAt = iso(w.now);
         w.step({
           kind: 'set-streak',
           selector: key.selector,
           streak,
+          seenAt: key.lastSeenAt,
           reason: 'RecordSeen',
           message: `${key.selector}: every authoritative nameserver serves the key (${streak}/${needed})`,
           phase: 5,
+        });
+      }
+      if (tooSoon && countsFrom !== undefined) {
+        w.wait({
+          reason: 'VerifyIntervalPending',
+          message: `${key.selector}: served everywhere (${before}/${needed}); the next check counts from ${iso(new Date(countsFrom))} (policy.verifyIntervalMinutes: ${w.spec.policy.verifyIntervalMinutes})`,
+          outside: true,
+          selector: key.selector,
         });
       }
       if (key.status === 'published' && streak >= needed) {
@@ -444,6 +462,7 @@ function trackPropagation(w: Working): void {
       }
       if (before !== 0) {
         key.verifyStreak = 0;
+        delete key.lastSeenAt;
         w.step({
           kind: 'set-streak',
           selector: key.selector,

@@ -120,6 +120,8 @@ export async function execute(
         case 'set-streak':
           updateKey(step.selector, (k) => {
             k.verifyStreak = step.streak;
+            if (step.seenAt !== undefined) k.lastSeenAt = step.seenAt;
+            else delete k.lastSeenAt;
           });
           break;
         case 'transition': {

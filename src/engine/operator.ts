@@ -1,6 +1,7 @@
 import type { ResolvedDomain } from '../config/load.js';
 import type { KeyBits } from '../domain/key.js';
 import { type DomainState, emptyDomainState, type KeyEntry } from '../domain/state.js';
+import { keepLeaseAlive } from './keep-lease.js';
 import { applyDomain, type DomainResult, type EngineDeps } from './reconcile.js';
 import { requestRollback, requestRotation } from './requests.js';
 import { stageNewKey } from './stage-key.js';
@@ -62,12 +63,15 @@ export async function updateDomainState<T>(
   change: (state: DomainState) => Promise<{ state: DomainState; result: T }>,
 ): Promise<T> {
   const lease = await deps.state.acquireLease(domain.domain, `${deps.owner}:${purpose}`, REQUEST_LEASE_MS);
+  // Storing a key in S3 may take longer than the lease (retries up to their timeouts).
+  const stopRenewing = keepLeaseAlive(lease, REQUEST_LEASE_MS, () => undefined);
   try {
     const loaded = await deps.state.load(domain.domain);
     const { state, result } = await change(loaded?.value ?? emptyDomainState(domain.domain));
     await deps.state.save(state, loaded?.version);
     return result;
   } finally {
+    stopRenewing();
     await lease.release();
   }
 }

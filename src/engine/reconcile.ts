@@ -1,4 +1,5 @@
 import type { ResolvedDomain } from '../config/load.js';
+import { MAX_LEASE_MS } from '../domain/lease.js';
 import { decide, type Observation, type Plan } from '../domain/lifecycle.js';
 import { type Actor, type DomainState, emptyDomainState } from '../domain/state.js';
 import { describeError, LockedError } from '../errors.js';
@@ -14,6 +15,7 @@ import type {
 } from '../ports.js';
 import { execute } from './execute.js';
 import { gather } from './gather.js';
+import { keepLeaseAlive } from './keep-lease.js';
 import { domainSpec } from './spec.js';
 
 export interface EngineDeps {
@@ -43,7 +45,7 @@ export interface DomainResult {
   errors: string[];
 }
 
-const DEFAULT_LEASE_MS = 5 * 60_000;
+const DEFAULT_LEASE_MS = MAX_LEASE_MS;
 
 /**
  * 'waiting' (exit 3) when the domain is not settled and the next move is someone else's:
@@ -88,8 +90,9 @@ export async function planDomain(domain: ResolvedDomain, deps: EngineDeps): Prom
 export async function applyDomain(domain: ResolvedDomain, deps: EngineDeps): Promise<DomainResult> {
   deps.output.event({ type: 'domain-start', domain: domain.domain });
   let lease: Awaited<ReturnType<StateStore['acquireLease']>>;
+  const leaseTtlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_MS;
   try {
-    lease = await deps.state.acquireLease(domain.domain, deps.owner, deps.leaseTtlMs ?? DEFAULT_LEASE_MS);
+    lease = await deps.state.acquireLease(domain.domain, deps.owner, leaseTtlMs);
   } catch (error) {
     if (error instanceof LockedError) {
       const message = `another byodkim run holds ${domain.domain}: ${error.message}`;
@@ -98,6 +101,9 @@ export async function applyDomain(domain: ResolvedDomain, deps: EngineDeps): Pro
     }
     throw error;
   }
+  const stopRenewing = keepLeaseAlive(lease, leaseTtlMs, (message) =>
+    deps.output.event({ type: 'warning', domain: domain.domain, code: 'LeaseLost', message }),
+  );
   try {
     const loaded = await deps.state.load(domain.domain);
     const state = loaded?.value ?? emptyDomainState(domain.domain);
@@ -138,6 +144,7 @@ export async function applyDomain(domain: ResolvedDomain, deps: EngineDeps): Pro
     deps.output.event({ type: 'domain-done', domain: domain.domain, outcome: 'failed', message });
     return { domain: domain.domain, outcome: 'failed', errors: [message] };
   } finally {
+    stopRenewing();
     await lease.release().catch(() => undefined);
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { leaseHolds } from '../../domain/lease.js';
 import { LockedError } from '../../errors.js';
 import { writeNewFile } from './fs-atomic.js';
 import { onDisk } from './fs-errors.js';
@@ -104,7 +105,8 @@ export class LockFile {
 }
 
 function isStale(lock: LockBody, now: Date): boolean {
-  if (new Date(lock.expiresAt).getTime() <= now.getTime()) return true;
+  // Expired, or written by a clock far ahead of ours (`--now 2030…`, a skewed host).
+  if (!leaseHolds(lock.expiresAt, now)) return true;
   // The real clock too: a virtual clock (tests, --now) must not keep a dead lock alive.
   if (lock.host === hostname() && lock.pid !== process.pid && !processAlive(lock.pid)) return true;
   return false;

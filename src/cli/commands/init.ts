@@ -65,6 +65,7 @@ policy:
   keyBits: 2048            # 1024 or 2048: the only sizes SES accepts
   selectorTemplate: "{prefix}-{yyyymmdd}-{n}"   # e.g. ${prefix ?? domain.split('.')[0]}-20260917-1
   verifyChecks: 2          # consecutive passes every authoritative nameserver must serve the key
+  verifyIntervalMinutes: 10   # ...counted only when at least this far apart (secondaries lag)
   verificationWindowHours: 72   # SES must report SUCCESS within this, or byodkim rolls back
 
 # Where private keys live. "file" is the embedded default (0700 directories, 0600 files).
