@@ -1,7 +1,8 @@
+import { stat } from 'node:fs/promises';
 import type { AwsClientFactory } from '../adapters/aws/clients.js';
 import { FileStateStore } from '../adapters/local/file-state.js';
 import { FileKeyVault } from '../adapters/local/file-vault.js';
-import { InputError } from '../errors.js';
+import { InputError, StorageError } from '../errors.js';
 import type { Clock, DnsPublisher, KeyVault, SigningService, StateStore } from '../ports.js';
 import type { LoadedConfig } from './load.js';
 import type { DnsProviderConfig } from './schema.js';
@@ -70,6 +71,7 @@ export async function buildStores(
   const aws = (): Promise<AwsClientFactory> => Promise.resolve(options.awsClients ?? buildAwsClients(loaded));
   let vault: KeyVault;
   if (keys.type === 'file') {
+    await assertDirectoryOrAbsent(keys.dir, 'keys.dir', loaded.path);
     vault = new FileKeyVault({ dir: keys.dir, retired: keys.retired, now });
   } else if (keys.type === 's3') {
     const { S3KeyVault } = await import('../adapters/aws/s3-vault.js');
@@ -91,6 +93,7 @@ export async function buildStores(
   }
   let store: StateStore;
   if (state.type === 'file') {
+    await assertDirectoryOrAbsent(state.dir, 'state.dir', loaded.path);
     store = new FileStateStore({ dir: state.dir, now: realNow });
   } else if (state.type === 'secrets-manager') {
     const { SecretsManagerStateStore } = await import('../adapters/aws/secrets-manager-state.js');
@@ -117,6 +120,26 @@ export async function buildStores(
     );
   }
   return { vault, state: store };
+}
+
+/** A configured directory that exists as something else is bad config: exit 2, naming the field. */
+async function assertDirectoryOrAbsent(dir: string, field: string, configPath: string): Promise<void> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(dir)).isDirectory();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new StorageError('read', dir, error);
+  }
+  if (!isDirectory) {
+    throw new InputError(
+      'CONFIG_INVALID',
+      `${configPath}: ${field}: "${dir}" exists and is not a directory`,
+      {
+        context: { path: configPath, field, dir },
+      },
+    );
+  }
 }
 
 /** The Route 53 publisher for a domain's `dns` settings (`provider: route53`). */
