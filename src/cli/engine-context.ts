@@ -48,3 +48,9 @@ export function readExitCode(results: readonly DomainResult[]): number {
   if (results.some((r) => r.plan?.waits.some((w) => w.reason === 'SesUnavailable'))) return ExitCode.waiting;
   return ExitCode.ok;
 }
+
+/** Every domain's errors on stderr, one line each, in both output modes: failures are never silent. */
+export function reportDomainErrors(results: readonly Pick<DomainResult, 'domain' | 'errors'>[]): void {
+  for (const r of results)
+    for (const error of r.errors) process.stderr.write(`byodkim: ${r.domain}: ${error}\n`);
+}

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { applyDomain, forEachDomain } from '../../engine/reconcile.js';
 import { type GlobalOptions, integerOption } from '../context.js';
-import { cliEngine, exitCodeOf } from '../engine-context.js';
+import { cliEngine, exitCodeOf, reportDomainErrors } from '../engine-context.js';
 import { printJson, printJsonLine, renderTable } from '../render.js';
 
 export async function run(
@@ -19,8 +19,7 @@ export async function run(
   const { deps, domains } = await cliEngine(global, options.domain);
   for (;;) {
     const { results } = await forEachDomain(domains, (d) => applyDomain(d, deps), { concurrency });
-    for (const r of results)
-      for (const error of r.errors) process.stderr.write(`byodkim: ${r.domain}: ${error}\n`);
+    reportDomainErrors(results);
     if (global.output === 'json') {
       // One document per run; with --watch, one per pass, each on one line (JSON Lines).
       (watch === undefined ? printJson : printJsonLine)(

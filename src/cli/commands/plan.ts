@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { forEachDomain, planDomain } from '../../engine/reconcile.js';
 import type { GlobalOptions } from '../context.js';
-import { cliEngine, readExitCode } from '../engine-context.js';
+import { cliEngine, readExitCode, reportDomainErrors } from '../engine-context.js';
 import { printJson } from '../render.js';
 
 /** What the next pass would do, per domain, with reasons. Changes nothing. */
@@ -12,6 +12,7 @@ export async function run(
 ): Promise<number> {
   const { deps, domains } = await cliEngine(global, options.domain, { quiet: true });
   const { results } = await forEachDomain(domains, (d) => planDomain(d, deps), { concurrency: 16 });
+  reportDomainErrors(results);
   if (global.output === 'json') {
     printJson(results.map((r) => ({ domain: r.domain, outcome: r.outcome, errors: r.errors, ...r.plan })));
     return readExitCode(results);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { forEachDomain, planDomain } from '../../engine/reconcile.js';
 import type { GlobalOptions } from '../context.js';
 import { cliClock } from '../context.js';
-import { cliEngine, readExitCode } from '../engine-context.js';
+import { cliEngine, readExitCode, reportDomainErrors } from '../engine-context.js';
 import { printJson, renderTable } from '../render.js';
 import { STATUS_HEADERS, statusCells, statusRows } from '../status-rows.js';
 
@@ -15,6 +15,7 @@ export async function run(
   const { deps, domains } = await cliEngine(global, options.domain, { quiet: true });
   const { results } = await forEachDomain(domains, (d) => planDomain(d, deps), { concurrency: 16 });
   const rows = statusRows(results, domains, cliClock(global).now());
+  reportDomainErrors(results);
   if (global.output === 'json') {
     printJson(rows);
     return readExitCode(results);
@@ -22,7 +23,5 @@ export async function run(
   process.stdout.write(`${renderTable([...STATUS_HEADERS], rows.map(statusCells))}\n`);
   for (const row of rows)
     for (const warning of row.warnings) process.stdout.write(`warning [${row.domain}]: ${warning}\n`);
-  for (const row of rows)
-    for (const error of row.errors) process.stderr.write(`byodkim: ${row.domain}: ${error}\n`);
   return readExitCode(results);
 }
