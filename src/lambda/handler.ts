@@ -32,6 +32,7 @@ import {
   forEachDomain,
   planDomain,
 } from '../engine/reconcile.js';
+import { type StepReport, stepReports } from '../engine/report.js';
 import { ByodkimError, describeError, InputError, LockedError } from '../errors.js';
 import type { Env } from './config-source.js';
 import { type Invocation, parseEvent } from './events.js';
@@ -49,12 +50,8 @@ export interface LambdaContext {
 export const DEFAULT_DEADLINE_MARGIN_MS = 60_000;
 export const DEFAULT_CONCURRENCY = 16;
 
-export interface StepSummary {
-  kind: string;
-  phase: number;
-  reason: string;
-  message: string;
-}
+/** One step as the response reports it (the one report shape of src/engine/report.ts). */
+export type StepSummary = StepReport;
 
 export interface DomainSummary {
   domain: string;
@@ -221,7 +218,7 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     try {
       target =
         'domain' in invocation && invocation.domain !== undefined
-          ? [findDomain(rt.loaded, invocation.domain)]
+          ? [findDomain(rt.loaded, invocation.domain, 'domain')]
           : ordered(rt.loaded.domains, carryOver, random);
     } catch (error) {
       return rejected(log, requestId, action, inSource(error, rt.loaded.path, rt.source), 'domain');
@@ -362,10 +359,10 @@ function rejected(
   };
 }
 
-/** Errors from the shared config code name the CLI's flag and the stand-in path: name the event field and the source. */
+/** Errors from the shared config code name the stand-in path of the config: name its source instead. */
 function inSource(error: unknown, path: string, source: string): unknown {
   if (!(error instanceof InputError)) return error;
-  return new InputError(error.code, error.message.replaceAll(path, source).replace(/^--domain:/, 'domain:'), {
+  return new InputError(error.code, error.message.replaceAll(path, source), {
     context: error.context,
     cause: error,
   });
@@ -377,12 +374,7 @@ function summarize(result: DomainResult, measures: DomainMeasures, withObservati
     domain: result.domain,
     outcome: result.outcome,
     errors: result.errors,
-    steps: (result.plan?.steps ?? []).map((s) => ({
-      kind: s.kind,
-      phase: s.phase,
-      reason: s.reason,
-      message: s.message,
-    })),
+    steps: stepReports(result),
     waits: (result.plan?.waits ?? []).map((w) => ({ ...w })),
     warnings: (result.plan?.warnings ?? []).map((w) => ({ code: w.code, message: w.message })),
     rotationsCompleted: measures.rotationsCompleted,
