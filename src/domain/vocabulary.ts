@@ -68,6 +68,7 @@ export const Reason = {
   Retired: 'Retired',
   // Key supply and custody.
   SelectorRingBusy: 'SelectorRingBusy',
+  VaultUnavailable: 'VaultUnavailable',
   FailureBackoff: 'FailureBackoff',
   KeyMismatch: 'KeyMismatch',
   KeyMissing: 'KeyMissing',

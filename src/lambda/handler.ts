@@ -23,6 +23,7 @@
  * BYODKIM_CONCURRENCY (16), BYODKIM_LOG_LEVEL (info), plus each `secretEnv` the config names.
  */
 import { findDomain, type ResolvedDomain } from '../config/load.js';
+import { Reason } from '../domain/vocabulary.js';
 import { recordRequest } from '../engine/operator.js';
 import {
   applyDomain,
@@ -248,7 +249,11 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       } catch (error) {
         return rejected(log, requestId, action, error, 'domain', domain.domain);
       }
-      log.info(`${action} request recorded`, { action, domain: domain.domain, reason: 'RequestRecorded' });
+      log.info(`${action} request recorded`, {
+        action,
+        domain: domain.domain,
+        reason: Reason.RequestRecorded,
+      });
       // The request is saved: from here on the pass reports like any other.
       ({ results, skipped } = await forEachDomain([domain], (d) => applyDomain(d, deps)));
     } else {
@@ -281,7 +286,7 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     if (skipped.length > 0) {
       log.warn(`deadline: ${skipped.length} domain(s) left for the next run`, {
         action,
-        reason: 'DeadlineReached',
+        reason: Reason.DeadlineReached,
         skipped,
         remainingMs: context.getRemainingTimeInMillis(),
         marginMs: margin,

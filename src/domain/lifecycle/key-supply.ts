@@ -43,6 +43,15 @@ export function supplyKeys(w: Working): void {
   const wanted = Math.max(w.active ? policy.standby : policy.standby + 1, due ? 1 : 0);
   let missing = Math.max(0, wanted - future.length);
   if (missing === 0) return;
+  if (!w.obs.vault) {
+    // A name the vault already holds would be refused; without its list, no name is safe.
+    w.wait({
+      reason: Reason.VaultUnavailable,
+      message: `the vault could not be listed; a new key is named once it can be`,
+      outside: true,
+    });
+    return;
+  }
   const ring = w.spec.delegation;
   if (ring) {
     const free = freeRingNames(w).length;

@@ -34,6 +34,7 @@ export function retireOldKeys(w: Working): void {
     const record = w.obs.dns[selector];
     if (inUse.length > 0 && key.status !== 'revoked') {
       // Grace counts from the moment no region signs with the key any more.
+      if (key.retiringSince === w.at) continue;
       w.do({
         kind: 'transition',
         selector,
