@@ -85,9 +85,9 @@ export function sesOn(
 /** Every nameserver (ns1, ns2) answering `outcome` for the selector, or per nameserver. */
 export function dnsFor(
   selector: string,
-  outcome: NameserverOutcome | [NameserverOutcome, NameserverOutcome],
+  outcome: NameserverOutcome | readonly [NameserverOutcome, NameserverOutcome],
 ): ProbeResult {
-  const outcomes = Array.isArray(outcome) ? outcome : [outcome, outcome];
+  const outcomes: readonly NameserverOutcome[] = typeof outcome === 'string' ? [outcome, outcome] : outcome;
   return {
     name: `${selector}._domainkey.${DOMAIN}`,
     answers: outcomes.map((o, i) => ({
@@ -106,7 +106,7 @@ export interface ObservationInput {
   /** What every region shows when `ses` does not name it. */
   sesDefault?: SesDkimView;
   /** Per selector: the outcome on every nameserver (or per nameserver). */
-  dns?: Record<string, NameserverOutcome | [NameserverOutcome, NameserverOutcome]>;
+  dns?: Record<string, NameserverOutcome | readonly [NameserverOutcome, NameserverOutcome]>;
   vault?: VaultObservation;
 }
 

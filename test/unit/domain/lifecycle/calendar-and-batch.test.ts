@@ -37,15 +37,25 @@ describe('the DNS batch', () => {
   });
 
   it('manual DNS: nothing more is handed over while a hand-off is pending', () => {
-    const state = aState([aKey('k2', 'active'), aKey('k1', 'retiring', { retiringSince: daysAgo(8) })], {
-      handOff: { sentAt: daysAgo(1), add: [{ name: 'x._domainkey.example.com', value: 'v' }], remove: [] },
-    });
-    const p = plan(
-      state,
-      { sesDefault: sesOn('k2'), dns: { k2: 'match', k1: 'match' } },
-      aSpec({ dnsMode: 'manual' }),
+    const state = aState(
+      [
+        aKey('k2', 'active'),
+        aKey('k1', 'retiring', { retiringSince: daysAgo(8) }),
+        aKey('k3', 'published', { lastPublishedAt: daysAgo(1) }),
+      ],
+      {
+        handOff: { sentAt: daysAgo(1), add: [{ name: 'k3._domainkey.example.com', value: 'v' }], remove: [] },
+      },
     );
+    const manual = aSpec({ dnsMode: 'manual' });
+    const obs = { sesDefault: sesOn('k2'), dns: { k2: 'match', k1: 'match', k3: 'missing' } } as const;
+    const p = plan(state, obs, manual);
     expect(p.steps.some((s) => s.kind === 'publish')).toBe(false);
+    expect(p.waits.map((w) => w.reason)).toContain('DnsHandOffPending');
+    // Once the DNS team's change shows, the removal goes out.
+    expect(stepsOf(plan(state, { ...obs, dns: { ...obs.dns, k3: 'match' } }, manual))).toContain(
+      'publish(delete k1)',
+    );
   });
 });
 
