@@ -88,7 +88,9 @@ export function lastSwitchReport(state: DomainState | undefined): LastSwitchRepo
     regions[region] = {
       putAt: r.putAt,
       successSeenAt: r.successSeenAt ?? null,
-      gapSeconds: r.successSeenAt ? Math.round((Date.parse(r.successSeenAt) - Date.parse(r.putAt)) / 1000) : null,
+      gapSeconds: r.successSeenAt
+        ? Math.round((Date.parse(r.successSeenAt) - Date.parse(r.putAt)) / 1000)
+        : null,
       ...(r.sesVerifiedAt ? { sesVerifiedAt: r.sesVerifiedAt } : {}),
     };
   }
@@ -96,12 +98,17 @@ export function lastSwitchReport(state: DomainState | undefined): LastSwitchRepo
 }
 
 /** Gaps closed in this pass, per region (the Lambda's SigningGapSeconds metric). */
-export function gapsClosed(result: DomainResult): Array<{ region: string; selector: string; gapSeconds: number }> {
+export function gapsClosed(
+  result: DomainResult,
+): Array<{ region: string; selector: string; gapSeconds: number }> {
   const report = lastSwitchReport(result.state);
   if (!report) return [];
   return (result.steps ?? []).flatMap((r) => {
-    if (r.status !== 'done' || r.step.kind !== 'signing-seen' || r.step.selector !== report.selector) return [];
+    if (r.status !== 'done' || r.step.kind !== 'signing-seen' || r.step.selector !== report.selector)
+      return [];
     const gap = report.regions[r.step.region]?.gapSeconds;
-    return gap === null || gap === undefined ? [] : [{ region: r.step.region, selector: r.step.selector, gapSeconds: gap }];
+    return gap === null || gap === undefined
+      ? []
+      : [{ region: r.step.region, selector: r.step.selector, gapSeconds: gap }];
   });
 }
