@@ -18,7 +18,7 @@ export async function cliEngine(
   options: { quiet?: boolean } = {},
 ): Promise<CliEngine> {
   const loaded = await loadCliConfig(global);
-  const domains = domain === undefined ? loaded.domains : [findDomain(loaded, String(domain))];
+  const domains = domain === undefined ? loaded.domains : [findDomain(loaded, String(domain), '--domain')];
   // stdout carries the one JSON document in JSON mode: progress and notices go to stderr.
   const humanStream = global.output === 'json' ? process.stderr : process.stdout;
   const output = progressOutput(humanStream, options);

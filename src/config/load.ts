@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { Delegation } from '../domain/delegation.js';
 import { normalizeDomain } from '../domain/domain-name.js';
-import { type Policy, policySchema } from '../domain/policy.js';
+import type { DomainSpec } from '../domain/lifecycle/index.js';
+import { policySchema } from '../domain/policy.js';
 import { assertTemplateRenders, assertValidSelector } from '../domain/selector.js';
 import { formatZodIssues } from '../domain/zod-issues.js';
 import { InputError } from '../errors.js';
@@ -14,16 +14,10 @@ export const DEFAULT_CONFIG_FILE = 'byodkim.config.yaml';
 /** The YAML library's own default: the nodes one alias may expand to, relative to the document. */
 const MAX_ALIAS_EXPANSION = 100;
 
-/** One domain with every default and override applied. */
-export interface ResolvedDomain {
-  domain: string;
+/** One domain with every default and override applied: the core's spec plus how its DNS is reached. */
+export interface ResolvedDomain extends DomainSpec {
   regions: string[];
-  selectorPrefix: string;
-  createIdentity: boolean;
-  policy: Policy;
   dns: DnsProviderConfig;
-  /** Delegated DKIM zone (fixed selector ring), when configured. */
-  delegation?: Delegation;
 }
 
 export interface LoadedConfig {
@@ -126,13 +120,21 @@ export function parseConfig(text: string, path: string): LoadedConfig {
         context: { path },
       });
     }
+    const dns = d.dns ? resolveDnsPaths(d.dns, dirname(path)) : config.dns;
+    assertGraceCoversDelivery(merged.data.graceDays, dns.ttl, {
+      path,
+      field: d.policy?.graceDays === undefined ? 'policy.graceDays' : `domains[${index}].policy.graceDays`,
+      domain,
+    });
     return {
       domain,
       regions: d.regions,
       selectorPrefix,
       createIdentity: d.createIdentity,
       policy: merged.data,
-      dns: d.dns ? resolveDnsPaths(d.dns, dirname(path)) : config.dns,
+      dns,
+      dnsMode: dns.provider === 'manual' ? 'manual' : 'automatic',
+      ttl: dns.ttl,
       ...(d.delegation
         ? {
             delegation: {
@@ -146,15 +148,40 @@ export function parseConfig(text: string, path: string): LoadedConfig {
   return { path, config, domains };
 }
 
-/** Finds a configured domain or fails with exit code 2 naming it and the ones known. */
-export function findDomain(loaded: LoadedConfig, domain: string): ResolvedDomain {
-  const normalized = normalizeDomain(domain, '--domain');
+/** SES may deliver a message up to 14 hours after accepting it (MaxDeliverySeconds ≤ 50,400). */
+const SES_MAX_DELIVERY_SECONDS = 50_400;
+
+/**
+ * An old selector must stay published until the last message signed with it can have been
+ * delivered and checked: SES's 14 hours of retries plus the record's TTL in resolvers'
+ * caches (SES-REALITY.md §6). A shorter grace period is a config error, not a silent risk.
+ */
+function assertGraceCoversDelivery(
+  graceDays: number,
+  ttl: number,
+  where: { path: string; field: string; domain: string },
+): void {
+  const floorDays = (SES_MAX_DELIVERY_SECONDS + ttl) / 86_400;
+  if (graceDays >= floorDays) return;
+  throw new InputError(
+    'CONFIG_INVALID',
+    `${where.path}: invalid config\n${where.field}: "${graceDays}" is too short for ${where.domain}: SES may deliver a message up to 14 hours after accepting it, and resolvers keep the record for its TTL (${ttl} s), so the old selector must stay published at least ${floorDays.toFixed(2)} days`,
+    { context: { path: where.path, field: where.field, value: graceDays } },
+  );
+}
+
+/**
+ * Finds a configured domain or fails with exit code 2 naming it, where it came from
+ * (`field`: a CLI flag, an event field) and the ones known.
+ */
+export function findDomain(loaded: LoadedConfig, domain: string, field: string): ResolvedDomain {
+  const normalized = normalizeDomain(domain, field);
   const found = loaded.domains.find((d) => d.domain === normalized);
   if (!found) {
     const known = loaded.domains.map((d) => d.domain).join(', ') || 'none';
     throw new InputError(
       'DOMAIN_UNKNOWN',
-      `--domain: "${domain}" is not configured in ${loaded.path} (configured: ${known})`,
+      `${field}: "${domain}" is not configured in ${loaded.path} (configured: ${known})`,
       {
         context: { domain },
       },

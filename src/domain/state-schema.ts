@@ -26,6 +26,7 @@ const keyEntry = z.object({
   removalRequestedAt: isoTime.optional(),
   revokedAt: isoTime.optional(),
   destroyedAt: isoTime.optional(),
+  keyProblem: z.object({ code: z.enum(['KeyMismatch', 'KeyMissing']), at: isoTime }).optional(),
 });
 
 const record = z.object({ name: z.string(), value: z.string() });
@@ -34,6 +35,24 @@ export const domainStateSchema = z.object({
   schema: z.literal(1),
   domain: z.string().min(1),
   keys: z.array(keyEntry),
+  intent: z
+    .object({
+      kind: z.enum(['generate-key', 'publish', 'ses-put', 'ses-create', 'adopt']),
+      at: isoTime,
+      selectors: z.array(z.string()),
+      region: z.string().optional(),
+    })
+    .optional(),
+  lastSwitch: z
+    .object({
+      selector: z.string().min(1),
+      regions: z.record(
+        z.string(),
+        z.object({ putAt: isoTime, successSeenAt: isoTime.optional(), sesVerifiedAt: isoTime.optional() }),
+      ),
+    })
+    .optional(),
+  alarms: z.record(z.string(), isoTime).optional(),
   rotation: z
     .object({
       kind: z.enum(['manual', 'emergency']),
