@@ -77,4 +77,6 @@ export interface Observation {
   dns: Readonly<Record<string, ProbeResult>>;
   /** The vault's view of this domain; absent when the pass did not list the vault. */
   vault?: VaultObservation;
+  /** Why the vault could not be listed, when `vault` is absent because of it. */
+  vaultError?: string;
 }

@@ -45,6 +45,7 @@ export async function gather(
   const ses: Record<string, SesObservation> = {};
   const dns: Record<string, ProbeResult> = {};
   let vault: VaultObservation | undefined;
+  let vaultError: string | undefined;
   const probe = async (selector: string, publicKey: string) => {
     const name = dkimRecordName(selector, spec.domain);
     try {
@@ -71,29 +72,37 @@ export async function gather(
     }),
     ...keysToProbe(state).map((key) => probe(key.selector, key.publicKey)),
     (async () => {
-      vault = await observeVault(spec.domain, state, ports.vault);
+      const read = await observeVault(spec.domain, state, ports.vault);
+      if ('unlisted' in read) {
+        vaultError = read.unlisted;
+        return;
+      }
+      vault = read;
       // An orphan's record is probed like any other, so phase 8 removes it only if it is there.
-      await Promise.all(vault?.orphans.map((o) => (o.ok ? probe(o.selector, o.publicKey) : undefined)) ?? []);
+      await Promise.all(vault.orphans.map((o) => (o.ok ? probe(o.selector, o.publicKey) : undefined)));
     })(),
   ]);
-  return { now, ses, dns, ...(vault ? { vault } : {}) };
+  return { now, ses, dns, ...(vault ? { vault } : {}), ...(vaultError ? { vaultError } : {}) };
 }
 
 /**
  * The vault's names for the domain, and the public half of each key no state entry names
  * (its record, if any, is probed like any other so phase 8 can remove it). A vault that
- * cannot be listed leaves the observation without it: decide then names no new key.
+ * cannot be listed for a while leaves the observation without it, and says why: decide then
+ * names no new key.
  */
 export async function observeVault(
   domain: string,
   state: DomainState,
   vault: KeyVault,
-): Promise<VaultObservation | undefined> {
+): Promise<VaultObservation | { unlisted: string }> {
   let selectors: string[];
   try {
     selectors = await vault.list(domain);
-  } catch {
-    return undefined;
+  } catch (error) {
+    // Credentials or an endpoint that refuses fail the domain; a slow or busy vault is waited on.
+    if (needsPerson(error)) throw error;
+    return { unlisted: describeError(error) };
   }
   const named = new Set(state.keys.map((k) => k.selector));
   const orphans = await Promise.all(
