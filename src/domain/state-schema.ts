@@ -52,6 +52,20 @@ export const domainStateSchema = z.object({
     })
     .optional(),
   alarms: z.record(z.string(), isoTime).optional(),
+  sesSeen: z
+    .object({
+      at: isoTime,
+      regions: z.record(
+        z.string(),
+        z.object({
+          status: z.string().optional(),
+          selector: z.string().optional(),
+          signingEnabled: z.boolean().optional(),
+          exists: z.boolean(),
+        }),
+      ),
+    })
+    .optional(),
   rotation: z
     .object({
       kind: z.enum(['manual', 'emergency']),
