@@ -47,7 +47,9 @@ export async function packageLambda(out = DEFAULT_ZIP) {
 
 async function main() {
   const { values } = parseArgs({ options: { out: { type: 'string' } } });
-  const { out, bytes, sha256 } = await packageLambda(values.out === undefined ? undefined : resolve(values.out));
+  const { out, bytes, sha256 } = await packageLambda(
+    values.out === undefined ? undefined : resolve(values.out),
+  );
   console.log(`${relative(process.cwd(), out)}: ${bytes} bytes, sha256 ${sha256}`);
 }
 

@@ -222,7 +222,10 @@ describe('ByodkimRotation: function and triggers', () => {
   it('deploys the bundle directory as an asset, and fails the synth naming the fix when it has no bundle', () => {
     // The default directory holds the bundle test/global-setup.ts built: an S3 asset, not inline code.
     const fn = onlyResource(secrets.json, 'AWS::Lambda::Function').Properties as Json;
-    expect(fn.Code).toEqual({ S3Bucket: expect.anything(), S3Key: expect.stringMatching(/^[0-9a-f]{64}\.zip$/) });
+    expect(fn.Code).toEqual({
+      S3Bucket: expect.anything(),
+      S3Key: expect.stringMatching(/^[0-9a-f]{64}\.zip$/),
+    });
     const empty = mkdtempSync(join(tmpdir(), 'byodkim-no-bundle-'));
     try {
       expect(() => build({ codeDirectory: empty })).toThrow(
