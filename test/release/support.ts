@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,10 +104,12 @@ export function npmInstall(dir: string, specs: readonly string[]): Promise<RunRe
 
 /** `name@version` as this repository has it installed, to install the same into a test project. */
 export function repoPackage(name: string): string {
-  const pkg = JSON.parse(readFileSync(join(REPO, 'node_modules', name, 'package.json'), 'utf8')) as {
-    version: string;
-  };
-  return `${name}@${pkg.version}`;
+  // Hoisted to the root, or kept in the infra workspace (the CDK CLI).
+  const where = [REPO, join(REPO, 'infra')].map((dir) => join(dir, 'node_modules', name, 'package.json'));
+  const found = where.find((path) => existsSync(path));
+  if (found === undefined) throw new Error(`${name} is not installed in this repository (npm ci first)`);
+  const { version } = JSON.parse(readFileSync(found, 'utf8')) as { version: string };
+  return `${name}@${version}`;
 }
 
 /** The file paths in a package tarball, without the `package/` prefix. */
