@@ -28,7 +28,8 @@ export {
 } from './config/load.js';
 export type { Config, ConfigInput, DnsProviderConfig } from './config/schema.js';
 export { DkimPrivateKey, generateDkimKey, importPrivateKey, KEY_SIZES, type KeyBits } from './domain/key.js';
-export type { Observation, Phase, Plan, Step, Wait } from './domain/lifecycle.js';
+export type { DomainSpec, Finding, Plan, Step, Wait } from './domain/lifecycle/index.js';
+export type { Observation } from './domain/observation.js';
 export type { Policy } from './domain/policy.js';
 export {
   buildDkimRecordValue,
@@ -42,6 +43,7 @@ export {
 } from './domain/record.js';
 export { isValidSelector, nextSelector } from './domain/selector.js';
 export type { Actor, DomainState, HistoryEntry, KeyEntry, KeyStatus } from './domain/state.js';
+export type { Phase } from './domain/vocabulary.js';
 export {
   AlreadyExistsError,
   ByodkimError,
@@ -52,6 +54,8 @@ export {
   ExitCode,
   InputError,
   isByodkimError,
+  KeyMismatchError,
+  KeyMissingError,
   LockedError,
   ReadBackError,
   ServiceError,

@@ -30,6 +30,7 @@ export {
   forEachDomain,
   planDomain,
 } from './engine/reconcile.js';
+export type { StepResult } from './engine/execute.js';
 export type {
   Clock,
   DnsProbe,
