@@ -21,6 +21,7 @@
 
 export { buildEngine, type EngineOptions } from './config/engine.js';
 export * from './core.js';
+export type { StepResult } from './engine/execute.js';
 export {
   applyDomain,
   type DomainOutcome,
@@ -30,7 +31,6 @@ export {
   forEachDomain,
   planDomain,
 } from './engine/reconcile.js';
-export type { StepResult } from './engine/execute.js';
 export type {
   Clock,
   DnsProbe,
