@@ -5,7 +5,10 @@ import { formatZodIssues } from './zod-issues.js';
 
 /** Validates stored state on load, so a damaged record is reported, not half-used. */
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not an ISO time');
-const actor = z.object({ kind: z.enum(['cli', 'lambda', 'sandbox', 'test']), user: z.string().optional() });
+const actor = z.object({
+  kind: z.enum(['cli', 'lambda', 'sandbox', 'library', 'test']),
+  user: z.string().optional(),
+});
 const status = z.enum(KEY_STATUSES as [string, ...string[]]);
 
 const keyEntry = z.object({

@@ -73,7 +73,8 @@ export interface KeyEntry {
 
 export type KeyProblem = 'KeyMismatch' | 'KeyMissing';
 
-export type Actor = { kind: 'cli' | 'lambda' | 'sandbox' | 'test'; user?: string };
+/** Who changed a domain: a front end (`library` = a script using the `byodkim` API) and, where known, the user or function. */
+export type Actor = { kind: 'cli' | 'lambda' | 'sandbox' | 'library' | 'test'; user?: string };
 
 export interface HistoryEntry {
   at: string;
