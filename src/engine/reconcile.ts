@@ -13,7 +13,7 @@ import type {
   StateStore,
 } from '../ports.js';
 import type { StepResult } from './execute.js';
-import { gather } from './gather.js';
+import { type GatherOptions, gather } from './gather.js';
 import { runPass } from './pass.js';
 import { domainSummary } from './report.js';
 
@@ -98,11 +98,15 @@ export function settled(state: DomainState): boolean {
  * for (const step of plan?.steps ?? []) console.log(step.phase, step.kind, step.reason, step.message);
  * ```
  */
-export async function planDomain(domain: DomainSpec, deps: EngineDeps): Promise<DomainResult> {
+export async function planDomain(
+  domain: DomainSpec,
+  deps: EngineDeps,
+  options: GatherOptions = {},
+): Promise<DomainResult> {
   const loaded = await deps.state.load(domain.domain);
   const state = loaded?.value ?? emptyDomainState(domain.domain);
   const now = deps.clock.now();
-  const observation = await gather(domain, state, deps, now);
+  const observation = await gather(domain, state, deps, now, options);
   const plan = decide(state, observation, domain);
   return { domain: domain.domain, outcome: outcomeOf(plan, 0, state), plan, state, observation, errors: [] };
 }

@@ -13,7 +13,10 @@ export async function run(
   _command: Command,
 ): Promise<number> {
   const { deps, domains } = await cliEngine(global, options.domain, { quiet: true });
-  const { results } = await forEachDomain(domains, (d) => planDomain(d, deps), { concurrency: 16 });
+  const refresh = options.refresh === true;
+  const { results } = await forEachDomain(domains, (d) => planDomain(d, deps, { forceSesRead: refresh }), {
+    concurrency: 16,
+  });
   const now = cliClock(global).now();
   const rows = statusRows(results, domains, now);
   if (global.output === 'json') {
