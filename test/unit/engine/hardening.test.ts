@@ -72,7 +72,7 @@ describe('policy.verifyIntervalMinutes', () => {
     world.advance(MINUTE);
     const first = await world.pass();
     expect(world.keys[0]?.verifyStreak).toBe(1);
-    expect(first.plan?.steps.map((s) => s.kind)).toEqual(['set-streak']);
+    expect(first.plan?.steps.map((s) => s.kind)).toContain('set-streak');
 
     world.advance(9 * MINUTE);
     const tooSoon = await world.pass();
