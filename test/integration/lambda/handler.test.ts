@@ -35,7 +35,7 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDnsServer } from '../../../emulator/dns/server.js';
 import { ZoneStore } from '../../../emulator/dns/zone-store.js';
-import { SesEmulator } from '../../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator } from '../../../emulator/ses/server.js';
 import type { AwsClientFactory } from '../../../src/adapters/aws/clients.js';
 import type { DomainState } from '../../../src/domain/state.js';
 import type { HandlerResponse, PassResponse } from '../../../src/lambda/handler.js';
@@ -147,7 +147,10 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
       store,
       tsigKeys: [{ name: 'byodkim-key', algorithm: 'hmac-sha256', secret: tsigSecret }],
     });
-    ses = await SesEmulator.start({ dns: { host: dns.host, port: dns.port } });
+    ses = await SesEmulator.start({
+      dns: { host: dns.host, port: dns.port },
+      ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+    });
 
     clients = motoClients(moto.endpoint);
     const kms = clients.client('kms', 'us-east-1', (c) => new KMSClient(c));
