@@ -103,6 +103,7 @@ describe('identities per account and region (SPEC §1)', () => {
       'ListEmailIdentities@eu-west-1': 1,
     });
     expect(emulator.ses.counters().CreateEmailIdentity).toBe(4);
+    expect(emulator.ses.counters('123456789012').CreateEmailIdentity).toBe(1); // moto's default account
     const byHttp = await fetch(`${emulator.ses.endpoint}/_emulator/counters?account=222222222222`);
     expect(await byHttp.json()).toMatchObject({ CreateEmailIdentity: 2 });
 
@@ -144,6 +145,25 @@ describe('identities per account and region (SPEC §1)', () => {
     }
     expect(sts.asked).toHaveLength(2);
     expect(emulator.ses.counters()).toEqual({ ListEmailIdentities: 2, 'ListEmailIdentities@eu-west-1': 2 });
+  });
+
+  it('aims injected faults at one account when asked, and files unmapped keys under defaultAccount', async () => {
+    const emulator = await rig({
+      accountsByAccessKey: { AKIDMEMBERA: '111111111111' },
+      defaultAccount: '999999999999',
+    });
+    emulator.ses.injectFault({ account: '111111111111', status: 500, count: 1 });
+    const unmapped = client(emulator, 'AKIDSOMEONE');
+    expect(await names(unmapped)).toEqual([]);
+    const error = await client(emulator, 'AKIDMEMBERA')
+      .send(new ListEmailIdentitiesCommand({}))
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(error?.name).toBe('InternalServiceErrorException');
+    expect(emulator.ses.rejections('111111111111')).toEqual({ 'faulted@eu-west-1': 1 });
+    expect(emulator.ses.counters('999999999999')).toMatchObject({ ListEmailIdentities: 1 });
   });
 
   it('refuses a default account that is not 12 digits', async () => {

@@ -177,6 +177,25 @@ describe('PutEmailIdentityMailFromAttributes and MailFromAttributes (SPEC §2.7,
     expect(response.headers.get('x-amzn-errortype')).toBe('MailFromDomainNotVerifiedException');
   });
 
+  it('sends mail from an address with its own MAIL FROM setting if it has one, else its domain’s', async () => {
+    const { rig, ses } = await setUp();
+    const address = `someone@${DOMAIN}`;
+    const own = `own.${DOMAIN}`;
+    await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: address }));
+    publishMx(rig, FEEDBACK);
+    rig.dns.store.setRecords(own, 'MX', [mxRdata(10, FEEDBACK)]);
+    await putMailFrom(ses, { MailFromDomain: MAIL_FROM });
+    rig.clock.advance(5 * MINUTE);
+    expect((await rig.ses.signSample(REGION, address)).envelopeFrom).toBe(`bounce@${MAIL_FROM}`);
+
+    await ses.send(
+      new PutEmailIdentityMailFromAttributesCommand({ EmailIdentity: address, MailFromDomain: own }),
+    );
+    rig.clock.advance(5 * MINUTE);
+    expect((await rig.ses.signSample(REGION, address)).envelopeFrom).toBe(`bounce@${own}`);
+    expect((await rig.ses.signSample(REGION, DOMAIN)).envelopeFrom).toBe(`bounce@${MAIL_FROM}`);
+  });
+
   it('needs SES’s MX only by default, and also the SPF record with mailFromRequiresSpf', async () => {
     const lenient = await setUp();
     publishMx(lenient.rig, FEEDBACK);

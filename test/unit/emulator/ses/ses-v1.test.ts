@@ -183,8 +183,24 @@ describe('SES v1 GetIdentityDkimAttributes through @aws-sdk/client-ses (SPEC §2
       body: 'Action=ListIdentities&Version=2010-12-01',
     });
     expect(raw.status).toBe(400);
-    expect(await raw.text()).toMatch(
+    const rawText = await raw.text();
+    expect(rawText).toMatch(
       /^<\?xml[^>]*>\n<ErrorResponse xmlns="http:\/\/ses\.amazonaws\.com\/doc\/2010-12-01\/"><Error><Type>Sender<\/Type><Code>InvalidAction<\/Code>/,
     );
+    for (const [body, code] of [
+      ['Version=2010-12-01&Identities.member.1=example.com', 'MissingAction'],
+      [
+        'Action=GetIdentityDkimAttributes&Version=2019-09-27&Identities.member.1=example.com',
+        'InvalidParameterValue',
+      ],
+    ]) {
+      const refused = await fetch(`${emulator.ses.endpoint}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toContain(`<Code>${code}</Code>`);
+    }
   });
 });
