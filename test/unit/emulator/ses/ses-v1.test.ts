@@ -193,7 +193,7 @@ describe('SES v1 GetIdentityDkimAttributes through @aws-sdk/client-ses (SPEC §2
         'Action=GetIdentityDkimAttributes&Version=2019-09-27&Identities.member.1=example.com',
         'InvalidParameterValue',
       ],
-    ]) {
+    ] as const) {
       const refused = await fetch(`${emulator.ses.endpoint}/`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
