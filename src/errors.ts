@@ -89,6 +89,34 @@ export class ServiceError extends ByodkimError {
   }
 }
 
+/** Error codes of a vault key that cannot go to SES (the state records them as a key problem). */
+export const KEY_MISMATCH = 'KEY_MISMATCH';
+export const KEY_MISSING = 'KEY_MISSING';
+
+/**
+ * The vault's key for a selector is not the one the state recorded and DNS serves: putting
+ * it in SES would leave SES pending on a key no record matches. Names the selector, never
+ * the key.
+ */
+export class KeyMismatchError extends ByodkimError {
+  constructor(domain: string, selector: string, vault: string) {
+    super(
+      KEY_MISMATCH,
+      `KeyMismatch: the private key ${vault} holds for ${domain} selector ${selector} is not the key whose public half the state recorded and DNS serves; not putting it in SES`,
+      { context: { domain, selector, vault } },
+    );
+  }
+}
+
+/** The vault has no key for a selector the state names as stored. */
+export class KeyMissingError extends ByodkimError {
+  constructor(domain: string, selector: string, vault: string) {
+    super(KEY_MISSING, `KeyMissing: the private key of ${domain} selector ${selector} is not in ${vault}`, {
+      context: { domain, selector, vault },
+    });
+  }
+}
+
 export function isByodkimError(error: unknown): error is ByodkimError {
   return error instanceof ByodkimError;
 }

@@ -33,15 +33,20 @@ export async function buildEngineDeps(loaded: LoadedConfig, wiring: EngineWiring
   }
   const notifier =
     wiring.notifier ?? buildNotifier(loaded.config, { clock: wiring.clock, ...(others ? { others } : {}) });
+  const bySetting = new Map<string, DnsPublisher>();
   const publishers = new Map<string, DnsPublisher>();
   for (const domain of loaded.domains) {
     const key = JSON.stringify(domain.dns);
-    if (!publishers.has(key)) {
-      publishers.set(
-        key,
-        await buildDnsPublisher(loaded, domain, { clock: wiring.clock, notifier, ...wiring.publisher }),
-      );
+    let publisher = bySetting.get(key);
+    if (!publisher) {
+      publisher = await buildDnsPublisher(loaded, domain, {
+        clock: wiring.clock,
+        notifier,
+        ...wiring.publisher,
+      });
+      bySetting.set(key, publisher);
     }
+    publishers.set(domain.domain, publisher);
   }
   return {
     vault,
@@ -49,8 +54,8 @@ export async function buildEngineDeps(loaded: LoadedConfig, wiring: EngineWiring
     signing: wiring.signing ?? (await buildSigningService(loaded, wiring)),
     probe: wiring.probe ?? buildProbe(loaded.config),
     publisherFor: (domain) => {
-      const publisher = publishers.get(JSON.stringify(domain.dns));
-      if (!publisher) throw new Error(`no DNS publisher was built for ${domain.domain}`);
+      const publisher = publishers.get(domain);
+      if (!publisher) throw new Error(`no DNS publisher was built for ${domain}`);
       return publisher;
     },
     notifier,

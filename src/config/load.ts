@@ -1,25 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { Delegation } from '../domain/delegation.js';
 import { normalizeDomain } from '../domain/domain-name.js';
-import { type Policy, policySchema } from '../domain/policy.js';
+import type { DomainSpec } from '../domain/lifecycle/index.js';
+import { policySchema } from '../domain/policy.js';
 import { formatZodIssues } from '../domain/zod-issues.js';
 import { InputError } from '../errors.js';
 import { type Config, configSchema, type DnsProviderConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'byodkim.config.yaml';
 
-/** One domain with every default and override applied. */
-export interface ResolvedDomain {
-  domain: string;
+/** One domain with every default and override applied: the core's spec plus how its DNS is reached. */
+export interface ResolvedDomain extends DomainSpec {
   regions: string[];
-  selectorPrefix: string;
-  createIdentity: boolean;
-  policy: Policy;
   dns: DnsProviderConfig;
-  /** Delegated DKIM zone (fixed selector ring), when configured. */
-  delegation?: Delegation;
 }
 
 export interface LoadedConfig {
@@ -92,13 +86,16 @@ export function parseConfig(text: string, path: string): LoadedConfig {
       );
     }
     const domain = normalizeDomain(d.domain, `domains[${index}].domain`);
+    const dns = d.dns ? resolveDnsPaths(d.dns, dirname(path)) : config.dns;
     return {
       domain,
       regions: d.regions,
       selectorPrefix: d.selectorPrefix ?? (domain.split('.')[0] as string),
       createIdentity: d.createIdentity,
       policy: merged.data,
-      dns: d.dns ? resolveDnsPaths(d.dns, dirname(path)) : config.dns,
+      dns,
+      dnsMode: dns.provider === 'manual' ? 'manual' : 'automatic',
+      ttl: dns.ttl,
       ...(d.delegation
         ? {
             delegation: {
@@ -112,15 +109,18 @@ export function parseConfig(text: string, path: string): LoadedConfig {
   return { path, config, domains };
 }
 
-/** Finds a configured domain or fails with exit code 2 naming it and the ones known. */
-export function findDomain(loaded: LoadedConfig, domain: string): ResolvedDomain {
-  const normalized = normalizeDomain(domain, '--domain');
+/**
+ * Finds a configured domain or fails with exit code 2 naming it, where it came from
+ * (`field`: a CLI flag, an event field) and the ones known.
+ */
+export function findDomain(loaded: LoadedConfig, domain: string, field: string): ResolvedDomain {
+  const normalized = normalizeDomain(domain, field);
   const found = loaded.domains.find((d) => d.domain === normalized);
   if (!found) {
     const known = loaded.domains.map((d) => d.domain).join(', ') || 'none';
     throw new InputError(
       'DOMAIN_UNKNOWN',
-      `--domain: "${domain}" is not configured in ${loaded.path} (configured: ${known})`,
+      `${field}: "${domain}" is not configured in ${loaded.path} (configured: ${known})`,
       {
         context: { domain },
       },

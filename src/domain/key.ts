@@ -65,9 +65,14 @@ export class DkimPrivateKey {
     return new DkimPrivateKey(key, bits);
   }
 
-  /** One line of base64 DER (PKCS#8), no PEM armour: what SES's DomainSigningPrivateKey takes. */
+  /**
+   * One line of base64 DER, no PEM armour: what SES's DomainSigningPrivateKey takes. PKCS #1
+   * (RSAPrivateKey), the one format every version of the SES docs accepts — an older page
+   * says PKCS #8 is not, and a wrong format only shows as failed verification later
+   * (SES-REALITY.md §4; Terraform re-encodes to PKCS #1 for the same reason).
+   */
   toSesBase64(): string {
-    return this.#key.export({ type: 'pkcs8', format: 'der' }).toString('base64');
+    return this.#key.export({ type: 'pkcs1', format: 'der' }).toString('base64');
   }
 
   /** PKCS#8 PEM, the seed layout's `private_key.pem`. */

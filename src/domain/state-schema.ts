@@ -25,6 +25,7 @@ const keyEntry = z.object({
   removalRequestedAt: isoTime.optional(),
   revokedAt: isoTime.optional(),
   destroyedAt: isoTime.optional(),
+  keyProblem: z.object({ code: z.enum(['KeyMismatch', 'KeyMissing']), at: isoTime }).optional(),
 });
 
 const record = z.object({ name: z.string(), value: z.string() });
@@ -33,6 +34,14 @@ export const domainStateSchema = z.object({
   schema: z.literal(1),
   domain: z.string().min(1),
   keys: z.array(keyEntry),
+  intent: z
+    .object({
+      kind: z.enum(['generate-key', 'publish', 'ses-put', 'ses-create', 'adopt']),
+      at: isoTime,
+      selectors: z.array(z.string()),
+      region: z.string().optional(),
+    })
+    .optional(),
   rotation: z
     .object({
       kind: z.enum(['manual', 'emergency']),

@@ -63,7 +63,15 @@ export interface KeyEntry {
   revokedAt?: string;
   /** When the private key was destroyed or archived. */
   destroyedAt?: string;
+  /**
+   * The vault's copy could not be used for an SES put: gone, or not the key whose public
+   * half the state recorded and DNS serves. Set when a put is refused for it; decide then
+   * retires the key and stages a fresh one.
+   */
+  keyProblem?: { code: KeyProblem; at: string };
 }
+
+export type KeyProblem = 'KeyMismatch' | 'KeyMissing';
 
 export type Actor = { kind: 'cli' | 'lambda' | 'sandbox' | 'test'; user?: string };
 
@@ -97,10 +105,25 @@ export interface RollbackRequest {
   actor: Actor;
 }
 
+/**
+ * Write-ahead intent: saved to the state store before a side effect that creates something
+ * (a key in the vault, a record in DNS, SES pointed at a selector), cleared when the effect
+ * is recorded. A pass that finds one knows the previous pass died mid-way, and what it was
+ * doing: a key generated under `selector` is taken in rather than left in the vault unnamed.
+ */
+export interface Intent {
+  kind: 'generate-key' | 'publish' | 'ses-put' | 'ses-create' | 'adopt';
+  at: string;
+  /** The selectors the effect concerns. */
+  selectors: string[];
+  region?: string;
+}
+
 export interface DomainState {
   schema: 1;
   domain: string;
   keys: KeyEntry[];
+  intent?: Intent;
   rotation?: RotationRequest;
   rollback?: RollbackRequest;
   handOff?: DnsHandOff;
@@ -111,6 +134,12 @@ export interface DomainState {
 
 /** Old history entries beyond this are dropped so a state record stays small (Secrets Manager caps at 64 KiB). */
 export const HISTORY_LIMIT = 200;
+
+/** The one way history grows: appended, oldest dropped beyond the limit. */
+export function withHistory(state: DomainState, ...entries: HistoryEntry[]): DomainState {
+  if (entries.length === 0) return state;
+  return { ...state, history: [...state.history, ...entries].slice(-HISTORY_LIMIT) };
+}
 
 export function emptyDomainState(domain: string): DomainState {
   return { schema: 1, domain, keys: [], history: [] };

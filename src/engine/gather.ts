@@ -1,8 +1,15 @@
-import type { DomainSpec, Observation, SesObservation } from '../domain/lifecycle.js';
+import type { DomainSpec } from '../domain/lifecycle/index.js';
+import type {
+  Observation,
+  ProbeResult,
+  SesObservation,
+  VaultObservation,
+  VaultOrphan,
+} from '../domain/observation.js';
 import { dkimRecordName } from '../domain/record.js';
 import type { DomainState, KeyEntry } from '../domain/state.js';
 import { describeError } from '../errors.js';
-import type { DnsProbe, ProbeResult, SigningService } from '../ports.js';
+import type { DnsProbe, KeyVault, SigningService } from '../ports.js';
 
 /** Keys whose record byodkim needs to see: everything published and not yet gone for good. */
 export function keysToProbe(state: DomainState): KeyEntry[] {
@@ -11,19 +18,41 @@ export function keysToProbe(state: DomainState): KeyEntry[] {
   );
 }
 
+export interface GatherPorts {
+  signing: SigningService;
+  probe: DnsProbe;
+  vault: KeyVault;
+}
+
 /**
- * gather: one read of SES per region (the only SES cost of a pass when nothing is due) and
- * one probe of every authoritative nameserver per record that matters. Failures become
- * part of the observation; decide treats an unreadable region or record as "not ready".
+ * gather: one read of SES per region (the only SES cost of a pass when nothing is due),
+ * one probe of every authoritative nameserver per record that matters, and the vault's
+ * list of this domain's keys (with the public half of any the state does not name).
+ * Failures become part of the observation; decide treats an unreadable region or record
+ * as "not ready".
  */
 export async function gather(
   spec: DomainSpec,
   state: DomainState,
-  ports: { signing: SigningService; probe: DnsProbe },
+  ports: GatherPorts,
   now: Date,
 ): Promise<Observation> {
   const ses: Record<string, SesObservation> = {};
   const dns: Record<string, ProbeResult> = {};
+  let vault: VaultObservation | undefined;
+  const probe = async (selector: string, publicKey: string) => {
+    const name = dkimRecordName(selector, spec.domain);
+    try {
+      dns[selector] = await ports.probe.probe(name, publicKey);
+    } catch (error) {
+      dns[selector] = {
+        name,
+        answers: [
+          { nameserver: '(probe)', address: '', outcome: 'error', served: [], detail: describeError(error) },
+        ],
+      };
+    }
+  };
   await Promise.all([
     ...spec.regions.map(async (region) => {
       try {
@@ -32,25 +61,51 @@ export async function gather(
         ses[region] = { ok: false, error: describeError(error) };
       }
     }),
-    ...keysToProbe(state).map(async (key) => {
-      const name = dkimRecordName(key.selector, spec.domain);
-      try {
-        dns[key.selector] = await ports.probe.probe(name, key.publicKey);
-      } catch (error) {
-        dns[key.selector] = {
-          name,
-          answers: [
-            {
-              nameserver: '(probe)',
-              address: '',
-              outcome: 'error',
-              served: [],
-              detail: describeError(error),
-            },
-          ],
-        };
-      }
-    }),
+    ...keysToProbe(state).map((key) => probe(key.selector, key.publicKey)),
+    (async () => {
+      vault = await observeVault(spec.domain, state, ports.vault);
+      // An orphan's record is probed like any other, so phase 8 removes it only if it is there.
+      await Promise.all(vault?.orphans.map((o) => (o.ok ? probe(o.selector, o.publicKey) : undefined)) ?? []);
+    })(),
   ]);
-  return { now, ses, dns };
+  return { now, ses, dns, ...(vault ? { vault } : {}) };
+}
+
+/**
+ * The vault's names for the domain, and the public half of each key no state entry names
+ * (its record, if any, is probed like any other so phase 8 can remove it). A vault that
+ * cannot be listed leaves the observation without it: decide then names no new key.
+ */
+export async function observeVault(
+  domain: string,
+  state: DomainState,
+  vault: KeyVault,
+): Promise<VaultObservation | undefined> {
+  let selectors: string[];
+  try {
+    selectors = await vault.list(domain);
+  } catch {
+    return undefined;
+  }
+  const named = new Set(state.keys.map((k) => k.selector));
+  const orphans = await Promise.all(
+    selectors
+      .filter((s) => !named.has(s))
+      .map(async (selector): Promise<VaultOrphan> => {
+        try {
+          const key = await vault.get(domain, selector);
+          if (!key) return { selector, ok: false, error: 'listed but not readable' };
+          return {
+            selector,
+            ok: true,
+            publicKey: key.publicKey,
+            bits: key.bits,
+            vaultRef: `${vault.description} (${selector})`,
+          };
+        } catch (error) {
+          return { selector, ok: false, error: describeError(error) };
+        }
+      }),
+  );
+  return { selectors, orphans };
 }

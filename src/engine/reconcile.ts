@@ -1,5 +1,5 @@
-import type { ResolvedDomain } from '../config/load.js';
-import { decide, type Observation, type Plan } from '../domain/lifecycle.js';
+import { type DomainSpec, decide, type Plan } from '../domain/lifecycle/index.js';
+import type { Observation } from '../domain/observation.js';
 import { type Actor, type DomainState, emptyDomainState } from '../domain/state.js';
 import { describeError, LockedError } from '../errors.js';
 import type {
@@ -12,16 +12,18 @@ import type {
   SigningService,
   StateStore,
 } from '../ports.js';
-import { execute } from './execute.js';
+import type { StepResult } from './execute.js';
 import { gather } from './gather.js';
-import { domainSpec } from './spec.js';
+import { runPass } from './pass.js';
+import { domainSummary } from './report.js';
 
 export interface EngineDeps {
   vault: KeyVault;
   state: StateStore;
   signing: SigningService;
   probe: DnsProbe;
-  publisherFor(domain: ResolvedDomain): DnsPublisher;
+  /** The DNS publisher configured for a domain. */
+  publisherFor(domain: string): DnsPublisher;
   notifier: Notifier;
   output: Output;
   clock: Clock;
@@ -37,8 +39,10 @@ export interface DomainResult {
   domain: string;
   outcome: DomainOutcome;
   plan?: Plan;
+  /** apply: what happened to each step of the plan, in order. */
+  steps?: StepResult[];
   state?: DomainState;
-  /** What gather saw (plan/status only). */
+  /** What gather saw. */
   observation?: Observation;
   errors: string[];
 }
@@ -58,7 +62,7 @@ function outcomeOf(plan: Plan, failures: number, state?: DomainState): DomainOut
 }
 
 export function settled(state: DomainState): boolean {
-  if (state.handOff || state.rotation || state.rollback) return false;
+  if (state.handOff || state.rotation || state.rollback || state.intent) return false;
   if (!state.keys.some((k) => k.status === 'active')) return false;
   return !state.keys.some(
     (k) =>
@@ -71,75 +75,55 @@ export function settled(state: DomainState): boolean {
 }
 
 /** plan: gather + decide, nothing changed. */
-export async function planDomain(domain: ResolvedDomain, deps: EngineDeps): Promise<DomainResult> {
+export async function planDomain(domain: DomainSpec, deps: EngineDeps): Promise<DomainResult> {
   const loaded = await deps.state.load(domain.domain);
   const state = loaded?.value ?? emptyDomainState(domain.domain);
-  const spec = domainSpec(domain, deps.publisherFor(domain));
   const now = deps.clock.now();
-  const observation = await gather(spec, state, deps, now);
-  const plan = decide(state, observation, spec);
+  const observation = await gather(domain, state, deps, now);
+  const plan = decide(state, observation, domain);
   return { domain: domain.domain, outcome: outcomeOf(plan, 0, state), plan, state, observation, errors: [] };
 }
 
 /**
- * apply: one pass for one domain under its lease: load → gather → decide → act → save
- * once with a version check. Any error is reported for this domain only.
+ * apply: one pass for one domain under its lease: load → gather → decide → act (runPass).
+ * A domain another run holds is reported as locked; any error is reported for this domain
+ * only.
  */
-export async function applyDomain(domain: ResolvedDomain, deps: EngineDeps): Promise<DomainResult> {
+export async function applyDomain(domain: DomainSpec, deps: EngineDeps): Promise<DomainResult> {
   deps.output.event({ type: 'domain-start', domain: domain.domain });
-  let lease: Awaited<ReturnType<StateStore['acquireLease']>>;
+  let result: DomainResult;
   try {
-    lease = await deps.state.acquireLease(domain.domain, deps.owner, deps.leaseTtlMs ?? DEFAULT_LEASE_MS);
+    const pass = await runPass(domain.domain, deps, {
+      leaseTtlMs: deps.leaseTtlMs ?? DEFAULT_LEASE_MS,
+      planFor: async (state, now) => {
+        const observation = await gather(domain, state, deps, now);
+        return { plan: decide(state, observation, domain), observation };
+      },
+    });
+    const failures = pass.steps.filter((s) => s.status === 'failed');
+    result = {
+      domain: domain.domain,
+      outcome: outcomeOf(pass.plan, failures.length, pass.state),
+      plan: pass.plan,
+      steps: pass.steps,
+      state: pass.state,
+      errors: failures.map((f) => f.error ?? 'failed'),
+    };
   } catch (error) {
     if (error instanceof LockedError) {
       const message = `another byodkim run holds ${domain.domain}: ${error.message}`;
       deps.output.event({ type: 'domain-done', domain: domain.domain, outcome: 'waiting', message });
       return { domain: domain.domain, outcome: 'locked', errors: [message] };
     }
-    throw error;
+    result = { domain: domain.domain, outcome: 'failed', errors: [describeError(error)] };
   }
-  try {
-    const loaded = await deps.state.load(domain.domain);
-    const state = loaded?.value ?? emptyDomainState(domain.domain);
-    const publisher = deps.publisherFor(domain);
-    const spec = domainSpec(domain, publisher);
-    const now = deps.clock.now();
-    const plan = decide(state, await gather(spec, state, deps, now), spec);
-    for (const warning of plan.warnings)
-      deps.output.event({
-        type: 'warning',
-        domain: domain.domain,
-        code: warning.code,
-        message: warning.message,
-      });
-    const result = await execute(plan, state, domain, { ...deps, publisher }, { now, actor: deps.actor });
-    if (result.changed || !loaded) await deps.state.save(result.state, loaded?.version);
-    const outcome = outcomeOf(plan, result.failures.length, result.state);
-    const summary =
-      result.failures.length > 0
-        ? result.failures.map((f) => f.error).join('; ')
-        : (plan.waits.find((w) => w.outside)?.message ??
-          (plan.steps.length > 0 ? `${plan.steps.length} step(s) done` : 'nothing to do'));
-    deps.output.event({
-      type: 'domain-done',
-      domain: domain.domain,
-      outcome: outcome === 'locked' ? 'waiting' : outcome,
-      message: summary,
-    });
-    return {
-      domain: domain.domain,
-      outcome,
-      plan,
-      state: result.state,
-      errors: result.failures.map((f) => f.error),
-    };
-  } catch (error) {
-    const message = describeError(error);
-    deps.output.event({ type: 'domain-done', domain: domain.domain, outcome: 'failed', message });
-    return { domain: domain.domain, outcome: 'failed', errors: [message] };
-  } finally {
-    await lease.release().catch(() => undefined);
-  }
+  deps.output.event({
+    type: 'domain-done',
+    domain: domain.domain,
+    outcome: result.outcome === 'locked' ? 'waiting' : result.outcome,
+    message: domainSummary(result),
+  });
+  return result;
 }
 
 export interface FleetOptions {
@@ -149,9 +133,9 @@ export interface FleetOptions {
 }
 
 /** Runs `run` over many domains with bounded concurrency; one failing domain never stops the others. */
-export async function forEachDomain(
-  domains: readonly ResolvedDomain[],
-  run: (domain: ResolvedDomain) => Promise<DomainResult>,
+export async function forEachDomain<D extends DomainSpec>(
+  domains: readonly D[],
+  run: (domain: D) => Promise<DomainResult>,
   options: FleetOptions = {},
 ): Promise<{ results: DomainResult[]; skipped: string[] }> {
   const results: DomainResult[] = [];

@@ -18,6 +18,7 @@
 import { DAY_MS, HOUR_MS } from '../domain/policy.js';
 import type { DomainState } from '../domain/state.js';
 import { type DomainResult, settled } from '../engine/reconcile.js';
+import { rotationsCompleted } from '../engine/report.js';
 
 export const DEFAULT_NAMESPACE = 'byodkim';
 
@@ -91,13 +92,7 @@ export function measureDomain(result: DomainResult, now: Date): DomainMeasures {
     const since = phaseStartedAt(state);
     measures.phaseAgeHours = since ? round2(Math.max(0, now.getTime() - since.getTime()) / HOUR_MS) : 0;
   }
-  // A promotion planned this pass counts only if it was carried out (the key is active now).
-  measures.rotationsCompleted = (result.plan?.steps ?? []).filter(
-    (s) =>
-      s.kind === 'transition' &&
-      s.to === 'active' &&
-      state.keys.some((k) => k.selector === s.selector && k.status === 'active'),
-  ).length;
+  measures.rotationsCompleted = rotationsCompleted(result);
   return measures;
 }
 

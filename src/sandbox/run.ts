@@ -16,9 +16,10 @@ import { AwsClientFactory } from '../adapters/aws/clients.js';
 import { type StatusRow, statusRows } from '../cli/status-rows.js';
 import { buildEngineDeps } from '../config/engine.js';
 import { findDomain, type LoadedConfig, loadConfig, type ResolvedDomain } from '../config/load.js';
-import type { Plan, Step } from '../domain/lifecycle.js';
+import type { Plan } from '../domain/lifecycle/index.js';
 import { DAY_MS, HOUR_MS } from '../domain/policy.js';
 import type { Actor, DomainState } from '../domain/state.js';
+import { explainNextEvent, Reason } from '../domain/vocabulary.js';
 import { adoptNow } from '../engine/adopt.js';
 import {
   applyDomain,
@@ -28,7 +29,6 @@ import {
   planDomain,
 } from '../engine/reconcile.js';
 import { describeError } from '../errors.js';
-import type { EngineEvent } from '../ports.js';
 import { DnsTeam } from './dns-team.js';
 import { createExistingSetup, EMULATOR_CREDENTIALS, type ExistingSetup } from './existing-setup.js';
 import { clockText, phaseLabel, phaseOf, type Reporter } from './progress.js';
@@ -95,15 +95,6 @@ const ROLES: Record<string, DomainRole> = {
 };
 /** The existing set-up's key is this much older than the start, as if made by the seed system. */
 const ADOPTED_KEY_AGE_DAYS = 30;
-const SIDE_EFFECTS = new Set<Step['kind']>([
-  'generate-key',
-  'publish',
-  'ses-put',
-  'ses-create',
-  'ses-enable',
-  'destroy-key',
-  'notify',
-]);
 
 export async function runSandbox(options: SandboxOptions, reporter: Reporter): Promise<SandboxResult> {
   const wallStart = performance.now();
@@ -123,7 +114,6 @@ export async function runSandbox(options: SandboxOptions, reporter: Reporter): P
 }
 
 class SandboxRun {
-  readonly #events: EngineEvent[] = [];
   readonly #states = new Map<string, DomainState>();
   readonly #waits = new Map<string, Set<string>>();
   readonly #warnings = new Map<string, Set<string>>();
@@ -155,11 +145,11 @@ class SandboxRun {
       credentials: EMULATOR_CREDENTIALS,
       maxAttempts: this.#loaded.config.aws?.maxAttempts ?? 2,
     });
-    const events = this.#events;
     this.#deps = await buildEngineDeps(this.#loaded, {
       clock: this.#clock,
       actor: this.#actor,
-      output: { event: (event) => events.push(event) },
+      // The log is drawn from each pass's step results (#report), not from progress events.
+      output: { event: () => undefined },
       awsClients,
       // The embedded servers check TSIG times against the virtual clock, so sign with it too.
       publisher: { tsigClock: this.#clock },
@@ -221,7 +211,7 @@ class SandboxRun {
   }
 
   async #adoptExistingSetup(): Promise<void> {
-    const domain = findDomain(this.#loaded, SANDBOX_DOMAINS.adopted);
+    const domain = findDomain(this.#loaded, SANDBOX_DOMAINS.adopted, 'sandbox');
     const keys = this.#loaded.config.keys;
     if (keys.type !== 'file') throw new Error('the sandbox config must use the file vault');
     const createdAt = new Date(this.#clock.now().getTime() - ADOPTED_KEY_AGE_DAYS * DAY_MS);
@@ -281,7 +271,6 @@ class SandboxRun {
       await this.#checkMail();
 
       this.#passes++;
-      this.#events.length = 0;
       const { results } = await forEachDomain(this.#loaded.domains, (d) => applyDomain(d, this.#deps), {
         concurrency: this.#loaded.domains.length,
       });
@@ -320,7 +309,7 @@ class SandboxRun {
           r.outcome === 'failed' ||
           r.outcome === 'locked' ||
           (r.plan?.steps.length ?? 0) > 0 ||
-          (r.plan?.waits ?? []).some((w) => w.reason !== 'DnsHandOffPending'),
+          (r.plan?.waits ?? []).some((w) => w.reason !== Reason.DnsHandOffPending),
       );
     if (moving) {
       this.#clock.advance(HOUR_MS);
@@ -332,7 +321,7 @@ class SandboxRun {
     for (const r of results) {
       const next = r.plan?.next;
       if (next && Date.parse(next.at) > now.getTime())
-        candidates.push({ at: new Date(next.at), what: `${r.domain}: ${describeNext(next.what)}` });
+        candidates.push({ at: new Date(next.at), what: `${r.domain}: ${explainNextEvent(next)}` });
     }
     const soonest = candidates.sort((a, b) => a.at.getTime() - b.at.getTime())[0];
     if (!soonest || soonest.at.getTime() - now.getTime() <= HOUR_MS) {
@@ -362,54 +351,22 @@ class SandboxRun {
 
   #report(result: DomainResult): void {
     const domain = result.domain;
-    const before = this.#states.get(domain);
     const resolved = this.#loaded.domains.find((d) => d.domain === domain) as ResolvedDomain;
     const manual = resolved.dns.provider === 'manual';
     if (result.state) this.#states.set(domain, result.state);
     if (result.plan) this.#plans.set(domain, result.plan);
-    const stepEvents = this.#events.filter(
-      (e): e is Extract<EngineEvent, { type: 'step' }> =>
-        e.type === 'step' && e.domain === domain && e.status !== 'start',
-    );
-    const known = new Set(before?.keys.map((k) => k.selector) ?? []);
-    const fresh = (result.state?.keys ?? []).filter((k) => !known.has(k.selector));
-    let generatedIndex = 0;
-    let stopped = false;
-    for (const step of result.plan?.steps ?? []) {
-      if (step.kind === 'clear-request') continue;
-      let mark = '✓';
-      let text = step.message;
-      if (SIDE_EFFECTS.has(step.kind)) {
-        const event = stepEvents.shift();
-        if (!event || stopped) {
-          mark = '·';
-          text = `${text} (not run)`;
-        } else if (event.status === 'failed') {
-          mark = '✗';
-          text = event.message;
-          if (!('region' in step)) stopped = true;
-        } else if (event.status === 'skipped') {
-          mark = '·';
-          text = event.message;
-        }
-      } else if (stopped) continue;
-      if (step.kind === 'generate-key') {
-        const key = fresh[generatedIndex++];
-        if (key && mark === '✓')
-          text = `${step.reason}: generated ${key.bits}-bit key ${key.selector} into the vault`;
-      } else if (step.kind === 'publish' && mark === '✓') {
-        const adds = [
-          ...step.changes.filter((c) => c.action === 'upsert').map((c) => c.selector),
-          ...fresh.filter((k) => k.status !== 'staged').map((k) => k.selector),
-        ];
-        const removes = step.changes.filter((c) => c.action === 'delete');
-        const parts = [
-          ...adds.map((s) => `add ${s}`),
-          ...removes.map(
-            (c) =>
-              `remove ${c.selector}${manual && c.notBefore ? ` (not before ${clockText(c.notBefore)})` : ''}`,
-          ),
-        ];
+    for (const { step, status, error, generated } of result.steps ?? []) {
+      if (step.kind === 'clear-request' || status === 'not-run') continue;
+      let mark = status === 'failed' ? '✗' : status === 'skipped' ? '·' : '✓';
+      let text = status === 'done' ? step.message : `${step.message} (${status}: ${error})`;
+      if (step.kind === 'generate-key' && generated) {
+        text = `${step.reason}: generated ${generated.bits}-bit key ${generated.selector} into the vault`;
+      } else if (step.kind === 'publish' && status === 'done') {
+        const parts = step.changes.map((c) =>
+          c.action === 'upsert'
+            ? `add ${c.selector}`
+            : `remove ${c.selector}${manual && c.notBefore ? ` (not before ${clockText(c.notBefore)})` : ''}`,
+        );
         text = manual
           ? `hand-off written to dns-requests/ (CSV, zone lines, JSON) for the DNS team: ${parts.join(', ')}`
           : `RFC 2136 update signed with TSIG, accepted by ns1: ${parts.join(', ')}`;
@@ -570,12 +527,6 @@ class SandboxRun {
       ...(this.#adopted ? { adopted: this.#adopted } : {}),
     };
   }
-}
-
-function describeNext(what: string): string {
-  if (what.startsWith('rotate ')) return `${what} is due (notAfter − renewBefore)`;
-  if (what.startsWith('retire ')) return `${what}: its grace period ends`;
-  return what;
 }
 
 function duration(ms: number): string {

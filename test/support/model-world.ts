@@ -97,6 +97,8 @@ export class ModelWorld {
         options.dnsMode === 'manual'
           ? { provider: 'manual', outDir: '/nonexistent', ttl: 300 }
           : { provider: 'route53', ttl: 300 },
+      dnsMode: options.dnsMode === 'manual' ? 'manual' : 'automatic',
+      ttl: 300,
     };
     for (const ns of options.nameservers ?? ['ns1', 'ns2']) this.zones.set(ns, new Map());
     for (const region of this.domain.regions) this.ses.set(region, { exists: true, signingEnabled: false });

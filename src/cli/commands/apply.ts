@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { applyDomain, forEachDomain } from '../../engine/reconcile.js';
+import { domainSummary, stepReports } from '../../engine/report.js';
 import { InputError } from '../../errors.js';
 import type { GlobalOptions } from '../context.js';
 import { cliEngine, exitCodeOf } from '../engine-context.js';
@@ -27,13 +28,7 @@ export async function run(
           domain: r.domain,
           outcome: r.outcome,
           errors: r.errors,
-          steps:
-            r.plan?.steps.map((s) => ({
-              kind: s.kind,
-              phase: s.phase,
-              reason: s.reason,
-              message: s.message,
-            })) ?? [],
+          steps: stepReports(r),
           waits: r.plan?.waits ?? [],
           warnings: r.plan?.warnings ?? [],
         })),
@@ -42,13 +37,7 @@ export async function run(
       process.stdout.write(
         `\n${renderTable(
           ['DOMAIN', 'RESULT', 'DETAIL'],
-          results.map((r) => [
-            r.domain,
-            r.outcome,
-            r.errors[0] ??
-              r.plan?.waits.find((w) => w.outside)?.message ??
-              `${r.plan?.steps.length ?? 0} step(s)`,
-          ]),
+          results.map((r) => [r.domain, r.outcome, domainSummary(r)]),
         )}\n`,
       );
     }

@@ -26,7 +26,7 @@ export async function run(
   const clock = cliClock(global);
   const loaded = await loadCliConfig(global);
   const domains =
-    options.domain === undefined ? loaded.domains : [findDomain(loaded, String(options.domain))];
+    options.domain === undefined ? loaded.domains : [findDomain(loaded, String(options.domain), '--domain')];
   const { state } = await buildStores(loaded, clock);
   const ses = await buildSigningService(loaded);
   const targets: DoctorDomain[] = domains.map((d) => ({

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
@@ -27,6 +27,10 @@ describe('DKIM keys', () => {
     expect(ses).not.toContain('\n');
     expect(ses).not.toContain('BEGIN');
     expect(ses.length).toBeLessThanOrEqual(SES_PRIVATE_KEY_MAX_LENGTH);
+    // PKCS #1 RSAPrivateKey, the format every version of the SES docs accepts (SES-REALITY.md §4).
+    const parsed = createPrivateKey({ key: Buffer.from(ses, 'base64'), format: 'der', type: 'pkcs1' });
+    expect(parsed.asymmetricKeyType).toBe('rsa');
+    expect(() => createPrivateKey({ key: Buffer.from(ses, 'base64'), format: 'der', type: 'pkcs8' })).toThrow();
   });
 
   it('round-trips PEM → SES base64 → public key → record → match', async () => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { applyStep, type StepOf } from '../../../src/domain/lifecycle/index.js';
+import type { DomainState } from '../../../src/domain/state.js';
 import { requestRollback, requestRotation } from '../../../src/engine/requests.js';
 import { ModelWorld } from '../../support/model-world.js';
 
@@ -18,13 +20,15 @@ async function until(world: ModelWorld, done: () => boolean, maxPasses = 20, ste
   return maxPasses;
 }
 
-function request(
-  world: ModelWorld,
-  change: (state: NonNullable<ModelWorld['stored']>['value']) => NonNullable<ModelWorld['stored']>['value'],
-) {
+/** Records an operator request as the engine does: the request step applied to the stored state. */
+function request(world: ModelWorld, make: (state: DomainState) => StepOf<'request'>) {
   const stored = world.stored;
   if (!stored) throw new Error('no state');
-  world.stored = { value: change(stored.value), version: stored.version };
+  const step = make(stored.value);
+  world.stored = {
+    value: applyStep(stored.value, step, { at: world.now.toISOString(), actor: { kind: 'test' } }),
+    version: stored.version,
+  };
 }
 
 describe('lifecycle in a model world', () => {
@@ -185,13 +189,17 @@ describe('lifecycle in a model world', () => {
     expect(() => requestRollback(state, { now: world.now, actor: { kind: 'test' } })).toThrow(
       /nothing to roll back to/,
     );
-    const rotating = requestRotation(state, {
-      emergency: false,
-      revokeNow: false,
-      now: world.now,
-      actor: { kind: 'test' },
-      policy: world.domain.policy,
-    });
+    const rotating = applyStep(
+      state,
+      requestRotation(state, {
+        emergency: false,
+        revokeNow: false,
+        now: world.now,
+        actor: { kind: 'test' },
+        policy: world.domain.policy,
+      }),
+      { at: world.now.toISOString(), actor: { kind: 'test' } },
+    );
     expect(() =>
       requestRotation(rotating, {
         emergency: false,

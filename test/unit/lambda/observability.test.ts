@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { generateDkimKey } from '../../../src/domain/key.js';
-import type { Plan } from '../../../src/domain/lifecycle.js';
+import type { Plan } from '../../../src/domain/lifecycle/index.js';
 import { type DomainState, emptyDomainState, type KeyEntry } from '../../../src/domain/state.js';
+import type { StepResult } from '../../../src/engine/execute.js';
 import type { DomainResult } from '../../../src/engine/reconcile.js';
 import { ServiceError } from '../../../src/errors.js';
 import { JsonLogger, logEngineEvent, serialize } from '../../../src/lambda/log.js';
@@ -188,28 +189,23 @@ describe('EMF metrics', () => {
   });
 
   it('counts a rotation only when the promotion was carried out, and a failure per failed domain', () => {
-    const promote = {
-      steps: [
-        {
-          kind: 'transition' as const,
-          selector: 's2',
-          to: 'active' as const,
-          reason: 'SigningVerified',
-          message: 'm',
-          phase: 7 as const,
-        },
-      ],
+    const promotion = {
+      kind: 'transition' as const,
+      selector: 's2',
+      to: 'active' as const,
+      reason: 'SigningVerified',
+      message: 'm',
+      phase: 7 as const,
     };
-    const done = state([key('s2', 'active'), key('s1', 'retiring')]);
-    expect(measureDomain(result(done, 'ok', promote), NOW).rotationsCompleted).toBe(1);
-    const notDone = state([
-      key('s1', 'active'),
-      key('s2', 'verified', { switchedAt: '2026-02-28T00:00:00Z' }),
-    ]);
-    expect(measureDomain(result(notDone, 'failed', promote), NOW)).toMatchObject({
-      rotationsCompleted: 0,
-      failures: 1,
+    const carried = (status: StepResult['status']): DomainResult => ({
+      ...result(state([key('s2', 'active'), key('s1', 'retiring')]), status === 'done' ? 'ok' : 'failed', {
+        steps: [promotion],
+      }),
+      steps: [{ step: promotion, status }],
     });
+    expect(measureDomain(carried('done'), NOW).rotationsCompleted).toBe(1);
+    expect(measureDomain(carried('not-run'), NOW)).toMatchObject({ rotationsCompleted: 0, failures: 1 });
+    expect(measureDomain(carried('failed'), NOW)).toMatchObject({ rotationsCompleted: 0, failures: 1 });
     expect(measureDomain(result(undefined, 'failed'), NOW)).toEqual({
       domain: 'example.com',
       rotationsCompleted: 0,

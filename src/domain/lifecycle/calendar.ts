@@ -1,0 +1,104 @@
+/**
+ * Rule: the calendar. When the active key is due for replacement (age, standby turns,
+ * operator requests), when each standby will be used, and what the domain waits for next.
+ */
+import { DAY_MS, type Policy } from '../policy.js';
+import type { KeyEntry } from '../state.js';
+import { type NextEvent, Reason } from '../vocabulary.js';
+import type { ScheduledUse } from './plan.js';
+import { FUTURE, graceMs, iso, type Working } from './working.js';
+
+/** When a key is too old to be (or become) the signing key: `renewBefore` ahead of its end of validity. */
+export function renewalDueAt(key: KeyEntry, policy: Policy): Date {
+  return new Date(Date.parse(key.notAfter) - policy.renewBeforeDays * DAY_MS);
+}
+
+/**
+ * When the active key must be replaced. Standby keys age while they wait (their validity
+ * runs from creation), so with K standbys each key takes a turn of
+ * (validity − renewBefore) / (K + 1): then no key, standby time included, outlives its
+ * validity, and the standby used next is never too old to activate.
+ */
+export function rotationDueAt(active: KeyEntry, policy: Policy): Date {
+  const byAge = renewalDueAt(active, policy);
+  if (policy.standby === 0) return byAge;
+  const turn = ((policy.validityDays - policy.renewBeforeDays) * DAY_MS) / (policy.standby + 1);
+  const byTurn = new Date(Date.parse(active.statusSince) + turn);
+  return byTurn < byAge ? byTurn : byAge;
+}
+
+/** Whether the active key must be replaced now, and why. */
+export function rotationDue(w: Working): { reason: string; message: string } | undefined {
+  const active = w.active;
+  if (!active) return { reason: Reason.Onboarding, message: 'no active key yet' };
+  if (w.state.rotation) {
+    return w.state.rotation.kind === 'emergency'
+      ? {
+          reason: Reason.EmergencyRotation,
+          message: `emergency rotation requested ${w.state.rotation.requestedAt}`,
+        }
+      : { reason: Reason.RotationRequested, message: `rotation requested ${w.state.rotation.requestedAt}` };
+  }
+  if (active.keyProblem)
+    return {
+      reason: Reason.ActiveKeyUnusable,
+      message: `the vault's key for ${active.selector} cannot be put in SES again (${active.keyProblem.code})`,
+    };
+  const due = rotationDueAt(active, w.policy);
+  if (w.now >= due)
+    return { reason: Reason.RenewalDue, message: `${active.selector} is due for renewal since ${iso(due)}` };
+  return undefined;
+}
+
+/**
+ * When each future key is expected to become the signing key: the first at the active
+ * key's rotation, each next one a turn later. A key that would be too old by then is
+ * shown as to be replaced instead.
+ */
+export function standbySchedule(w: Working): ScheduledUse[] {
+  const active = w.active;
+  if (!active || w.switching) return [];
+  const policy = w.policy;
+  const turn = ((policy.validityDays - policy.renewBeforeDays) * DAY_MS) / (policy.standby + 1);
+  let at = rotationDueAt(active, policy).getTime();
+  return w
+    .withStatus(...FUTURE)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+    .map((key) => {
+      const tooOld = renewalDueAt(key, policy).getTime() <= at;
+      const entry = tooOld
+        ? {
+            selector: key.selector,
+            status: key.status,
+            at: iso(renewalDueAt(key, policy)),
+            what: `replace ${key.selector} (too old to use)`,
+          }
+        : {
+            selector: key.selector,
+            status: key.status,
+            at: iso(new Date(at)),
+            what: `switch SES to ${key.selector}`,
+          };
+      if (!tooOld) at += turn;
+      return entry;
+    });
+}
+
+/** What the domain waits for next when nothing is due now: shown by `status` and `plan`. */
+export function nextEvent(w: Working): NextEvent | undefined {
+  const events: NextEvent[] = [];
+  const active = w.active;
+  if (active && !w.switching)
+    events.push({
+      kind: 'rotate',
+      at: iso(rotationDueAt(active, w.policy)),
+      selector: active.selector,
+      what: `rotate ${active.selector}`,
+    });
+  for (const key of w.withStatus('retiring', 'failed')) {
+    if (key.destroyedAt) continue;
+    const at = new Date(Date.parse(key.retiringSince ?? key.statusSince) + graceMs(w.policy));
+    events.push({ kind: 'retire', at: iso(at), selector: key.selector, what: `retire ${key.selector}` });
+  }
+  return events.sort((a, b) => Date.parse(a.at) - Date.parse(b.at))[0];
+}

@@ -1,0 +1,142 @@
+/**
+ * The words byodkim speaks in: reason codes, step kinds, phases and what comes next. Every
+ * front end (CLI, Lambda, sandbox) and every rule uses these constants, so a reason is
+ * spelled in one place and a typo is a type error, not a silently unmatched string
+ * (aws-cdk toolkit-lib keeps its message codes the same way).
+ */
+
+/**
+ * Why a step is taken, a wait reported or a history entry written (cert-manager style:
+ * stable, machine-readable, CamelCase). Scripts and dashboards match on these.
+ */
+export const Reason = {
+  // Why a new key is made (phase 3).
+  Onboarding: 'Onboarding',
+  RenewalDue: 'RenewalDue',
+  RotationRequested: 'RotationRequested',
+  EmergencyRotation: 'EmergencyRotation',
+  EmergencyRotationRequested: 'EmergencyRotationRequested',
+  StandbyBelowTarget: 'StandbyBelowTarget',
+  StandbyAgedOut: 'StandbyAgedOut',
+  ActiveKeyUnusable: 'ActiveKeyUnusable',
+  KeygenCommand: 'KeygenCommand',
+  // Phase 4: DNS.
+  Publish: 'Publish',
+  Published: 'Published',
+  HandOff: 'HandOff',
+  HandedOff: 'HandedOff',
+  HandOffApplied: 'HandOffApplied',
+  DnsHandOffPending: 'DnsHandOffPending',
+  RecordWrong: 'RecordWrong',
+  ActiveRecordDrift: 'ActiveRecordDrift',
+  // Phase 5: propagation.
+  RecordSeen: 'RecordSeen',
+  RecordNotSeen: 'RecordNotSeen',
+  PropagationVerified: 'PropagationVerified',
+  VerifiedRecordLost: 'VerifiedRecordLost',
+  DnsPropagationPending: 'DnsPropagationPending',
+  DelegationCnameMissing: 'DelegationCnameMissing',
+  // Phases 6–7: SES.
+  SwitchSelector: 'SwitchSelector',
+  CreateIdentity: 'CreateIdentity',
+  EnableSigning: 'EnableSigning',
+  SigningVerified: 'SigningVerified',
+  SesVerificationPending: 'SesVerificationPending',
+  SesVerificationFailed: 'SesVerificationFailed',
+  VerificationWindowExpired: 'VerificationWindowExpired',
+  SesUnavailable: 'SesUnavailable',
+  SesDrift: 'SesDrift',
+  SigningDisabled: 'SigningDisabled',
+  SesFailedRetry: 'SesFailedRetry',
+  SesStatusDegraded: 'SesStatusDegraded',
+  IdentityMissing: 'IdentityMissing',
+  EasyDkimInUse: 'EasyDkimInUse',
+  UnknownSelectorInSes: 'UnknownSelectorInSes',
+  NextKeyNotReady: 'NextKeyNotReady',
+  RotationComplete: 'RotationComplete',
+  // Rollback.
+  Rollback: 'Rollback',
+  RollbackRequested: 'RollbackRequested',
+  NothingToRollBackTo: 'NothingToRollBackTo',
+  // Phase 8: retirement.
+  Superseded: 'Superseded',
+  EmergencyRevocation: 'EmergencyRevocation',
+  StillInUse: 'StillInUse',
+  GraceOver: 'GraceOver',
+  RemovalRequested: 'RemovalRequested',
+  RecordRemovalPending: 'RecordRemovalPending',
+  Retired: 'Retired',
+  // Key supply and custody.
+  SelectorRingBusy: 'SelectorRingBusy',
+  VaultUnavailable: 'VaultUnavailable',
+  FailureBackoff: 'FailureBackoff',
+  KeyMismatch: 'KeyMismatch',
+  KeyMissing: 'KeyMissing',
+  OrphanKeyTakenIn: 'OrphanKeyTakenIn',
+  OrphanKeyUnreadable: 'OrphanKeyUnreadable',
+  InterruptedKeyCompleted: 'InterruptedKeyCompleted',
+  PassInterrupted: 'PassInterrupted',
+  // Operator commands.
+  Adopted: 'Adopted',
+  AdoptedEasyDkim: 'AdoptedEasyDkim',
+  RequestRecorded: 'RequestRecorded',
+  DeadlineReached: 'DeadlineReached',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** The history reason of a step that failed: `<reason>Failed`. */
+export function failedReason(reason: string): string {
+  return `${reason}Failed`;
+}
+
+/**
+ * Step kinds and what each does to the world. `sideEffect`: the step calls a port (vault,
+ * DNS, SES, notifier). `creates`: the side effect makes something that must be named by
+ * the state before it exists (a key in the vault, a record in DNS, SES pointed at a
+ * selector), so the interpreter writes the intent to the state store first.
+ */
+export const STEP_KINDS = {
+  'generate-key': { sideEffect: true, creates: true },
+  'take-in-key': { sideEffect: false, creates: false },
+  publish: { sideEffect: true, creates: true },
+  'set-streak': { sideEffect: false, creates: false },
+  transition: { sideEffect: false, creates: false },
+  'ses-put': { sideEffect: true, creates: true },
+  'ses-create': { sideEffect: true, creates: true },
+  'ses-enable': { sideEffect: true, creates: false },
+  'destroy-key': { sideEffect: true, creates: false },
+  'hand-off-done': { sideEffect: false, creates: false },
+  'clear-request': { sideEffect: false, creates: false },
+  'clear-intent': { sideEffect: false, creates: false },
+  notify: { sideEffect: true, creates: false },
+  request: { sideEffect: false, creates: false },
+  adopt: { sideEffect: true, creates: true },
+} as const satisfies Record<string, { sideEffect: boolean; creates: boolean }>;
+export type StepKind = keyof typeof STEP_KINDS;
+
+export function hasSideEffect(kind: StepKind): boolean {
+  return STEP_KINDS[kind].sideEffect;
+}
+
+/** The lifecycle's phases, numbered as the seed system numbered them (PRODUCT.md). */
+export const PHASES = {
+  3: 'generate',
+  4: 'publish',
+  5: 'verify DNS',
+  6: 'switch SES',
+  7: 'signing',
+  8: 'retire',
+} as const;
+export type Phase = keyof typeof PHASES;
+
+/** What a domain waits for next when nothing is due now (`status`, `plan`, the sandbox's clock). */
+export type NextEvent =
+  | { kind: 'rotate'; at: string; selector: string; what: string }
+  | { kind: 'retire'; at: string; selector: string; what: string };
+
+/** Why the moment of a next event is what it is, as the front ends explain it. */
+export function explainNextEvent(next: Pick<NextEvent, 'kind' | 'selector'>): string {
+  return next.kind === 'rotate'
+    ? `rotate ${next.selector} is due (notAfter − renewBefore)`
+    : `retire ${next.selector}: its grace period ends`;
+}

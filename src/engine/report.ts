@@ -1,0 +1,64 @@
+/**
+ * What a pass did, told the same way by every front end: the CLI's table and JSON, the
+ * Lambda's response and metrics, the sandbox's log. Built from the step results the
+ * interpreter returns, never reconstructed from the plan and the order of events.
+ */
+import type { Step } from '../domain/lifecycle/index.js';
+import type { Phase, StepKind } from '../domain/vocabulary.js';
+import type { StepResult } from './execute.js';
+import type { DomainResult } from './reconcile.js';
+
+/** One step as reported: what was planned, and what became of it (apply only). */
+export interface StepReport {
+  kind: StepKind;
+  phase: Phase;
+  reason: string;
+  message: string;
+  /** Absent for a plan that was not carried out (`plan`, `status`). */
+  status?: StepResult['status'];
+  error?: string;
+  selector?: string;
+  region?: string;
+}
+
+function reportOf(step: Step, result?: StepResult): StepReport {
+  return {
+    kind: step.kind,
+    phase: step.phase,
+    reason: step.reason,
+    message: step.message,
+    ...(result ? { status: result.status } : {}),
+    ...(result?.error ? { error: result.error } : {}),
+    ...('selector' in step && step.selector ? { selector: step.selector } : {}),
+    ...('region' in step ? { region: step.region } : {}),
+  };
+}
+
+/** Each step of the pass: the results when the plan was carried out, else the plan. */
+export function stepReports(result: DomainResult): StepReport[] {
+  if (result.steps) return result.steps.map((r) => reportOf(r.step, r));
+  return (result.plan?.steps ?? []).map((s) => reportOf(s));
+}
+
+/** Keys generated in the pass, in order. */
+export function generatedKeys(result: DomainResult): Array<{ selector: string; bits: number }> {
+  return (result.steps ?? []).flatMap((r) => (r.generated ? [r.generated] : []));
+}
+
+/** Keys that became the signing key in the pass (the promotion was carried out). */
+export function rotationsCompleted(result: DomainResult): number {
+  return (result.steps ?? []).filter(
+    (r) => r.status === 'done' && r.step.kind === 'transition' && r.step.to === 'active',
+  ).length;
+}
+
+/** One line: the first failure, else what the domain waits for, else how much was done. */
+export function domainSummary(result: DomainResult): string {
+  if (result.errors.length > 0) return result.errors.join('; ');
+  const waiting = result.plan?.waits.find((w) => w.outside)?.message;
+  if (waiting) return waiting;
+  const done = (result.steps ?? []).filter((r) => r.status === 'done').length;
+  const planned = result.plan?.steps.length ?? 0;
+  if (result.steps) return done > 0 ? `${done} step(s) done` : 'nothing to do';
+  return planned > 0 ? `${planned} step(s)` : 'nothing to do';
+}
