@@ -30,7 +30,9 @@ describe('DKIM keys', () => {
     // PKCS #1 RSAPrivateKey, the format every version of the SES docs accepts (SES-REALITY.md §4).
     const parsed = createPrivateKey({ key: Buffer.from(ses, 'base64'), format: 'der', type: 'pkcs1' });
     expect(parsed.asymmetricKeyType).toBe('rsa');
-    expect(() => createPrivateKey({ key: Buffer.from(ses, 'base64'), format: 'der', type: 'pkcs8' })).toThrow();
+    expect(() =>
+      createPrivateKey({ key: Buffer.from(ses, 'base64'), format: 'der', type: 'pkcs8' }),
+    ).toThrow();
   });
 
   it('round-trips PEM → SES base64 → public key → record → match', async () => {
