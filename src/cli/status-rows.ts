@@ -5,6 +5,7 @@
 import type { ResolvedDomain } from '../config/load.js';
 import { DAY_MS } from '../domain/policy.js';
 import type { DomainResult } from '../engine/reconcile.js';
+import { type LastSwitchReport, lastSwitchReport } from '../engine/report.js';
 
 export const STATUS_HEADERS = ['DOMAIN', 'ACTIVE', 'SES', 'AGE', 'EXPIRES', 'NEXT KEYS', 'NEXT'] as const;
 
@@ -17,6 +18,8 @@ export interface StatusRow {
   expires?: string;
   standby: Array<{ selector: string; status: string; switching: boolean }>;
   next: string;
+  /** The last switch per region: put, first SUCCESS seen, and the gap between (an upper bound). */
+  lastSwitch?: LastSwitchReport;
   errors: string[];
   warnings: string[];
 }
@@ -46,6 +49,7 @@ export function statusRows(
         ses[region] = `${v.status ?? '-'}${v.signingEnabled ? '' : ' (signing off)'}${other}`;
       }
     }
+    const lastSwitch = lastSwitchReport(r.state);
     const firstWait = r.plan?.waits[0];
     const next = r.plan?.steps[0]
       ? `now: ${r.plan.steps[0].message}`
@@ -66,6 +70,7 @@ export function statusRows(
         switching: k.switchedAt !== undefined,
       })),
       next,
+      ...(lastSwitch ? { lastSwitch } : {}),
       errors: r.errors,
       warnings: r.plan?.warnings.map((w) => w.message) ?? [],
     };

@@ -87,6 +87,11 @@ export function parseConfig(text: string, path: string): LoadedConfig {
     }
     const domain = normalizeDomain(d.domain, `domains[${index}].domain`);
     const dns = d.dns ? resolveDnsPaths(d.dns, dirname(path)) : config.dns;
+    assertGraceCoversDelivery(merged.data.graceDays, dns.ttl, {
+      path,
+      field: d.policy?.graceDays === undefined ? 'policy.graceDays' : `domains[${index}].policy.graceDays`,
+      domain,
+    });
     return {
       domain,
       regions: d.regions,
@@ -107,6 +112,28 @@ export function parseConfig(text: string, path: string): LoadedConfig {
     };
   });
   return { path, config, domains };
+}
+
+/** SES may deliver a message up to 14 hours after accepting it (MaxDeliverySeconds ≤ 50,400). */
+const SES_MAX_DELIVERY_SECONDS = 50_400;
+
+/**
+ * An old selector must stay published until the last message signed with it can have been
+ * delivered and checked: SES's 14 hours of retries plus the record's TTL in resolvers'
+ * caches (SES-REALITY.md §6). A shorter grace period is a config error, not a silent risk.
+ */
+function assertGraceCoversDelivery(
+  graceDays: number,
+  ttl: number,
+  where: { path: string; field: string; domain: string },
+): void {
+  const floorDays = (SES_MAX_DELIVERY_SECONDS + ttl) / 86_400;
+  if (graceDays >= floorDays) return;
+  throw new InputError(
+    'CONFIG_INVALID',
+    `${where.path}: invalid config\n${where.field}: "${graceDays}" is too short for ${where.domain}: SES may deliver a message up to 14 hours after accepting it, and resolvers keep the record for its TTL (${ttl} s), so the old selector must stay published at least ${floorDays.toFixed(2)} days`,
+    { context: { path: where.path, field: where.field, value: graceDays } },
+  );
 }
 
 /**

@@ -49,6 +49,10 @@ export interface SesDkimView {
   verificationError?: string;
   lastCheckedAt?: string;
   lastSuccessAt?: string;
+  /** Custom MAIL FROM domain, when set: with DMARC `aspf=r` it keeps DMARC passing through a switch. */
+  mailFromDomain?: string;
+  /** PENDING | SUCCESS | FAILED | TEMPORARY_FAILURE of the MAIL FROM domain's MX/SPF. */
+  mailFromStatus?: string;
 }
 
 export type SesObservation = { ok: true; view: SesDkimView } | { ok: false; error: string };

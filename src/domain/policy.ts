@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_KEY_BITS, KEY_SIZES } from './key.js';
 import { assertValidTemplate, DEFAULT_SELECTOR_TEMPLATE } from './selector.js';
+import { switchWindowSchema } from './switch-window.js';
 
 /**
  * How keys live: validity, when to renew, how long an old selector stays published after
@@ -61,10 +62,23 @@ export const policySchema = z
     verificationWindowHours: z
       .number()
       .min(1)
-      .max(72)
-      .default(72)
+      .max(48)
+      .default(6)
       .describe(
-        'How long SES may take to report SUCCESS after a switch before byodkim rolls back (SES itself gives up after 72 hours).',
+        'How long SES may take to report SUCCESS after a switch before byodkim rolls back. SES finds a record that is already published within minutes, and fails the identity (no sending at all) after 72 hours, so byodkim decides in hours: a switch that has not verified in 6 hours will not, and a rollback is itself a new put with its own gap.',
+      ),
+    followUpMinutes: z
+      .number()
+      .min(1)
+      .max(60)
+      .default(5)
+      .describe(
+        'After an SES put, how soon byodkim reads SES again to see the switch through (doubling with the time since the put, up to an hour): SUCCESS, or trouble, is seen in minutes, within the API budget.',
+      ),
+    switchWindow: switchWindowSchema
+      .optional()
+      .describe(
+        'Quiet hours for switches: a routine rotation puts the new key in SES only inside this window (the signing gap of a switch then falls when little mail is sent). Onboarding, emergencies and rollbacks never wait.',
       ),
     standby: z
       .number()
@@ -98,7 +112,9 @@ export const policyOverrideSchema = z
     keyBits: z.union([z.literal(1024), z.literal(2048)]),
     selectorTemplate: z.string(),
     verifyChecks: z.number().int().min(1).max(20),
-    verificationWindowHours: z.number().min(1).max(72),
+    verificationWindowHours: z.number().min(1).max(48),
+    followUpMinutes: z.number().min(1).max(60),
+    switchWindow: switchWindowSchema,
     standby: z.number().int().min(0).max(5),
   })
   .partial()

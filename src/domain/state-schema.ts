@@ -42,6 +42,16 @@ export const domainStateSchema = z.object({
       region: z.string().optional(),
     })
     .optional(),
+  lastSwitch: z
+    .object({
+      selector: z.string().min(1),
+      regions: z.record(
+        z.string(),
+        z.object({ putAt: isoTime, successSeenAt: isoTime.optional(), sesVerifiedAt: isoTime.optional() }),
+      ),
+    })
+    .optional(),
+  alarms: z.record(z.string(), isoTime).optional(),
   rotation: z
     .object({
       kind: z.enum(['manual', 'emergency']),

@@ -119,11 +119,33 @@ export interface Intent {
   region?: string;
 }
 
+/** One region of a switch: when the put was accepted, and when SES was first seen signing. */
+export interface SwitchRegion {
+  putAt: string;
+  /** The first pass that saw SES SUCCESS on the selector (the gap's upper bound is set by how often byodkim looked). */
+  successSeenAt?: string;
+  /** SES's own LastSuccessTimestamp at that moment, when it is after the put. */
+  sesVerifiedAt?: string;
+}
+
+/**
+ * The last switch: every put restarts SES's verification, so from the put until SES's
+ * first successful check mail most likely leaves without the domain's signature
+ * (SES-REALITY.md §2). Measured per region for every switch.
+ */
+export interface SwitchRecord {
+  selector: string;
+  regions: Record<string, SwitchRegion>;
+}
+
 export interface DomainState {
   schema: 1;
   domain: string;
   keys: KeyEntry[];
   intent?: Intent;
+  lastSwitch?: SwitchRecord;
+  /** Alarms raised and not yet cleared, by `<code>@<region>`: raised once, notified once. */
+  alarms?: Record<string, string>;
   rotation?: RotationRequest;
   rollback?: RollbackRequest;
   handOff?: DnsHandOff;

@@ -54,6 +54,12 @@ export const Reason = {
   UnknownSelectorInSes: 'UnknownSelectorInSes',
   NextKeyNotReady: 'NextKeyNotReady',
   RotationComplete: 'RotationComplete',
+  SigningSeen: 'SigningSeen',
+  SwitchWindowClosed: 'SwitchWindowClosed',
+  DmarcUncoveredDuringGap: 'DmarcUncoveredDuringGap',
+  SesTemporaryFailure: 'SesTemporaryFailure',
+  SwitchPendingLong: 'SwitchPendingLong',
+  AlarmCleared: 'AlarmCleared',
   // Rollback.
   Rollback: 'Rollback',
   RollbackRequested: 'RollbackRequested',
@@ -104,6 +110,9 @@ export const STEP_KINDS = {
   'ses-put': { sideEffect: true, creates: true },
   'ses-create': { sideEffect: true, creates: true },
   'ses-enable': { sideEffect: true, creates: false },
+  'signing-seen': { sideEffect: false, creates: false },
+  'raise-alarm': { sideEffect: true, creates: false },
+  'clear-alarm': { sideEffect: false, creates: false },
   'destroy-key': { sideEffect: true, creates: false },
   'hand-off-done': { sideEffect: false, creates: false },
   'clear-request': { sideEffect: false, creates: false },
@@ -132,11 +141,22 @@ export type Phase = keyof typeof PHASES;
 /** What a domain waits for next when nothing is due now (`status`, `plan`, the sandbox's clock). */
 export type NextEvent =
   | { kind: 'rotate'; at: string; selector: string; what: string }
-  | { kind: 'retire'; at: string; selector: string; what: string };
+  | { kind: 'retire'; at: string; selector: string; what: string }
+  /** Read SES again soon after a put, to see the switch through (policy.followUpMinutes). */
+  | { kind: 'follow-up'; at: string; selector: string; what: string }
+  /** A due switch waits for policy.switchWindow to open. */
+  | { kind: 'switch-window'; at: string; selector: string; what: string };
 
 /** Why the moment of a next event is what it is, as the front ends explain it. */
 export function explainNextEvent(next: Pick<NextEvent, 'kind' | 'selector'>): string {
-  return next.kind === 'rotate'
-    ? `rotate ${next.selector} is due (notAfter − renewBefore)`
-    : `retire ${next.selector}: its grace period ends`;
+  switch (next.kind) {
+    case 'rotate':
+      return `rotate ${next.selector} is due (notAfter − renewBefore)`;
+    case 'retire':
+      return `retire ${next.selector}: its grace period ends`;
+    case 'follow-up':
+      return `SES read again to see the switch to ${next.selector} through`;
+    case 'switch-window':
+      return `the switch window opens for ${next.selector}`;
+  }
 }

@@ -169,6 +169,9 @@ async function run(
       return {};
     case 'adopt':
       return storeAdoptedKey(step, domain, ports);
+    case 'raise-alarm':
+      await ports.notifier.notify({ kind: 'failure', domain, reason: step.code, message: step.message });
+      return {};
     case 'notify':
       await ports.notifier.notify(
         step.notification === 'rotated'

@@ -4,6 +4,7 @@
  * interpreter returns, never reconstructed from the plan and the order of events.
  */
 import type { Step } from '../domain/lifecycle/index.js';
+import type { DomainState } from '../domain/state.js';
 import type { Phase, StepKind } from '../domain/vocabulary.js';
 import type { StepResult } from './execute.js';
 import type { DomainResult } from './reconcile.js';
@@ -61,4 +62,53 @@ export function domainSummary(result: DomainResult): string {
   const planned = result.plan?.steps.length ?? 0;
   if (result.steps) return done > 0 ? `${done} step(s) done` : 'nothing to do';
   return planned > 0 ? `${planned} step(s)` : 'nothing to do';
+}
+
+/** One region of the last switch as reported: the gap is null while SES has not been seen signing. */
+export interface SwitchGap {
+  putAt: string;
+  successSeenAt: string | null;
+  /** Seconds from the put to the first pass that saw SUCCESS: an upper bound set by how often byodkim looked. */
+  gapSeconds: number | null;
+  /** SES's own LastSuccessTimestamp when it verified after the put, if it said. */
+  sesVerifiedAt?: string;
+}
+
+export interface LastSwitchReport {
+  selector: string;
+  regions: Record<string, SwitchGap>;
+}
+
+/** The last switch of a domain, per region (`status --output json`, the Lambda's metrics, the sandbox). */
+export function lastSwitchReport(state: DomainState | undefined): LastSwitchReport | undefined {
+  const last = state?.lastSwitch;
+  if (!last) return undefined;
+  const regions: Record<string, SwitchGap> = {};
+  for (const [region, r] of Object.entries(last.regions)) {
+    regions[region] = {
+      putAt: r.putAt,
+      successSeenAt: r.successSeenAt ?? null,
+      gapSeconds: r.successSeenAt
+        ? Math.round((Date.parse(r.successSeenAt) - Date.parse(r.putAt)) / 1000)
+        : null,
+      ...(r.sesVerifiedAt ? { sesVerifiedAt: r.sesVerifiedAt } : {}),
+    };
+  }
+  return { selector: last.selector, regions };
+}
+
+/** Gaps closed in this pass, per region (the Lambda's SigningGapSeconds metric). */
+export function gapsClosed(
+  result: DomainResult,
+): Array<{ region: string; selector: string; gapSeconds: number }> {
+  const report = lastSwitchReport(result.state);
+  if (!report) return [];
+  return (result.steps ?? []).flatMap((r) => {
+    if (r.status !== 'done' || r.step.kind !== 'signing-seen' || r.step.selector !== report.selector)
+      return [];
+    const gap = report.regions[r.step.region]?.gapSeconds;
+    return gap === null || gap === undefined
+      ? []
+      : [{ region: r.step.region, selector: r.step.selector, gapSeconds: gap }];
+  });
 }

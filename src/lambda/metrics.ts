@@ -11,6 +11,11 @@
  *   RotationsCompleted  keys that became the signing key in this run (first onboarding included)
  *   Failures            1 when the domain's pass failed in this run, else 0
  *
+ * Per domain and region (dimensions `Domain`, `Region`), when a switch's gap closed in this run:
+ *
+ *   SigningGapSeconds   from the SES put to the first pass that saw SUCCESS on the new
+ *                       selector (an upper bound: byodkim knows only when it looked)
+ *
  * And once per run without dimensions: Failures, RotationsCompleted, DomainsSkipped.
  *
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
@@ -18,7 +23,7 @@
 import { DAY_MS, HOUR_MS } from '../domain/policy.js';
 import type { DomainState } from '../domain/state.js';
 import { type DomainResult, settled } from '../engine/reconcile.js';
-import { rotationsCompleted } from '../engine/report.js';
+import { gapsClosed, rotationsCompleted } from '../engine/report.js';
 
 export const DEFAULT_NAMESPACE = 'byodkim';
 
@@ -28,10 +33,11 @@ export const METRIC = {
   rotationsCompleted: 'RotationsCompleted',
   failures: 'Failures',
   domainsSkipped: 'DomainsSkipped',
+  signingGapSeconds: 'SigningGapSeconds',
 } as const;
 
 /** CloudWatch has no "Days" or "Hours" unit: gauges in days/hours are unit-less. */
-type Unit = 'None' | 'Count';
+type Unit = 'None' | 'Count' | 'Seconds';
 
 export interface MetricDatum {
   name: string;
@@ -45,6 +51,8 @@ export interface DomainMeasures {
   phaseAgeHours?: number;
   rotationsCompleted: number;
   failures: number;
+  /** Gaps of a switch that closed in this run, per region. */
+  signingGaps?: Array<{ region: string; gapSeconds: number }>;
 }
 
 function round2(n: number): number {
@@ -93,6 +101,8 @@ export function measureDomain(result: DomainResult, now: Date): DomainMeasures {
     measures.phaseAgeHours = since ? round2(Math.max(0, now.getTime() - since.getTime()) / HOUR_MS) : 0;
   }
   measures.rotationsCompleted = rotationsCompleted(result);
+  const gaps = gapsClosed(result);
+  if (gaps.length > 0) measures.signingGaps = gaps.map(({ region, gapSeconds }) => ({ region, gapSeconds }));
   return measures;
 }
 
@@ -164,6 +174,17 @@ export class MetricsEmitter {
     this.#emit(
       emfDocument(this.namespace, at, { Domain: measures.domain }, domainData(measures), this.#props()),
     );
+    for (const gap of measures.signingGaps ?? []) {
+      this.#emit(
+        emfDocument(
+          this.namespace,
+          at,
+          { Domain: measures.domain, Region: gap.region },
+          [{ name: METRIC.signingGapSeconds, unit: 'Seconds', value: gap.gapSeconds }],
+          this.#props(),
+        ),
+      );
+    }
   }
 
   /** The run's totals, without dimensions. */

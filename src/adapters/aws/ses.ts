@@ -202,5 +202,8 @@ function toView(identity: string, region: string, output: GetEmailIdentityComman
   if (info?.ErrorType !== undefined) view.verificationError = info.ErrorType;
   if (info?.LastCheckedTimestamp !== undefined) view.lastCheckedAt = info.LastCheckedTimestamp.toISOString();
   if (info?.LastSuccessTimestamp !== undefined) view.lastSuccessAt = info.LastSuccessTimestamp.toISOString();
+  const mailFrom = output.MailFromAttributes;
+  if (mailFrom?.MailFromDomain) view.mailFromDomain = mailFrom.MailFromDomain;
+  if (mailFrom?.MailFromDomainStatus !== undefined) view.mailFromStatus = mailFrom.MailFromDomainStatus;
   return view;
 }

@@ -134,11 +134,46 @@ export function applyStep(state: DomainState, step: Step, ctx: ApplyContext): Do
       );
     }
     case 'ses-put':
-    case 'ses-create':
+    case 'ses-create': {
+      // Every put restarts SES's verification: a new gap starts in that region.
+      const last = next.lastSwitch?.selector === step.selector ? next.lastSwitch.regions : {};
+      const lastSwitch = { selector: step.selector, regions: { ...last, [step.region]: { putAt: ctx.at } } };
       return withHistory(
-        next,
+        { ...next, lastSwitch },
         entry(ctx, { selector: step.selector, reason: step.reason, message: step.message }),
       );
+    }
+    case 'signing-seen': {
+      const last = next.lastSwitch;
+      const region = last?.selector === step.selector ? last.regions[step.region] : undefined;
+      if (!last || !region) return next;
+      const seen = {
+        ...region,
+        successSeenAt: ctx.at,
+        ...(step.sesVerifiedAt ? { sesVerifiedAt: step.sesVerifiedAt } : {}),
+      };
+      return withHistory(
+        { ...next, lastSwitch: { ...last, regions: { ...last.regions, [step.region]: seen } } },
+        entry(ctx, { selector: step.selector, reason: step.reason, message: step.message }),
+      );
+    }
+    case 'raise-alarm':
+      return withHistory(
+        { ...next, alarms: { ...next.alarms, [alarmKey(step)]: ctx.at } },
+        entry(ctx, {
+          ...(step.selector ? { selector: step.selector } : {}),
+          reason: step.reason,
+          message: step.message,
+        }),
+      );
+    case 'clear-alarm': {
+      const { [alarmKey(step)]: _cleared, ...alarms } = next.alarms ?? {};
+      const { alarms: _all, ...rest } = next;
+      return withHistory(
+        Object.keys(alarms).length > 0 ? { ...rest, alarms } : rest,
+        entry(ctx, { reason: step.reason, message: step.message }),
+      );
+    }
     case 'ses-enable':
       return withHistory(next, entry(ctx, { reason: step.reason, message: step.message }));
     case 'destroy-key':
@@ -200,6 +235,11 @@ export function applyStep(state: DomainState, step: Step, ctx: ApplyContext): Do
       );
     }
   }
+}
+
+/** How an alarm is remembered: `<code>@<region>`. */
+export function alarmKey(alarm: { code: string; region?: string }): string {
+  return `${alarm.code}@${alarm.region ?? ''}`;
 }
 
 function applyPublished(

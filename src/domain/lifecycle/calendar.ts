@@ -2,11 +2,13 @@
  * Rule: the calendar. When the active key is due for replacement (age, standby turns,
  * operator requests), when each standby will be used, and what the domain waits for next.
  */
-import { DAY_MS, type Policy } from '../policy.js';
+import { DAY_MS, HOUR_MS, type Policy } from '../policy.js';
 import type { KeyEntry } from '../state.js';
 import { type NextEvent, Reason } from '../vocabulary.js';
 import type { ScheduledUse } from './plan.js';
 import { FUTURE, graceMs, iso, type Working } from './working.js';
+
+const MINUTE_MS = 60_000;
 
 /** When a key is too old to be (or become) the signing key: `renewBefore` ahead of its end of validity. */
 export function renewalDueAt(key: KeyEntry, policy: Policy): Date {
@@ -84,11 +86,30 @@ export function standbySchedule(w: Working): ScheduledUse[] {
     });
 }
 
+const FOLLOW_UP_CAP_MS = HOUR_MS;
+
+/**
+ * After a put, SES is read again soon so SUCCESS (or trouble) is seen in minutes: first
+ * `followUpMinutes` after the put, then at half the time since the put (SES itself checks
+ * less often the longer an identity waits), at most hourly.
+ */
+export function followUpAt(w: Working): { at: Date; selector: string } | undefined {
+  const last = w.state.lastSwitch;
+  if (!last) return undefined;
+  const open = Object.values(last.regions).filter((r) => !r.successSeenAt);
+  if (open.length === 0) return undefined;
+  const putAt = Math.max(...open.map((r) => Date.parse(r.putAt)));
+  const since = w.now.getTime() - putAt;
+  const interval = Math.min(Math.max(since / 2, w.policy.followUpMinutes * MINUTE_MS), FOLLOW_UP_CAP_MS);
+  return { at: new Date(Math.max(putAt, w.now.getTime()) + interval), selector: last.selector };
+}
+
 /** What the domain waits for next when nothing is due now: shown by `status` and `plan`. */
 export function nextEvent(w: Working): NextEvent | undefined {
   const events: NextEvent[] = [];
   const active = w.active;
-  if (active && !w.switching)
+  // A due rotation held by the switch window waits for the window, not for the calendar.
+  if (active && !w.switching && !w.windowOpensAt)
     events.push({
       kind: 'rotate',
       at: iso(rotationDueAt(active, w.policy)),
@@ -100,5 +121,20 @@ export function nextEvent(w: Working): NextEvent | undefined {
     const at = new Date(Date.parse(key.retiringSince ?? key.statusSince) + graceMs(w.policy));
     events.push({ kind: 'retire', at: iso(at), selector: key.selector, what: `retire ${key.selector}` });
   }
+  const followUp = followUpAt(w);
+  if (followUp)
+    events.push({
+      kind: 'follow-up',
+      at: iso(followUp.at),
+      selector: followUp.selector,
+      what: `read SES for ${followUp.selector}`,
+    });
+  if (w.windowOpensAt && w.switchTarget)
+    events.push({
+      kind: 'switch-window',
+      at: iso(w.windowOpensAt),
+      selector: w.switchTarget,
+      what: `switch SES to ${w.switchTarget}`,
+    });
   return events.sort((a, b) => Date.parse(a.at) - Date.parse(b.at))[0];
 }

@@ -25,6 +25,7 @@ import type { Observation } from '../observation.js';
 import type { DomainState } from '../state.js';
 import { nextEvent, standbySchedule } from './calendar.js';
 import { flushDnsChanges, publishStaged } from './dns-batch.js';
+import { measureSwitch, watchAlarms } from './gap.js';
 import { retireAgedStandbys, supplyKeys } from './key-supply.js';
 import type { DomainSpec, Plan } from './plan.js';
 import { trackHandOff, trackPropagation, watchActiveRecord } from './propagation.js';
@@ -45,6 +46,7 @@ export const RULES: readonly Rule[] = [
   { name: 'recover an interrupted pass', run: recoverInterruptedPass },
   { name: 'take in orphan keys', run: sweepOrphans },
   { name: 'check regions', run: checkRegions },
+  { name: 'measure the switch', run: measureSwitch },
   { name: 'retire keys the vault cannot supply', run: retireUnusableKeys },
   { name: 'track the DNS hand-off', run: trackHandOff },
   { name: 'track propagation', run: trackPropagation },
@@ -52,6 +54,7 @@ export const RULES: readonly Rule[] = [
   { name: 'drive the SES switch', run: driveSes },
   { name: 'keep SES on the active key', run: keepSesOnActive },
   { name: 'watch the active record', run: watchActiveRecord },
+  { name: 'watch alarms', run: watchAlarms },
   { name: 'retire old keys', run: retireOldKeys },
   { name: 'retire aged standbys', run: retireAgedStandbys },
   { name: 'supply keys', run: supplyKeys },

@@ -75,6 +75,15 @@ export type Step = StepBase &
     | { kind: 'ses-put'; region: string; selector: string }
     | { kind: 'ses-create'; region: string; selector: string }
     | { kind: 'ses-enable'; region: string }
+    | {
+        kind: 'signing-seen';
+        region: string;
+        selector: string;
+        /** SES's LastSuccessTimestamp, when after the put. */
+        sesVerifiedAt?: string;
+      }
+    | { kind: 'raise-alarm'; code: string; region?: string; selector?: string }
+    | { kind: 'clear-alarm'; code: string; region?: string }
     | { kind: 'destroy-key'; selector: string }
     | { kind: 'hand-off-done' }
     | { kind: 'clear-request'; which: 'rotation' | 'rollback' }

@@ -4,7 +4,7 @@
  * over, or a selector byodkim did not set: reported, and left alone.
  */
 import { Reason } from '../vocabulary.js';
-import type { Working } from './working.js';
+import { heldSelector, type Working } from './working.js';
 
 export function checkRegions(w: Working): void {
   const known = new Set(w.keys.map((k) => k.selector));
@@ -43,7 +43,7 @@ export function checkRegions(w: Working): void {
       });
       continue;
     }
-    const held = view.origin === 'EXTERNAL' ? view.tokens[0] : undefined;
+    const held = heldSelector(w, region);
     if (held !== undefined && !known.has(held)) {
       w.warn({
         code: Reason.UnknownSelectorInSes,

@@ -72,6 +72,7 @@ export function failSwitch(w: Working, target: KeyEntry, reason: string, message
         message: `SES ${region}: back to ${active.selector}`,
         phase: 6,
       });
+      reassertSigning(w, region);
     }
   }
   w.do({
@@ -84,6 +85,21 @@ export function failSwitch(w: Working, target: KeyEntry, reason: string, message
     phase: 6,
   });
   w.do({ kind: 'notify', notification: 'failure', selector: target.selector, reason, message, phase: 6 });
+}
+
+/**
+ * After a recovery put, signing is switched on again explicitly: a put has left it on so
+ * far, but whether it can flip is not documented (SES-REALITY.md §2), and a recovery that
+ * leaves signing off would be worse than the trouble it repairs.
+ */
+export function reassertSigning(w: Working, region: string): void {
+  w.do({
+    kind: 'ses-enable',
+    region,
+    reason: Reason.EnableSigning,
+    message: `SES ${region}: signing on (asserted after a recovery put)`,
+    phase: 7,
+  });
 }
 
 /** The most recent retiring key whose record is still served everywhere and not being removed. */

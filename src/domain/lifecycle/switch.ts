@@ -11,10 +11,11 @@
  */
 import { HOUR_MS } from '../policy.js';
 import type { KeyEntry } from '../state.js';
+import { isWindowOpen, nextWindowOpening } from '../switch-window.js';
 import { Reason } from '../vocabulary.js';
 import { renewalDueAt, rotationDue } from './calendar.js';
-import { failSwitch, startRollback } from './rollback.js';
-import { FUTURE, graceMs, iso, lagging, served, sesSelector, sesView, type Working } from './working.js';
+import { failSwitch, reassertSigning, startRollback } from './rollback.js';
+import { FUTURE, graceMs, heldSelector, iso, lagging, served, sesView, type Working } from './working.js';
 
 /** A verified key worth switching to: oldest first, skipping keys that would be due at once. */
 function readyKey(w: Working): KeyEntry | undefined {
@@ -48,6 +49,8 @@ export function driveSes(w: Working): void {
       }
       return;
     }
+    if (holdForWindow(w, due.reason, ready.selector)) return;
+    warnDmarcDuringGap(w, due.reason);
     w.do({
       kind: 'transition',
       selector: ready.selector,
@@ -61,6 +64,45 @@ export function driveSes(w: Working): void {
   }
   w.switchInProgress = true;
   advanceSwitch(w, target);
+}
+
+/** Routine switches wait for the switch window; onboarding and emergencies never do. */
+function holdForWindow(w: Working, reason: string, selector: string): boolean {
+  const window = w.policy.switchWindow;
+  if (!window || reason === Reason.Onboarding || reason === Reason.EmergencyRotation) return false;
+  if (isWindowOpen(window, w.now)) return false;
+  w.windowOpensAt = nextWindowOpening(window, w.now);
+  w.switchTarget = selector;
+  w.wait({
+    reason: Reason.SwitchWindowClosed,
+    message: `${selector} is ready; the switch waits for the switch window, which opens at ${iso(w.windowOpensAt)}`,
+    outside: false,
+    selector,
+  });
+  return true;
+}
+
+/**
+ * While SES re-verifies after the put, mail carries only SES's own amazonses.com signature,
+ * which does not align: DMARC then passes only through SPF alignment, i.e. a custom MAIL
+ * FROM on a subdomain of the domain (with DMARC aspf=r). Warn where SES shows none.
+ */
+function warnDmarcDuringGap(w: Working, reason: string): void {
+  if (reason === Reason.Onboarding) return; // nothing was signed with the domain's key before
+  for (const region of w.spec.regions) {
+    const view = sesView(w, region);
+    if (!view?.exists) continue;
+    const aligned =
+      view.mailFromDomain !== undefined &&
+      view.mailFromDomain.toLowerCase().endsWith(`.${w.spec.domain}`) &&
+      view.mailFromStatus === 'SUCCESS';
+    if (aligned) continue;
+    w.warn({
+      code: Reason.DmarcUncoveredDuringGap,
+      message: `SES ${region}: ${view.mailFromDomain ? `MAIL FROM ${view.mailFromDomain} is ${view.mailFromStatus ?? 'not verified'}` : 'no custom MAIL FROM domain'}; while SES re-verifies the new selector, mail from ${w.spec.domain} fails DMARC unless SPF aligns (set a MAIL FROM subdomain and DMARC aspf=r; "byodkim doctor" checks it)`,
+      region,
+    });
+  }
 }
 
 function advanceSwitch(w: Working, target: KeyEntry): void {
@@ -83,7 +125,7 @@ function advanceSwitch(w: Working, target: KeyEntry): void {
       allSuccess = false;
       continue;
     }
-    if (sesSelector(view) !== target.selector) {
+    if (heldSelector(w, region) !== target.selector) {
       allSuccess = false;
       // Invariant 1: point SES only at a selector every authoritative nameserver serves now.
       if (!servedEverywhere) {
@@ -230,7 +272,7 @@ export function keepSesOnActive(w: Working): void {
   for (const region of w.spec.regions) {
     const view = sesView(w, region);
     if (!w.usable.has(region) || !view) continue;
-    const held = sesSelector(view);
+    const held = heldSelector(w, region);
     if (held !== active.selector) {
       if (!restorable) {
         w.warn({
@@ -253,6 +295,7 @@ export function keepSesOnActive(w: Working): void {
               phase: 6,
             },
       );
+      reassertSigning(w, region);
     } else if (!view.signingEnabled) {
       w.do({
         kind: 'ses-enable',
@@ -271,6 +314,7 @@ export function keepSesOnActive(w: Working): void {
         message: `SES ${region} reports FAILED for ${active.selector}, whose record every nameserver serves; asking SES to verify again`,
         phase: 6,
       });
+      reassertSigning(w, region);
     } else if (view.status === 'FAILED' || view.status === 'TEMPORARY_FAILURE') {
       w.warn({
         code: Reason.SesStatusDegraded,

@@ -28,6 +28,9 @@ export class Working {
   readonly usable = new Set<string>();
   /** SES is being moved to another selector in this pass: steady-state repair stays away. */
   switchInProgress = false;
+  /** A due switch held by the switch window: when it opens, and the key it will switch to. */
+  windowOpensAt: Date | undefined;
+  switchTarget: string | undefined;
 
   constructor(
     readonly initial: DomainState,
@@ -152,14 +155,24 @@ export function sesView(w: Working, region: string): SesDkimView | undefined {
   return o?.ok ? o.view : undefined;
 }
 
-/** The selector SES holds for BYODKIM, when it says (Tokens may be empty: SES-REALITY.md §5). */
-export function sesSelector(view: SesDkimView | undefined): string | undefined {
-  return view?.exists && view.origin === 'EXTERNAL' ? view.tokens[0] : undefined;
+/**
+ * The selector SES holds for BYODKIM in `region`, as observed. SES may return an empty
+ * `Tokens` for an EXTERNAL identity (the BYODKIM guide's own example, SES-REALITY.md §5):
+ * that is never "no selector"; it is the selector byodkim last put there, as the state
+ * knew it when SES was read (else the active key).
+ */
+export function heldSelector(w: Working, region: string): string | undefined {
+  const view = sesView(w, region);
+  if (!view?.exists || view.origin !== 'EXTERNAL') return undefined;
+  if (view.tokens[0]) return view.tokens[0];
+  const last = w.initial.lastSwitch;
+  if (last?.regions[region]) return last.selector;
+  return w.initial.keys.find((k) => k.status === 'active')?.selector;
 }
 
 /** Regions (observed) whose SES points at `selector`. */
 export function regionsUsing(w: Working, selector: string): string[] {
-  return w.spec.regions.filter((r) => sesSelector(sesView(w, r)) === selector);
+  return w.spec.regions.filter((r) => heldSelector(w, r) === selector);
 }
 
 /** Nameservers that do not serve the key, for messages. */

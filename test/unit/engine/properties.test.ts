@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { secretSlices } from '../../support/keys.js';
 import type { ModelWorld, WorldOptions } from '../../support/model-world.js';
 import { event, runScenario } from '../../support/scenario.js';
 
@@ -11,8 +12,7 @@ import { event, runScenario } from '../../support/scenario.js';
  * converges to one active, verified selector.
  */
 async function checkProperty(options: WorldOptions, runs: number): Promise<void> {
-  const secrets = async (world: ModelWorld) =>
-    [...world.vaultKeys.values()].map((k) => k.toSesBase64().slice(40, 100));
+  const secrets = async (world: ModelWorld) => [...world.vaultKeys.values()].flatMap((k) => secretSlices(k));
   await fc.assert(
     fc.asyncProperty(fc.array(event, { minLength: 1, maxLength: 25 }), async (events) => {
       const world = await runScenario(options, events);

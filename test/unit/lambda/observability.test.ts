@@ -7,6 +7,7 @@ import type { DomainResult } from '../../../src/engine/reconcile.js';
 import { ServiceError } from '../../../src/errors.js';
 import { JsonLogger, logEngineEvent, serialize } from '../../../src/lambda/log.js';
 import { emfDocument, MetricsEmitter, measureDomain, phaseStartedAt } from '../../../src/lambda/metrics.js';
+import { secretSlices } from '../../support/keys.js';
 
 const NOW = new Date('2026-03-01T00:00:00Z');
 
@@ -68,7 +69,7 @@ describe('JSON logger', () => {
       error: new ServiceError('S3_FAILED', 'S3 GetObject failed', { context: { bucket: 'b' } }),
     });
     expect(line).not.toContain(pem.split('\n')[1] ?? 'x');
-    expect(line).not.toContain(key.toSesBase64().slice(0, 40));
+    for (const secret of secretSlices(key)) expect(line).not.toContain(secret);
     expect(line).toContain('[private key removed]');
     expect(line).toContain('[DkimPrivateKey: redacted]');
     expect(JSON.parse(line).error).toEqual({
@@ -227,5 +228,36 @@ describe('EMF metrics', () => {
     expect(docs[1]).not.toHaveProperty('DaysToExpiry');
     expect(docs[2]).toMatchObject({ Failures: 1, RotationsCompleted: 1, DomainsSkipped: 4, requestId: 'r1' });
     expect(docs[2]).not.toHaveProperty('Domain');
+  });
+
+  it('emits SigningGapSeconds per region for the gaps that closed in the run', () => {
+    const put = '2026-03-01T00:00:00.000Z';
+    const s = state([key('s2', 'active'), key('s1', 'retiring')], {
+      lastSwitch: {
+        selector: 's2',
+        regions: {
+          'us-east-1': { putAt: put, successSeenAt: '2026-03-01T00:12:00.000Z' },
+          'ap-northeast-1': { putAt: put },
+        },
+      },
+    });
+    const seen = {
+      kind: 'signing-seen' as const,
+      region: 'us-east-1',
+      selector: 's2',
+      reason: 'SigningSeen',
+      message: 'm',
+      phase: 7 as const,
+    };
+    const measures = measureDomain({ ...result(s), steps: [{ step: seen, status: 'done' }] }, NOW);
+    expect(measures.signingGaps).toEqual([{ region: 'us-east-1', gapSeconds: 720 }]);
+    const lines: string[] = [];
+    new MetricsEmitter({ write: (l) => lines.push(l) }).domain(measures, NOW);
+    const gapDoc = lines.map((l) => JSON.parse(l)).find((d) => 'SigningGapSeconds' in d);
+    expect(gapDoc).toMatchObject({ Domain: 'example.com', Region: 'us-east-1', SigningGapSeconds: 720 });
+    expect(gapDoc._aws.CloudWatchMetrics[0]).toMatchObject({
+      Dimensions: [['Domain', 'Region']],
+      Metrics: [{ Name: 'SigningGapSeconds', Unit: 'Seconds' }],
+    });
   });
 });

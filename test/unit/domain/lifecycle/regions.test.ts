@@ -54,6 +54,6 @@ describe('which regions byodkim acts on', () => {
       },
       aSpec({ createIdentity: true }),
     );
-    expect(stepsOf(p)).toEqual(['ses-create:k1@ap-northeast-1']);
+    expect(stepsOf(p)).toEqual(['ses-create:k1@ap-northeast-1', 'ses-enable@ap-northeast-1']);
   });
 });

@@ -60,8 +60,12 @@ describe('retire old keys (phase 8)', () => {
       ses: { 'us-east-1': sesOn('k2'), 'ap-northeast-1': sesOn('old') },
       dns: { k2: 'match', old: 'match' },
     });
-    expect(stepsOf(p)).toEqual(['ses-put:k2@ap-northeast-1', 'transition:old→retiring']);
-    expect(p.steps[1]).toMatchObject({ reason: 'StillInUse', set: { retiringSince: NOW.toISOString() } });
+    expect(stepsOf(p)).toEqual([
+      'ses-put:k2@ap-northeast-1',
+      'ses-enable@ap-northeast-1',
+      'transition:old→retiring',
+    ]);
+    expect(p.steps[2]).toMatchObject({ reason: 'StillInUse', set: { retiringSince: NOW.toISOString() } });
   });
 
   it('never removes a record while a region cannot be read (it might use it)', () => {

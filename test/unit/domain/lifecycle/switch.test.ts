@@ -70,11 +70,13 @@ describe('switch SES (phases 6–7)', () => {
     const p = plan(switching, { ses, dns: { old: 'match', next: 'match' } });
     expect(stepsOf(p)).toEqual([
       'ses-put:old@us-east-1',
+      'ses-enable@us-east-1',
       'ses-put:old@ap-northeast-1',
+      'ses-enable@ap-northeast-1',
       'transition:next→failed',
       'notify:next',
     ]);
-    expect(p.steps[2]?.reason).toBe('SesVerificationFailed');
+    expect(p.steps[4]?.reason).toBe('SesVerificationFailed');
   });
 
   it('fails the switch when the verification window runs out', () => {
@@ -116,9 +118,14 @@ describe('keep SES on the active key (steady state)', () => {
   it.each([
     { name: 'healthy: nothing', ses: sesOn('k1'), steps: [] as string[] },
     {
-      name: 'drifted to no selector: restored',
+      name: 'drifted to no selector: restored, signing asserted',
       ses: noByodkim,
-      steps: ['ses-put:k1@us-east-1', 'ses-put:k1@ap-northeast-1'],
+      steps: [
+        'ses-put:k1@us-east-1',
+        'ses-enable@us-east-1',
+        'ses-put:k1@ap-northeast-1',
+        'ses-enable@ap-northeast-1',
+      ],
     },
     {
       name: 'signing off: enabled',
@@ -128,7 +135,12 @@ describe('keep SES on the active key (steady state)', () => {
     {
       name: 'FAILED with the record served: asked again',
       ses: sesOn('k1', 'FAILED'),
-      steps: ['ses-put:k1@us-east-1', 'ses-put:k1@ap-northeast-1'],
+      steps: [
+        'ses-put:k1@us-east-1',
+        'ses-enable@us-east-1',
+        'ses-put:k1@ap-northeast-1',
+        'ses-enable@ap-northeast-1',
+      ],
     },
   ])('$name', ({ ses, steps }) => {
     expect(stepsOf(plan(steady, { sesDefault: ses, dns: { k1: 'match' } }))).toEqual(steps);
