@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // `unit` and `e2e` need nothing outside this repository (npm test); `e2e` runs the real CLI
 // against the emulators;
-// `integration` needs real services (BIND 9, moto server) and runs in .ci/run.
+// `integration` needs real services (BIND 9, moto server) and runs in .ci/run;
+// `release` packs both packages and installs them outside the repository (npm test:release).
 export default defineConfig({
   test: {
     projects: [
@@ -27,6 +28,17 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'release',
+          include: ['test/release/**/*.test.ts'],
+          globalSetup: ['test/release/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // One file at a time: packing and installing are CPU- and disk-heavy already.
           fileParallelism: false,
         },
       },

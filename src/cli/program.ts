@@ -115,6 +115,10 @@ export function buildProgram(): Command {
     .command('status')
     .description('table of domains: active selector, SES status per region, key age and expiry, next action')
     .option('--domain <domain>', 'only this domain')
+    .option(
+      '--refresh',
+      'read SES now in every region (by default an idle domain shows its last read, and its age)',
+    )
     .action(lazy(() => import('./commands/status.js')));
 
   program

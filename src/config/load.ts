@@ -8,6 +8,7 @@ import { formatZodIssues } from '../domain/zod-issues.js';
 import { InputError } from '../errors.js';
 import { type Config, configSchema, type DnsProviderConfig } from './schema.js';
 
+/** The config file the CLI reads when no `--config` is given, in the working directory. */
 export const DEFAULT_CONFIG_FILE = 'byodkim.config.yaml';
 
 /** One domain with every default and override applied: the core's spec plus how its DNS is reached. */
@@ -16,6 +17,7 @@ export interface ResolvedDomain extends DomainSpec {
   dns: DnsProviderConfig;
 }
 
+/** A checked config: the file it came from, the config with defaults applied, and each domain resolved. */
 export interface LoadedConfig {
   /** Absolute path of the file read. */
   path: string;
@@ -23,7 +25,25 @@ export interface LoadedConfig {
   domains: ResolvedDomain[];
 }
 
-/** Reads, parses and validates a config file. Errors name the file, the path inside it, and the value. */
+/**
+ * Reads, parses and validates a config file. Errors name the file, the path inside it, and
+ * the value. Relative paths in the config (file vault, state, hand-off directory) resolve
+ * against the file's directory.
+ *
+ * @throws {@link InputError} `CONFIG_NOT_FOUND`, `CONFIG_UNREADABLE`, `CONFIG_YAML` or `CONFIG_INVALID`.
+ * @example
+ * ```ts
+ * import { InputError, loadConfig } from 'byodkim/core';
+ *
+ * try {
+ *   const loaded = await loadConfig('byodkim.config.yaml');
+ *   for (const d of loaded.domains) console.log(d.domain, d.regions, d.policy.validityDays);
+ * } catch (error) {
+ *   if (error instanceof InputError) console.error(error.code, error.message); // e.g. CONFIG_INVALID
+ *   else throw error;
+ * }
+ * ```
+ */
 export async function loadConfig(path: string): Promise<LoadedConfig> {
   const absolute = resolve(path);
   let text: string;
@@ -48,6 +68,23 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
   return parseConfig(text, absolute);
 }
 
+/**
+ * Parses and validates config text (YAML; JSON is YAML too) as if read from `path`: `path`
+ * names the source in errors and is the base of relative paths. The Lambda function reads
+ * its config this way.
+ *
+ * @throws {@link InputError} `CONFIG_YAML` or `CONFIG_INVALID`, naming the place and the value.
+ * @example
+ * ```ts
+ * import { parseConfig } from 'byodkim/core';
+ *
+ * const loaded = parseConfig(
+ *   'version: 1\ndomains:\n  - { domain: example.com, regions: [us-east-1] }\n',
+ *   '/etc/byodkim/byodkim.config.yaml',
+ * );
+ * loaded.domains[0].selectorPrefix; // 'example'
+ * ```
+ */
 export function parseConfig(text: string, path: string): LoadedConfig {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
@@ -137,8 +174,17 @@ function assertGraceCoversDelivery(
 }
 
 /**
- * Finds a configured domain or fails with exit code 2 naming it, where it came from
- * (`field`: a CLI flag, an event field) and the ones known.
+ * Finds a configured domain (normalized: case, trailing dot) or fails with exit code 2
+ * naming it, where it came from (`field`: a CLI flag, an event field) and the ones known.
+ *
+ * @throws {@link InputError} `DOMAIN_UNKNOWN`.
+ * @example
+ * ```ts
+ * import { findDomain, loadConfig } from 'byodkim/core';
+ *
+ * const domain = findDomain(await loadConfig('byodkim.config.yaml'), 'Example.COM.', 'argv[2]');
+ * domain.domain; // 'example.com'
+ * ```
  */
 export function findDomain(loaded: LoadedConfig, domain: string, field: string): ResolvedDomain {
   const normalized = normalizeDomain(domain, field);

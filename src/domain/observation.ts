@@ -71,8 +71,10 @@ export interface VaultObservation {
 
 export interface Observation {
   now: Date;
-  /** By region. */
+  /** By region, when SES was read in this pass. */
   ses: Readonly<Record<string, SesObservation>>;
+  /** Set when SES was not read in this pass (nothing due): why. Nothing that needs SES is decided then. */
+  sesNotRead?: string;
   /** By selector: what the authoritative nameservers serve at its record name. */
   dns: Readonly<Record<string, ProbeResult>>;
   /** The vault's view of this domain; absent when the pass did not list the vault. */

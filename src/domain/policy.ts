@@ -75,6 +75,21 @@ export const policySchema = z
       .describe(
         'After an SES put, how soon byodkim reads SES again to see the switch through (doubling with the time since the put, up to an hour): SUCCESS, or trouble, is seen in minutes, within the API budget.',
       ),
+    renewalSpreadDays: z
+      .number()
+      .min(0)
+      .optional()
+      .describe(
+        'Each domain renews at a stable offset of up to this many days into its renewal window (derived from its name), so a fleet onboarded on one day does not renew on one day. Default: 7, or half of renewBeforeDays when that is less; at most half of renewBeforeDays.',
+      ),
+    sesHealthCheckHours: z
+      .number()
+      .min(1)
+      .max(168)
+      .default(24)
+      .describe(
+        'How often SES is read for a domain that is idle and was healthy at its last read (SES allows about one request per second per region). In-flight work, due steps and anomalies the DNS probe sees are read at once.',
+      ),
     switchWindow: switchWindowSchema
       .optional()
       .describe(
@@ -99,6 +114,13 @@ export const policySchema = z
         message: `"${policy.renewBeforeDays}" must be less than validityDays (${policy.validityDays})`,
       });
     }
+    if (policy.renewalSpreadDays !== undefined && policy.renewalSpreadDays > policy.renewBeforeDays / 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['renewalSpreadDays'],
+        message: `"${policy.renewalSpreadDays}" must be at most half of renewBeforeDays (${policy.renewBeforeDays}), so every key is renewed well before it expires`,
+      });
+    }
   });
 
 export type Policy = z.output<typeof policySchema>;
@@ -114,6 +136,8 @@ export const policyOverrideSchema = z
     verifyChecks: z.number().int().min(1).max(20),
     verificationWindowHours: z.number().min(1).max(48),
     followUpMinutes: z.number().min(1).max(60),
+    renewalSpreadDays: z.number().min(0),
+    sesHealthCheckHours: z.number().min(1).max(168),
     switchWindow: switchWindowSchema,
     standby: z.number().int().min(0).max(5),
   })
@@ -123,4 +147,9 @@ export const policyOverrideSchema = z
 export type PolicyOverride = z.output<typeof policyOverrideSchema>;
 
 export const DAY_MS = 86_400_000;
+
+/** The renewal spread in effect: the configured one, else 7 days or half the renewal window. */
+export function renewalSpreadDays(policy: Policy): number {
+  return policy.renewalSpreadDays ?? Math.min(7, policy.renewBeforeDays / 2);
+}
 export const HOUR_MS = 3_600_000;

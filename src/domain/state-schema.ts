@@ -5,7 +5,10 @@ import { formatZodIssues } from './zod-issues.js';
 
 /** Validates stored state on load, so a damaged record is reported, not half-used. */
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not an ISO time');
-const actor = z.object({ kind: z.enum(['cli', 'lambda', 'sandbox', 'test']), user: z.string().optional() });
+const actor = z.object({
+  kind: z.enum(['cli', 'lambda', 'sandbox', 'library', 'test']),
+  user: z.string().optional(),
+});
 const status = z.enum(KEY_STATUSES as [string, ...string[]]);
 
 const keyEntry = z.object({
@@ -52,6 +55,20 @@ export const domainStateSchema = z.object({
     })
     .optional(),
   alarms: z.record(z.string(), isoTime).optional(),
+  sesSeen: z
+    .object({
+      at: isoTime,
+      regions: z.record(
+        z.string(),
+        z.object({
+          status: z.string().optional(),
+          selector: z.string().optional(),
+          signingEnabled: z.boolean().optional(),
+          exists: z.boolean(),
+        }),
+      ),
+    })
+    .optional(),
   rotation: z
     .object({
       kind: z.enum(['manual', 'emergency']),

@@ -73,7 +73,8 @@ export interface KeyEntry {
 
 export type KeyProblem = 'KeyMismatch' | 'KeyMissing';
 
-export type Actor = { kind: 'cli' | 'lambda' | 'sandbox' | 'test'; user?: string };
+/** Who changed a domain: a front end (`library` = a script using the `byodkim` API) and, where known, the user or function. */
+export type Actor = { kind: 'cli' | 'lambda' | 'sandbox' | 'library' | 'test'; user?: string };
 
 export interface HistoryEntry {
   at: string;
@@ -138,12 +139,19 @@ export interface SwitchRecord {
   regions: Record<string, SwitchRegion>;
 }
 
+/** What SES said at the last read, per region: SES is read only when a read can change a decision. */
+export interface SesSeen {
+  at: string;
+  regions: Record<string, { status?: string; selector?: string; signingEnabled?: boolean; exists: boolean }>;
+}
+
 export interface DomainState {
   schema: 1;
   domain: string;
   keys: KeyEntry[];
   intent?: Intent;
   lastSwitch?: SwitchRecord;
+  sesSeen?: SesSeen;
   /** Alarms raised and not yet cleared, by `<code>@<region>`: raised once, notified once. */
   alarms?: Record<string, string>;
   rotation?: RotationRequest;

@@ -55,6 +55,7 @@ export const Reason = {
   NextKeyNotReady: 'NextKeyNotReady',
   RotationComplete: 'RotationComplete',
   SigningSeen: 'SigningSeen',
+  SesRead: 'SesRead',
   SwitchWindowClosed: 'SwitchWindowClosed',
   DmarcUncoveredDuringGap: 'DmarcUncoveredDuringGap',
   SesTemporaryFailure: 'SesTemporaryFailure',
@@ -111,6 +112,8 @@ export const STEP_KINDS = {
   'ses-create': { sideEffect: true, creates: true },
   'ses-enable': { sideEffect: true, creates: false },
   'signing-seen': { sideEffect: false, creates: false },
+  // Bookkeeping, not an action: left out of reports (what SES said is in the observation).
+  'ses-seen': { sideEffect: false, creates: false, reported: false },
   'raise-alarm': { sideEffect: true, creates: false },
   'clear-alarm': { sideEffect: false, creates: false },
   'destroy-key': { sideEffect: true, creates: false },
@@ -120,8 +123,14 @@ export const STEP_KINDS = {
   notify: { sideEffect: true, creates: false },
   request: { sideEffect: false, creates: false },
   adopt: { sideEffect: true, creates: true },
-} as const satisfies Record<string, { sideEffect: boolean; creates: boolean }>;
+} as const satisfies Record<string, { sideEffect: boolean; creates: boolean; reported?: boolean }>;
 export type StepKind = keyof typeof STEP_KINDS;
+
+/** Whether a step kind is an action worth reporting (CLI, Lambda, sandbox). */
+export function isReported(kind: StepKind): boolean {
+  const meta = STEP_KINDS[kind];
+  return !('reported' in meta) || meta.reported !== false;
+}
 
 export function hasSideEffect(kind: StepKind): boolean {
   return STEP_KINDS[kind].sideEffect;

@@ -1,4 +1,4 @@
-import type { DomainSpec } from '../domain/lifecycle/index.js';
+import { type DomainSpec, sesReadDue } from '../domain/lifecycle/index.js';
 import type {
   Observation,
   ProbeResult,
@@ -25,17 +25,23 @@ export interface GatherPorts {
 }
 
 /**
- * gather: one read of SES per region (the only SES cost of a pass when nothing is due),
- * one probe of every authoritative nameserver per record that matters, and the vault's
- * list of this domain's keys (with the public half of any the state does not name).
+ * gather: one probe of every authoritative nameserver per record that matters, the vault's
+ * list of this domain's keys (with the public half of any the state does not name), and —
+ * only when a read can change a decision (sesReadDue) — one read of SES per region.
  * Failures become part of the observation; decide treats an unreadable region or record
  * as "not ready".
  */
+export interface GatherOptions {
+  /** Read SES even when nothing is due (`status --refresh`, `adopt`). */
+  forceSesRead?: boolean;
+}
+
 export async function gather(
   spec: DomainSpec,
   state: DomainState,
   ports: GatherPorts,
   now: Date,
+  options: GatherOptions = {},
 ): Promise<Observation> {
   const ses: Record<string, SesObservation> = {};
   const dns: Record<string, ProbeResult> = {};
@@ -53,14 +59,8 @@ export async function gather(
       };
     }
   };
+  // DNS and the vault first: they are cheap, and they tell whether SES must be read at all.
   await Promise.all([
-    ...spec.regions.map(async (region) => {
-      try {
-        ses[region] = { ok: true, view: await ports.signing.describe(spec.domain, region) };
-      } catch (error) {
-        ses[region] = { ok: false, error: describeError(error) };
-      }
-    }),
     ...keysToProbe(state).map((key) => probe(key.selector, key.publicKey)),
     (async () => {
       vault = await observeVault(spec.domain, state, ports.vault);
@@ -68,6 +68,18 @@ export async function gather(
       await Promise.all(vault?.orphans.map((o) => (o.ok ? probe(o.selector, o.publicKey) : undefined)) ?? []);
     })(),
   ]);
+  const read = sesReadDue(state, spec, { now, dns, ...(vault ? { vault } : {}) });
+  if (!read.due && !options.forceSesRead)
+    return { now, ses, dns, ...(vault ? { vault } : {}), sesNotRead: read.why };
+  await Promise.all(
+    spec.regions.map(async (region) => {
+      try {
+        ses[region] = { ok: true, view: await ports.signing.describe(spec.domain, region) };
+      } catch (error) {
+        ses[region] = { ok: false, error: describeError(error) };
+      }
+    }),
+  );
   return { now, ses, dns, ...(vault ? { vault } : {}) };
 }
 

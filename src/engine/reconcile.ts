@@ -13,10 +13,14 @@ import type {
   StateStore,
 } from '../ports.js';
 import type { StepResult } from './execute.js';
-import { gather } from './gather.js';
+import { type GatherOptions, gather } from './gather.js';
 import { runPass } from './pass.js';
 import { domainSummary } from './report.js';
 
+/**
+ * The engine: the adapters one reconcile pass works through. Build it with `buildEngine`
+ * (library) or `buildEngineDeps` (front ends); share one across every domain of a pass.
+ */
 export interface EngineDeps {
   vault: KeyVault;
   state: StateStore;
@@ -33,8 +37,14 @@ export interface EngineDeps {
   leaseTtlMs?: number;
 }
 
+/**
+ * How a domain's pass ended: `ok` settled, `waiting` on something outside byodkim (DNS team,
+ * propagation, SES), `failed`, or `locked` (another run holds the domain). The CLI maps them
+ * to exit codes 0, 3, 1 and 3.
+ */
 export type DomainOutcome = 'ok' | 'waiting' | 'failed' | 'locked';
 
+/** One domain's plan or pass: its outcome, the plan decided, the state after, and any errors (no key material). */
 export interface DomainResult {
   domain: string;
   outcome: DomainOutcome;
@@ -74,12 +84,29 @@ export function settled(state: DomainState): boolean {
   );
 }
 
-/** plan: gather + decide, nothing changed. */
-export async function planDomain(domain: DomainSpec, deps: EngineDeps): Promise<DomainResult> {
+/**
+ * What the next pass would do for one domain, with reasons: reads the state, SES and DNS
+ * (gather), then decides. Changes nothing and takes no lease (the CLI's `byodkim plan`).
+ *
+ * @example
+ * ```ts
+ * import { buildEngine, loadConfig, planDomain } from 'byodkim';
+ *
+ * const loaded = await loadConfig('byodkim.config.yaml');
+ * const engine = await buildEngine(loaded);
+ * const { plan, outcome } = await planDomain(loaded.domains[0], engine);
+ * for (const step of plan?.steps ?? []) console.log(step.phase, step.kind, step.reason, step.message);
+ * ```
+ */
+export async function planDomain(
+  domain: DomainSpec,
+  deps: EngineDeps,
+  options: GatherOptions = {},
+): Promise<DomainResult> {
   const loaded = await deps.state.load(domain.domain);
   const state = loaded?.value ?? emptyDomainState(domain.domain);
   const now = deps.clock.now();
-  const observation = await gather(domain, state, deps, now);
+  const observation = await gather(domain, state, deps, now, options);
   const plan = decide(state, observation, domain);
   return { domain: domain.domain, outcome: outcomeOf(plan, 0, state), plan, state, observation, errors: [] };
 }
@@ -87,7 +114,19 @@ export async function planDomain(domain: DomainSpec, deps: EngineDeps): Promise<
 /**
  * apply: one pass for one domain under its lease: load → gather → decide → act (runPass).
  * A domain another run holds is reported as locked; any error is reported for this domain
- * only.
+ * only: the result says `failed` and carries the message, nothing is thrown (the CLI's
+ * `byodkim apply`).
+ *
+ * @example
+ * ```ts
+ * import { applyDomain, buildEngine, findDomain, loadConfig } from 'byodkim';
+ *
+ * const loaded = await loadConfig('byodkim.config.yaml');
+ * const engine = await buildEngine(loaded);
+ * const result = await applyDomain(findDomain(loaded, 'example.com', 'domain'), engine);
+ * if (result.outcome === 'failed') console.error(result.errors.join('; '));
+ * for (const r of result.steps ?? []) console.log(r.status, r.step.kind, r.error ?? r.step.message);
+ * ```
  */
 export async function applyDomain(domain: DomainSpec, deps: EngineDeps): Promise<DomainResult> {
   deps.output.event({ type: 'domain-start', domain: domain.domain });
@@ -126,13 +165,28 @@ export async function applyDomain(domain: DomainSpec, deps: EngineDeps): Promise
   return result;
 }
 
+/** How {@link forEachDomain} runs a fleet. */
 export interface FleetOptions {
+  /** Domains in flight at once. Default 16. */
   concurrency?: number;
   /** Stop taking new domains after this moment (Lambda deadline); the rest wait for the next run. */
   deadline?: () => boolean;
 }
 
-/** Runs `run` over many domains with bounded concurrency; one failing domain never stops the others. */
+/**
+ * Runs `run` over many domains with bounded concurrency; one failing domain never stops the
+ * others (a throw becomes that domain's `failed` result). Results keep the input order.
+ *
+ * @example
+ * ```ts
+ * import { buildEngine, forEachDomain, loadConfig, planDomain } from 'byodkim';
+ *
+ * const loaded = await loadConfig('byodkim.config.yaml');
+ * const engine = await buildEngine(loaded);
+ * const { results } = await forEachDomain(loaded.domains, (d) => planDomain(d, engine), { concurrency: 4 });
+ * console.log(results.filter((r) => r.outcome === 'waiting').map((r) => r.domain));
+ * ```
+ */
 export async function forEachDomain<D extends DomainSpec>(
   domains: readonly D[],
   run: (domain: D) => Promise<DomainResult>,

@@ -5,7 +5,7 @@
  */
 import type { Step } from '../domain/lifecycle/index.js';
 import type { DomainState } from '../domain/state.js';
-import type { Phase, StepKind } from '../domain/vocabulary.js';
+import { isReported, type Phase, type StepKind } from '../domain/vocabulary.js';
 import type { StepResult } from './execute.js';
 import type { DomainResult } from './reconcile.js';
 
@@ -37,8 +37,9 @@ function reportOf(step: Step, result?: StepResult): StepReport {
 
 /** Each step of the pass: the results when the plan was carried out, else the plan. */
 export function stepReports(result: DomainResult): StepReport[] {
-  if (result.steps) return result.steps.map((r) => reportOf(r.step, r));
-  return (result.plan?.steps ?? []).map((s) => reportOf(s));
+  if (result.steps)
+    return result.steps.filter((r) => isReported(r.step.kind)).map((r) => reportOf(r.step, r));
+  return (result.plan?.steps ?? []).filter((s) => isReported(s.kind)).map((s) => reportOf(s));
 }
 
 /** Keys generated in the pass, in order. */

@@ -259,7 +259,8 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     } else {
       const run =
         invocation.action === 'status'
-          ? (d: ResolvedDomain) => planDomain(d, deps)
+          ? // Status is asked for: read SES now rather than report the last read.
+            (d: ResolvedDomain) => planDomain(d, deps, { forceSesRead: true })
           : (d: ResolvedDomain) => applyDomain(d, deps);
       ({ results, skipped } = await forEachDomain(target, run, { concurrency, deadline }));
       if (target.length > 1) carryOver = skipped;

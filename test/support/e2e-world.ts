@@ -57,7 +57,7 @@ export class E2eWorld {
       options.dns === 'manual'
         ? '  provider: manual\n  outDir: dns-requests\n'
         : `  provider: rfc2136\n  server: "${dns.host}:${dns.port}"\n  tsig: { name: byodkim-key, algorithm: hmac-sha256, secretFile: tsig.key }\n`;
-    const policy = { verifyChecks: 2, ...options.policy };
+    const policy = { verifyChecks: 2, renewalSpreadDays: 0, ...options.policy };
     await writeFile(
       join(dir, 'byodkim.config.yaml'),
       [

@@ -86,7 +86,7 @@ export class ModelWorld {
 
   constructor(options: WorldOptions = {}) {
     this.now = new Date(options.start ?? '2026-01-01T00:00:00Z');
-    const policy = policySchema.parse({ verifyChecks: 2, ...options.policy });
+    const policy = policySchema.parse({ verifyChecks: 2, renewalSpreadDays: 0, ...options.policy });
     this.domain = {
       domain: options.domain ?? 'example.com',
       regions: options.regions ?? ['us-east-1', 'ap-northeast-1'],

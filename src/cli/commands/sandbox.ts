@@ -110,7 +110,13 @@ function printReport(result: SandboxResult): void {
     `Status at ${result.virtualEnd.slice(0, 16).replace('T', ' ')} (virtual), as "byodkim status" shows it:`,
   );
   out();
-  out(renderTable(STATUS_HEADERS, result.status.map(statusCells)));
+  const end = new Date(result.virtualEnd);
+  out(
+    renderTable(
+      STATUS_HEADERS,
+      result.status.map((row) => statusCells(row, end)),
+    ),
+  );
   for (const row of result.status)
     for (const warning of row.warnings) out(`warning [${row.domain}]: ${warning}`);
 

@@ -157,6 +157,9 @@ export function applyStep(state: DomainState, step: Step, ctx: ApplyContext): Do
         entry(ctx, { selector: step.selector, reason: step.reason, message: step.message }),
       );
     }
+    case 'ses-seen':
+      // Not in the history: a read is not an event; the state keeps only the last one.
+      return { ...next, sesSeen: { at: ctx.at, regions: step.regions } };
     case 'raise-alarm':
       return withHistory(
         { ...next, alarms: { ...next.alarms, [alarmKey(step)]: ctx.at } },

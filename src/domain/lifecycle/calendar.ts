@@ -2,7 +2,7 @@
  * Rule: the calendar. When the active key is due for replacement (age, standby turns,
  * operator requests), when each standby will be used, and what the domain waits for next.
  */
-import { DAY_MS, HOUR_MS, type Policy } from '../policy.js';
+import { DAY_MS, HOUR_MS, type Policy, renewalSpreadDays } from '../policy.js';
 import type { KeyEntry } from '../state.js';
 import { type NextEvent, Reason } from '../vocabulary.js';
 import type { ScheduledUse } from './plan.js';
@@ -21,12 +21,27 @@ export function renewalDueAt(key: KeyEntry, policy: Policy): Date {
  * (validity − renewBefore) / (K + 1): then no key, standby time included, outlives its
  * validity, and the standby used next is never too old to activate.
  */
-export function rotationDueAt(active: KeyEntry, policy: Policy): Date {
-  const byAge = renewalDueAt(active, policy);
-  if (policy.standby === 0) return byAge;
+export function rotationDueAt(active: KeyEntry, policy: Policy, domain: string): Date {
+  const spread = spreadOffsetMs(domain, policy);
+  const byAge = renewalDueAt(active, policy).getTime() + spread;
+  if (policy.standby === 0) return new Date(byAge);
   const turn = ((policy.validityDays - policy.renewBeforeDays) * DAY_MS) / (policy.standby + 1);
-  const byTurn = new Date(Date.parse(active.statusSince) + turn);
-  return byTurn < byAge ? byTurn : byAge;
+  const byTurn = Date.parse(active.statusSince) + turn + spread;
+  return new Date(Math.min(byTurn, byAge));
+}
+
+/**
+ * A domain's stable place in the renewal spread: FNV-1a of its name as a fraction of the
+ * spread. The same domain always renews at the same offset; a fleet's renewals fall evenly
+ * over the spread instead of on the day the fleet was onboarded.
+ */
+export function spreadOffsetMs(domain: string, policy: Policy): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < domain.length; i++) {
+    hash ^= domain.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return Math.floor((hash / 0x1_0000_0000) * renewalSpreadDays(policy) * DAY_MS);
 }
 
 /** Whether the active key must be replaced now, and why. */
@@ -46,7 +61,7 @@ export function rotationDue(w: Working): { reason: string; message: string } | u
       reason: Reason.ActiveKeyUnusable,
       message: `the vault's key for ${active.selector} cannot be put in SES again (${active.keyProblem.code})`,
     };
-  const due = rotationDueAt(active, w.policy);
+  const due = rotationDueAt(active, w.policy, w.spec.domain);
   if (w.now >= due)
     return { reason: Reason.RenewalDue, message: `${active.selector} is due for renewal since ${iso(due)}` };
   return undefined;
@@ -62,7 +77,7 @@ export function standbySchedule(w: Working): ScheduledUse[] {
   if (!active || w.switching) return [];
   const policy = w.policy;
   const turn = ((policy.validityDays - policy.renewBeforeDays) * DAY_MS) / (policy.standby + 1);
-  let at = rotationDueAt(active, policy).getTime();
+  let at = rotationDueAt(active, policy, w.spec.domain).getTime();
   return w
     .withStatus(...FUTURE)
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
@@ -112,7 +127,7 @@ export function nextEvent(w: Working): NextEvent | undefined {
   if (active && !w.switching && !w.windowOpensAt)
     events.push({
       kind: 'rotate',
-      at: iso(rotationDueAt(active, w.policy)),
+      at: iso(rotationDueAt(active, w.policy, w.spec.domain)),
       selector: active.selector,
       what: `rotate ${active.selector}`,
     });

@@ -72,6 +72,7 @@ function conditions(w: Working): AlarmCondition[] {
 }
 
 export function watchAlarms(w: Working): void {
+  if (w.obs.sesNotRead !== undefined) return; // alarms hold until a read shows otherwise
   const now = conditions(w);
   const raised = w.state.alarms ?? {};
   for (const alarm of now) {

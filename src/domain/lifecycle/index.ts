@@ -30,7 +30,7 @@ import { retireAgedStandbys, supplyKeys } from './key-supply.js';
 import type { DomainSpec, Plan } from './plan.js';
 import { trackHandOff, trackPropagation, watchActiveRecord } from './propagation.js';
 import { recoverInterruptedPass, retireUnusableKeys, sweepOrphans } from './recovery.js';
-import { checkRegions } from './regions.js';
+import { checkRegions, recordSesRead } from './regions.js';
 import { handleRevokeNow, retireOldKeys } from './retirement.js';
 import { driveSes, keepSesOnActive } from './switch.js';
 import { Working } from './working.js';
@@ -46,6 +46,7 @@ export const RULES: readonly Rule[] = [
   { name: 'recover an interrupted pass', run: recoverInterruptedPass },
   { name: 'take in orphan keys', run: sweepOrphans },
   { name: 'check regions', run: checkRegions },
+  { name: 'remember what SES said', run: recordSesRead },
   { name: 'measure the switch', run: measureSwitch },
   { name: 'retire keys the vault cannot supply', run: retireUnusableKeys },
   { name: 'track the DNS hand-off', run: trackHandOff },
@@ -87,5 +88,6 @@ export type {
   StepOf,
   Wait,
 } from './plan.js';
+export { type SesReadDecision, sesReadDue } from './reads.js';
 export { previousKeys, rollbackCandidate } from './rollback.js';
 export { FUTURE, Working } from './working.js';

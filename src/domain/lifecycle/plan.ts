@@ -7,7 +7,7 @@
 import type { Delegation } from '../delegation.js';
 import type { KeyBits } from '../key.js';
 import type { Policy } from '../policy.js';
-import type { KeyEntry, KeyStatus, RollbackRequest, RotationRequest } from '../state.js';
+import type { KeyEntry, KeyStatus, RollbackRequest, RotationRequest, SesSeen } from '../state.js';
 import type { NextEvent, Phase, StepKind } from '../vocabulary.js';
 
 /** The core's view of one managed domain: what decide needs to know of its configuration. */
@@ -82,6 +82,7 @@ export type Step = StepBase &
         /** SES's LastSuccessTimestamp, when after the put. */
         sesVerifiedAt?: string;
       }
+    | { kind: 'ses-seen'; regions: SesSeen['regions'] }
     | { kind: 'raise-alarm'; code: string; region?: string; selector?: string }
     | { kind: 'clear-alarm'; code: string; region?: string }
     | { kind: 'destroy-key'; selector: string }

@@ -3,10 +3,12 @@
  * an identity that does not exist (and may not be created), Easy DKIM that was not handed
  * over, or a selector byodkim did not set: reported, and left alone.
  */
+import type { SesSeen } from '../state.js';
 import { Reason } from '../vocabulary.js';
 import { heldSelector, type Working } from './working.js';
 
 export function checkRegions(w: Working): void {
+  if (w.obs.sesNotRead !== undefined) return; // nothing that needs SES is decided in this pass
   const known = new Set(w.keys.map((k) => k.selector));
   for (const region of w.spec.regions) {
     const o = w.obs.ses[region];
@@ -55,4 +57,22 @@ export function checkRegions(w: Working): void {
     }
     w.usable.add(region);
   }
+}
+
+/** What SES said in this pass, remembered when every region could be read (reads.ts decides the next read from it). */
+export function recordSesRead(w: Working): void {
+  if (w.obs.sesNotRead !== undefined) return;
+  const regions: SesSeen['regions'] = {};
+  for (const region of w.spec.regions) {
+    const o = w.obs.ses[region];
+    if (!o?.ok) return;
+    const selector = heldSelector(w, region);
+    regions[region] = {
+      exists: o.view.exists,
+      ...(o.view.status ? { status: o.view.status } : {}),
+      ...(selector ? { selector } : {}),
+      ...(o.view.signingEnabled !== undefined ? { signingEnabled: o.view.signingEnabled } : {}),
+    };
+  }
+  w.do({ kind: 'ses-seen', regions, reason: Reason.SesRead, message: 'SES read in every region', phase: 7 });
 }

@@ -23,6 +23,8 @@ export function handleRevokeNow(w: Working): void {
 }
 
 export function retireOldKeys(w: Working): void {
+  // Removing a record or destroying a key needs a fresh read showing no region uses it (invariant 2).
+  if (w.obs.sesNotRead !== undefined) return;
   const grace = graceMs(w.policy);
   const unknownRegions = w.spec.regions.filter((r) => !w.usable.has(r) && !w.obs.ses[r]?.ok);
   for (const { selector } of w.withStatus('retiring', 'failed', 'revoked')) {

@@ -107,6 +107,7 @@ function warnDmarcDuringGap(w: Working, reason: string): void {
 
 function advanceSwitch(w: Working, target: KeyEntry): void {
   const policy = w.policy;
+  if (w.obs.sesNotRead !== undefined) return; // seen through on the next pass that reads SES
   if (target.keyProblem) {
     failSwitch(
       w,

@@ -35,18 +35,24 @@ describe('lifecycle in a model world', () => {
   it('onboards in two regions: generate, publish, verify twice, switch, SUCCESS', async () => {
     const world = new ModelWorld();
     const first = await world.pass();
-    expect(first.plan?.steps.map((s) => s.kind)).toEqual(['generate-key', 'publish']);
+    expect(first.plan?.steps.map((s) => s.kind)).toEqual(['ses-seen', 'generate-key', 'publish']);
     expect(world.keys[0]?.status).toBe('published');
     await until(world, () => world.converged());
     const active = world.active();
     expect(active?.selector).toBe('mail-20260101-1');
     expect(world.violations).toEqual([]);
-    // Steady state: one SES read per region, nothing else.
+    // Steady state: SES is not read while the domain is idle and was healthy at its last
+    // read; the daily health read is one read per region.
     world.sesCalls = 0;
+    world.advance(HOUR);
     const idle = await world.pass();
     expect(idle.plan?.steps).toEqual([]);
-    expect(world.sesCalls).toBe(2);
+    expect(world.sesCalls).toBe(0);
     expect(idle.plan?.next?.what).toBe(`rotate ${active?.selector}`);
+    world.advance(24 * HOUR);
+    const health = await world.pass();
+    expect(health.plan?.steps.map((s) => s.kind)).toEqual(['ses-seen']);
+    expect(world.sesCalls).toBe(2);
   });
 
   it('rotates when due, keeps the old record through the grace period, then retires it', async () => {
@@ -230,7 +236,7 @@ describe('lifecycle in a model world', () => {
     expect(world.violations).toEqual([]);
   });
 
-  it('reports drift: SES moved to a selector byodkim did not set is left alone and named', async () => {
+  it('reports drift at the next SES read: SES moved to a selector byodkim did not set is left alone and named', async () => {
     const world = new ModelWorld();
     await until(world, () => world.converged());
     world.setExternal(
@@ -238,6 +244,7 @@ describe('lifecycle in a model world', () => {
       'someone-else-1',
       (await import('../../support/keys.js').then((m) => m.testKey('drift', 1024))).publicKey,
     );
+    world.advance(24 * HOUR); // the daily health read
     const result = await world.pass();
     expect(result.plan?.warnings.map((w) => w.code)).toContain('UnknownSelectorInSes');
     expect(result.plan?.steps.filter((s) => 'region' in s && s.region === 'us-east-1')).toEqual([]);
@@ -288,7 +295,7 @@ describe('lifecycle in a model world', () => {
       }),
     );
     const first = await without.pass();
-    expect(first.plan?.steps.map((s) => s.kind)).toEqual(['generate-key', 'publish']);
+    expect(first.plan?.steps.map((s) => s.kind)).toEqual(['ses-seen', 'generate-key', 'publish']);
     const old = without.active()?.selector;
     await until(without, () => without.converged() && without.active()?.selector !== old);
   });

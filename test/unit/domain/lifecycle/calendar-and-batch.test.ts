@@ -20,7 +20,7 @@ describe('calendar', () => {
   it('with standbys each key takes a turn of (validity − renewBefore) / (K + 1)', () => {
     const policy = aSpec({ policy: { standby: 1 } }).policy;
     const active = aKey('k1', 'active', { statusSince: NOW.toISOString(), notAfter: daysAgo(-365) });
-    expect(rotationDueAt(active, policy).toISOString()).toBe(daysAgo(-(335 / 2)));
+    expect(rotationDueAt(active, policy, 'example.com').toISOString()).toBe(daysAgo(-(335 / 2)));
   });
 });
 
