@@ -93,8 +93,7 @@ function warnDmarcDuringGap(w: Working, reason: string): void {
     const view = sesView(w, region);
     if (!view?.exists) continue;
     const aligned =
-      view.mailFromDomain !== undefined &&
-      view.mailFromDomain.toLowerCase().endsWith(`.${w.spec.domain}`) &&
+      view.mailFromDomain?.toLowerCase().endsWith(`.${w.spec.domain}`) === true &&
       view.mailFromStatus === 'SUCCESS';
     if (aligned) continue;
     w.warn({
