@@ -325,8 +325,11 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
 
     // EMF: per-domain documents in namespace byodkim with dimension Domain, and aggregates.
     const emf = all.filter((l) => '_aws' in l);
-    const perDomain = emf.filter((d) => d.Domain === DOMAIN);
+    const perDomain = emf.filter((d) => d.Domain === DOMAIN && !('Region' in d));
     expect(perDomain).toHaveLength(results.length);
+    // The onboarding switch's gap, once per region, in the run that saw SES signing.
+    const gaps = emf.filter((d) => d.Domain === DOMAIN && 'SigningGapSeconds' in d);
+    expect(gaps.map((d) => d.Region).sort()).toEqual([...REGIONS].sort());
     for (const doc of emf) {
       const directive = (doc._aws as { CloudWatchMetrics: Array<Record<string, unknown>> })
         .CloudWatchMetrics[0];
