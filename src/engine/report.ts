@@ -113,3 +113,15 @@ export function gapsClosed(
       : [{ region: r.step.region, selector: r.step.selector, gapSeconds: gap }];
   });
 }
+
+/**
+ * The soonest follow-up any domain asked for (a switch to see through), so a watching
+ * process wakes up for it instead of at its next interval.
+ */
+export function soonestFollowUp(results: readonly DomainResult[]): Date | undefined {
+  const times = results
+    .map((r) => r.plan?.next)
+    .filter((next) => next?.kind === 'follow-up')
+    .map((next) => Date.parse(next?.at ?? ''));
+  return times.length > 0 ? new Date(Math.min(...times)) : undefined;
+}

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { VirtualClock } from '../../emulator/clock.js';
 import { EmbeddedDnsServer } from '../../emulator/dns/server.js';
 import { ZoneStore } from '../../emulator/dns/zone-store.js';
-import { SesEmulator } from '../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator } from '../../emulator/ses/server.js';
 import { type SampleVerdict, verifySample } from '../../emulator/verify-sample.js';
 
 export const SANDBOX_REGIONS = ['us-east-1', 'ap-northeast-1'] as const;
@@ -97,7 +97,11 @@ export class SandboxWorld {
       started.push(secondary);
       secondary.freeze();
       // SES, like a recursive resolver, may ask any authoritative server: it asks the lagging one.
-      const ses = await SesEmulator.start({ dns: { host: secondary.host, port: secondary.port }, clock });
+      const ses = await SesEmulator.start({
+        dns: { host: secondary.host, port: secondary.port },
+        clock,
+        ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+      });
       started.push(ses);
       await writeFile(join(dir, 'tsig.key'), `${tsigSecret}\n`, { mode: 0o600 });
       const configPath = join(dir, 'byodkim.config.yaml');

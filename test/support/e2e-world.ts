@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { VirtualClock } from '../../emulator/clock.js';
 import { EmbeddedDnsServer } from '../../emulator/dns/server.js';
 import { ZoneStore } from '../../emulator/dns/zone-store.js';
-import { SesEmulator } from '../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator } from '../../emulator/ses/server.js';
 import { type SampleVerdict, verifySample } from '../../emulator/verify-sample.js';
 import { type CliOptions, type CliResult, runCli } from './cli.js';
 
@@ -48,7 +48,11 @@ export class E2eWorld {
       store,
       tsigKeys: [{ name: 'byodkim-key', algorithm: 'hmac-sha256', secret }],
     });
-    const ses = await SesEmulator.start({ dns: { host: dns.host, port: dns.port }, clock });
+    const ses = await SesEmulator.start({
+      dns: { host: dns.host, port: dns.port },
+      clock,
+      ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+    });
     const dir = await mkdtemp(join(tmpdir(), 'byodkim-e2e-'));
     await writeFile(join(dir, 'tsig.key'), `${secret}\n`, { mode: 0o600 });
     const dnsConfig =

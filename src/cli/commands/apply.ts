@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { applyDomain, forEachDomain } from '../../engine/reconcile.js';
-import { domainSummary, stepReports } from '../../engine/report.js';
+import { domainSummary, soonestFollowUp, stepReports } from '../../engine/report.js';
 import { type GlobalOptions, integerOption } from '../context.js';
 import { cliEngine, exitCodeOf, reportDomainErrors } from '../engine-context.js';
 import { printJson, printJsonLine, renderTable } from '../render.js';
@@ -42,6 +42,13 @@ export async function run(
       );
     }
     if (watch === undefined) return exitCodeOf(results);
-    await new Promise((resolve) => setTimeout(resolve, watch * 1000));
+    // A switch in flight asks to be read again in minutes: wake up for it rather than at the interval.
+    const followUp = soonestFollowUp(results);
+    const untilFollowUp = followUp
+      ? followUp.getTime() - deps.clock.now().getTime()
+      : Number.POSITIVE_INFINITY;
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(1000, Math.min(watch * 1000, untilFollowUp))),
+    );
   }
 }
