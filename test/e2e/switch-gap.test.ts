@@ -27,10 +27,9 @@ describe('the switch gap', () => {
 
   /** One pass, then the clock moves to the pass's follow-up when it asked for one (else an hour). */
   async function step(): Promise<void> {
-    const applied = await world.cli('apply');
+    const applied = await world.cli('apply', '--output', 'json');
     expect([0, 3], applied.stderr).toContain(applied.code);
-    const plan = await world.cli('plan', '--output', 'json');
-    const next = (JSON.parse(plan.stdout) as Array<{ next?: { kind: string; at: string } }>)[0]?.next;
+    const next = (JSON.parse(applied.stdout) as Array<{ next?: { kind: string; at: string } }>)[0]?.next;
     const now = world.clock.now().getTime();
     if (next?.kind === 'follow-up' && Date.parse(next.at) > now) world.clock.set(next.at);
     else world.clock.advance(HOUR);
