@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { AwsClientFactory } from '../adapters/aws/clients.js';
+import type { PacerTimer } from '../adapters/aws/pacing.js';
 import { FileStateStore } from '../adapters/local/file-state.js';
 import { FileKeyVault } from '../adapters/local/file-vault.js';
 import { InputError, StorageError } from '../errors.js';
@@ -22,6 +23,8 @@ export interface Stores {
 export interface ComposeOptions {
   /** Share (or inject) the AWS client factory; one per loaded config by default. */
   awsClients?: AwsClientFactory;
+  /** The time SES pacing keeps (the sandbox's virtual clock); the wall clock by default. */
+  sesPacerTimer?: PacerTimer;
 }
 
 const factories = new WeakMap<LoadedConfig, Promise<AwsClientFactory>>();
@@ -171,5 +174,6 @@ export async function buildSigningService(
   return new SesSigningService({
     clients: options.awsClients ?? (await buildAwsClients(loaded)),
     ...(rate === undefined ? {} : { requestsPerSecond: rate }),
+    ...(options.sesPacerTimer ? { pacerTimer: options.sesPacerTimer } : {}),
   });
 }

@@ -13,7 +13,7 @@ import {
 import type { Actor, DomainState } from '../domain/state.js';
 import { hasSideEffect, STEP_KINDS } from '../domain/vocabulary.js';
 import { describeError, isByodkimError, KeyMismatchError, KeyMissingError } from '../errors.js';
-import type { DnsPublisher, KeyVault, Notifier, Output, SigningService } from '../ports.js';
+import type { Clock, DnsPublisher, KeyVault, Notifier, Output, SigningService } from '../ports.js';
 
 export interface ExecutePorts {
   vault: KeyVault;
@@ -50,7 +50,9 @@ export interface ExecuteResult {
 }
 
 export interface ExecuteContext {
+  /** When the pass began; a step is dated when it happened (`clock`), since pacing can spread a pass out. */
   now: Date;
+  clock?: Clock;
   actor: Actor;
   /**
    * Saves the state durably (compare-and-swap) before a side effect that creates
@@ -78,7 +80,7 @@ export async function execute(
   const blockedRegions = new Set<string>();
   const blockedKeys = new Set<string>();
   let stopped = false;
-  const at = context.now.toISOString();
+  const stepTime = () => (context.clock ?? { now: () => context.now }).now().toISOString();
   const emit = (step: Step, status: 'start' | 'done' | 'failed' | 'skipped', message: string) =>
     ports.output.event({
       type: 'step',
@@ -109,12 +111,12 @@ export async function execute(
     }
     if (hasSideEffect(step.kind)) emit(step, 'start', step.message);
     if (STEP_KINDS[step.kind].creates) {
-      state = withIntent(state, step, at);
+      state = withIntent(state, step, stepTime());
       await context.checkpoint(state);
     }
     try {
       const outcome = await run(step, state, spec.domain, ports);
-      state = applyStep(state, step, { at, actor: context.actor, outcome });
+      state = applyStep(state, step, { at: stepTime(), actor: context.actor, outcome });
       results.push({
         step,
         status: 'done',
@@ -130,7 +132,7 @@ export async function execute(
         state,
         step,
         { message, ...(code ? { code } : {}) },
-        { at, actor: context.actor },
+        { at: stepTime(), actor: context.actor },
       );
       results.push({ step, status: 'failed', error: message, ...(code ? { code } : {}) });
       emit(step, 'failed', `${step.message}: ${message}`);
