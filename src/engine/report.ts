@@ -121,7 +121,7 @@ export function gapsClosed(
 export function soonestFollowUp(results: readonly DomainResult[]): Date | undefined {
   const times = results
     .map((r) => r.plan?.next)
-    .filter((next) => next?.kind === 'follow-up')
+    .filter((next) => next?.kind === 'follow-up' || next?.kind === 'canary')
     .map((next) => Date.parse(next?.at ?? ''));
   return times.length > 0 ? new Date(Math.min(...times)) : undefined;
 }
