@@ -64,9 +64,13 @@ export async function startDovecot(address: string, binary = '/usr/sbin/dovecot'
   await mkdir(join(dir, 'run'), { recursive: true });
   await mkdir(join(dir, 'mail'), { recursive: true });
   await chown(join(dir, 'mail'), owner.uid, owner.gid);
-  await writeFile(join(dir, 'users'), `${user}:{PLAIN}${password}:${owner.uid}:${owner.gid}::${join(dir, 'mail', 'box')}\n`, {
-    mode: 0o600,
-  });
+  await writeFile(
+    join(dir, 'users'),
+    `${user}:{PLAIN}${password}:${owner.uid}:${owner.gid}::${join(dir, 'mail', 'box')}\n`,
+    {
+      mode: 0o600,
+    },
+  );
   const config = [
     `base_dir = ${join(dir, 'run')}`,
     `state_dir = ${join(dir, 'state')}`,

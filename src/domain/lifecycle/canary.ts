@@ -234,11 +234,11 @@ function sendDueAt(w: Working, region: string, r: CanaryRegion | undefined): num
 /**
  * Sends a canary in each region that is due: daily, or every `switchIntervalMinutes` while a
  * switch is open there (a put earlier in this very pass counts) or a canary alarm holds.
- * Nothing is sent before SES has been pointed at a key, nor past a few canaries in flight.
+ * Nothing is sent before the first key is active (SES refuses mail from an identity it has
+ * not verified yet), nor past a few canaries in flight.
  */
 export function sendCanaries(w: Working): void {
-  if (!w.spec.canary) return;
-  if (!w.active && !w.state.lastSwitch) return;
+  if (!w.spec.canary || !w.active) return;
   for (const region of w.spec.regions) {
     const r = w.state.canary?.regions[region];
     if ((r?.pending?.length ?? 0) >= MAX_IN_FLIGHT) continue;

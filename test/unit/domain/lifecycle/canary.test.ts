@@ -69,7 +69,7 @@ describe('sending canaries', () => {
     ['sent an hour ago, nothing switching: not yet (daily)', quiet(60), []],
     ['sent a day ago: again', quiet(24 * 60), ['send-canary@us-east-1', 'send-canary@ap-northeast-1']],
     [
-      'no key SES was ever pointed at (onboarding): nothing to measure',
+      'no active key yet (SES refuses mail from an unverified identity)',
       aState([aKey('next', 'published')]),
       [],
     ],
