@@ -14,7 +14,7 @@ import {
 import type { Actor, DomainState } from '../domain/state.js';
 import { hasSideEffect, STEP_KINDS } from '../domain/vocabulary.js';
 import { describeError, isByodkimError, KeyMismatchError, KeyMissingError } from '../errors.js';
-import type { CanaryPorts, DnsPublisher, KeyVault, Notifier, Output, SigningService } from '../ports.js';
+import type { CanaryPorts, Clock, DnsPublisher, KeyVault, Notifier, Output, SigningService } from '../ports.js';
 
 export interface ExecutePorts {
   vault: KeyVault;
@@ -53,7 +53,9 @@ export interface ExecuteResult {
 }
 
 export interface ExecuteContext {
+  /** When the pass began; a step is dated when it happened (`clock`), since pacing can spread a pass out. */
   now: Date;
+  clock?: Clock;
   actor: Actor;
   /**
    * Saves the state durably (compare-and-swap) before a side effect that creates
@@ -81,7 +83,7 @@ export async function execute(
   const blockedRegions = new Set<string>();
   const blockedKeys = new Set<string>();
   let stopped = false;
-  const at = context.now.toISOString();
+  const stepTime = () => (context.clock ?? { now: () => context.now }).now().toISOString();
   const emit = (step: Step, status: 'start' | 'done' | 'failed' | 'skipped', message: string) =>
     ports.output.event({
       type: 'step',
@@ -112,12 +114,13 @@ export async function execute(
     }
     if (hasSideEffect(step.kind)) emit(step, 'start', step.message);
     if (STEP_KINDS[step.kind].creates) {
-      state = withIntent(state, step, at);
+      state = withIntent(state, step, stepTime());
       await context.checkpoint(state);
     }
     try {
-      const outcome = await run(step, state, spec, ports, at);
-      state = applyStep(state, step, { at, actor: context.actor, outcome });
+      // A canary's header carries the moment it was handed to SES.
+      const outcome = await run(step, state, spec, ports, stepTime());
+      state = applyStep(state, step, { at: stepTime(), actor: context.actor, outcome });
       results.push({
         step,
         status: 'done',
@@ -133,7 +136,7 @@ export async function execute(
         state,
         step,
         { message, ...(code ? { code } : {}) },
-        { at, actor: context.actor },
+        { at: stepTime(), actor: context.actor },
       );
       results.push({ step, status: 'failed', error: message, ...(code ? { code } : {}) });
       emit(step, 'failed', `${step.message}: ${message}`);

@@ -61,7 +61,7 @@ export async function runPass(
         ...(options.keySource ? { keySource: options.keySource } : {}),
         ...(options.canary ? { canary: options.canary.ports } : {}),
       },
-      { now, actor: deps.actor, checkpoint: save },
+      { now, clock: deps.clock, actor: deps.actor, checkpoint: save },
     );
     if (result.changed || version === undefined) await save(result.state);
     return { plan, steps: result.steps, state: result.state, ...(observation ? { observation } : {}) };
