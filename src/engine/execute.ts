@@ -14,7 +14,15 @@ import {
 import type { Actor, DomainState } from '../domain/state.js';
 import { hasSideEffect, STEP_KINDS } from '../domain/vocabulary.js';
 import { describeError, isByodkimError, KeyMismatchError, KeyMissingError } from '../errors.js';
-import type { CanaryPorts, Clock, DnsPublisher, KeyVault, Notifier, Output, SigningService } from '../ports.js';
+import type {
+  CanaryPorts,
+  Clock,
+  DnsPublisher,
+  KeyVault,
+  Notifier,
+  Output,
+  SigningService,
+} from '../ports.js';
 
 export interface ExecutePorts {
   vault: KeyVault;
