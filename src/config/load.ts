@@ -7,7 +7,8 @@ import { policySchema } from '../domain/policy.js';
 import { assertTemplateRenders, assertValidSelector } from '../domain/selector.js';
 import { formatZodIssues } from '../domain/zod-issues.js';
 import { InputError } from '../errors.js';
-import { type Config, configSchema, type DnsProviderConfig } from './schema.js';
+import { resolveCanary } from './canary.js';
+import { type CanaryInboxConfig, type Config, configSchema, type DnsProviderConfig } from './schema.js';
 
 /** The config file the CLI reads when no `--config` is given, in the working directory. */
 export const DEFAULT_CONFIG_FILE = 'byodkim.config.yaml';
@@ -19,6 +20,8 @@ const MAX_ALIAS_EXPANSION = 100;
 export interface ResolvedDomain extends DomainSpec {
   regions: string[];
   dns: DnsProviderConfig;
+  /** Where this domain's canaries are read (with `canary`). */
+  canaryInbox?: CanaryInboxConfig;
 }
 
 /** A checked config: the file it came from, the config with defaults applied, and each domain resolved. */
@@ -163,8 +166,10 @@ export function parseConfig(text: string, path: string): LoadedConfig {
       field: d.policy?.graceDays === undefined ? 'policy.graceDays' : `domains[${index}].policy.graceDays`,
       domain,
     });
+    const canary = resolveCanary(config.canary, d.canary, { path, index, domain, base: dirname(path) });
     return {
       domain,
+      ...canary,
       regions: d.regions,
       selectorPrefix,
       createIdentity: d.createIdentity,

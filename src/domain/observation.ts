@@ -2,6 +2,7 @@
  * What gather reads of the world for one domain, as plain data: the core decides from it
  * and never reads the world itself. The ports (src/ports.ts) return these shapes.
  */
+import type { CanaryObservation } from './canary.js';
 import type { KeyBits } from './key.js';
 
 export type NameserverOutcome =
@@ -81,4 +82,6 @@ export interface Observation {
   vault?: VaultObservation;
   /** Why the vault could not be listed, when `vault` is absent because of it. */
   vaultError?: string;
+  /** Canaries found in the inbox and judged; absent when the domain has no canary. */
+  canary?: CanaryObservation;
 }
