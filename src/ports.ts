@@ -5,7 +5,7 @@
  */
 import type { DnsRecordChange } from './domain/dns-change.js';
 import type { DkimPrivateKey } from './domain/key.js';
-import type { ProbeResult, SesDkimView } from './domain/observation.js';
+import type { ProbeResult, SesCallPriority, SesDkimView, SesHealthView } from './domain/observation.js';
 import type { Actor, DomainState } from './domain/state.js';
 
 export type { DnsRecordChange } from './domain/dns-change.js';
@@ -13,8 +13,10 @@ export type {
   NameserverAnswer,
   NameserverOutcome,
   ProbeResult,
+  SesCallPriority,
   SesDkimStatus,
   SesDkimView,
+  SesHealthView,
 } from './domain/observation.js';
 
 export interface Clock {
@@ -82,8 +84,22 @@ export interface DnsProbe {
   probe(name: string, publicKey: string | undefined): Promise<ProbeResult>;
 }
 
+/** Options of one SES read: how urgent it is, for the shared API budget (default `transition`). */
+export interface SesReadOptions {
+  priority?: SesCallPriority;
+}
+
+/**
+ * SES, per identity and region. Implementations keep SES's API budget (about one request per
+ * second per region): writes go first, then reads in the order of their `priority`.
+ */
 export interface SigningService {
-  describe(identity: string, region: string): Promise<SesDkimView>;
+  describe(identity: string, region: string, options?: SesReadOptions): Promise<SesDkimView>;
+  /**
+   * The scheduled health read, batched with other domains' reads in the same region where the
+   * implementation can (SES v1, 100 identities a call). Absent: health reads use `describe`.
+   */
+  readHealth?(identity: string, region: string): Promise<SesHealthView>;
   /** PutEmailIdentityDkimSigningAttributes with EXTERNAL, the selector and the key. */
   putExternalKey(identity: string, region: string, selector: string, key: DkimPrivateKey): Promise<void>;
   setSigningEnabled(identity: string, region: string, enabled: boolean): Promise<void>;
