@@ -136,7 +136,7 @@ export type EngineEvent =
       domain: string;
       step: string;
       phase: number;
-      status: 'start' | 'done' | 'failed' | 'skipped';
+      status: 'start' | 'done' | 'failed' | 'deferred' | 'skipped';
       message: string;
     }
   | { type: 'domain-done'; domain: string; outcome: 'ok' | 'waiting' | 'failed'; message: string }

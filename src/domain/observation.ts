@@ -79,7 +79,10 @@ export interface SesHealthView {
   tokens?: string[];
 }
 
-export type SesObservation = { ok: true; view: SesDkimView } | { ok: false; error: string };
+export type SesObservation =
+  | { ok: true; view: SesDkimView }
+  /** `overBudget`: throttled, or deferred by the client's SES budget: read again at the next pass. */
+  | { ok: false; error: string; overBudget?: boolean };
 
 /** A key in the vault that no state entry names: what gather could read of it. */
 export type VaultOrphan =

@@ -1,14 +1,16 @@
-import { type DomainSpec, sesReadDue } from '../domain/lifecycle/index.js';
+import { type DomainSpec, healthyAtHealthRead, sesReadDue } from '../domain/lifecycle/index.js';
 import type {
   Observation,
   ProbeResult,
+  SesCallPriority,
+  SesHealthView,
   SesObservation,
   VaultObservation,
   VaultOrphan,
 } from '../domain/observation.js';
 import { dkimRecordName } from '../domain/record.js';
 import type { DomainState, KeyEntry } from '../domain/state.js';
-import { describeError } from '../errors.js';
+import { describeError, isOverBudget } from '../errors.js';
 import type { DnsProbe, KeyVault, SigningService } from '../ports.js';
 
 /** Keys whose record byodkim needs to see: everything published and not yet gone for good. */
@@ -27,9 +29,11 @@ export interface GatherPorts {
 /**
  * gather: one probe of every authoritative nameserver per record that matters, the vault's
  * list of this domain's keys (with the public half of any the state does not name), and —
- * only when a read can change a decision (sesReadDue) — one read of SES per region.
- * Failures become part of the observation; decide treats an unreadable region or record
- * as "not ready".
+ * only when a read can change a decision (sesReadDue) — one read of SES per region, at the
+ * priority the decision gives it. The scheduled health read goes first through the batched
+ * SES v1 read where the SigningService has one; only a domain it does not show healthy in
+ * every region is read again with v2, in the same pass. Failures become part of the
+ * observation; decide treats an unreadable region or record as "not ready".
  */
 export interface GatherOptions {
   /** Read SES even when nothing is due (`status --refresh`, `adopt`). */
@@ -71,16 +75,47 @@ export async function gather(
   const read = sesReadDue(state, spec, { now, dns, ...(vault ? { vault } : {}) });
   if (!read.due && !options.forceSesRead)
     return { now, ses, dns, ...(vault ? { vault } : {}), sesNotRead: read.why };
+  let priority: SesCallPriority = options.forceSesRead ? 'transition' : read.priority;
+  if (read.healthOnly && !options.forceSesRead && ports.signing.readHealth) {
+    const health = await healthRead(spec, state, ports.signing);
+    if (health) {
+      const sesNotRead = 'healthy at the batched health read (SES v1 names no selector)';
+      return { now, ses, dns, ...(vault ? { vault } : {}), sesNotRead, sesHealth: health };
+    }
+    priority = 'transition'; // not healthy, or not readable: a v2 read decides
+  }
   await Promise.all(
     spec.regions.map(async (region) => {
       try {
-        ses[region] = { ok: true, view: await ports.signing.describe(spec.domain, region) };
+        ses[region] = { ok: true, view: await ports.signing.describe(spec.domain, region, { priority }) };
       } catch (error) {
-        ses[region] = { ok: false, error: describeError(error) };
+        ses[region] = {
+          ok: false,
+          error: describeError(error),
+          ...(isOverBudget(error) ? { overBudget: true } : {}),
+        };
       }
     }),
   );
   return { now, ses, dns, ...(vault ? { vault } : {}) };
+}
+
+/** The batched health read of every region, when it shows the domain healthy everywhere; else undefined. */
+async function healthRead(
+  spec: DomainSpec,
+  state: DomainState,
+  signing: SigningService,
+): Promise<Record<string, SesHealthView> | undefined> {
+  const active = state.keys.find((k) => k.status === 'active');
+  const readHealth = signing.readHealth?.bind(signing);
+  if (!active || !readHealth) return undefined;
+  try {
+    const views = await Promise.all(spec.regions.map((region) => readHealth(spec.domain, region)));
+    if (!views.every((view) => healthyAtHealthRead(view, active.selector))) return undefined;
+    return Object.fromEntries(views.map((view) => [view.region, view]));
+  } catch {
+    return undefined;
+  }
 }
 
 /**

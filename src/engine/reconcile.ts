@@ -55,6 +55,11 @@ export interface DomainResult {
   /** What gather saw. */
   observation?: Observation;
   errors: string[];
+  /**
+   * apply: work the SES budget had no room for in this pass (a throttled or deferred read or
+   * write): due again at the next pass, which should take this domain early.
+   */
+  deferred?: boolean;
 }
 
 const DEFAULT_LEASE_MS = 5 * 60_000;
@@ -64,8 +69,9 @@ const DEFAULT_LEASE_MS = 5 * 60_000;
  * a DNS team, DNS propagation, SES verification. Settled = no request, hand-off, new key
  * or switch in flight (retiring keys in their grace period are settled).
  */
-function outcomeOf(plan: Plan, failures: number, state?: DomainState): DomainOutcome {
+function outcomeOf(plan: Plan, failures: number, state?: DomainState, deferred = false): DomainOutcome {
   if (failures > 0) return 'failed';
+  if (deferred) return 'waiting';
   if (plan.waits.some((w) => w.outside)) return 'waiting';
   if (state && !settled(state)) return 'waiting';
   return 'ok';
@@ -140,13 +146,17 @@ export async function applyDomain(domain: DomainSpec, deps: EngineDeps): Promise
       },
     });
     const failures = pass.steps.filter((s) => s.status === 'failed');
+    const deferred =
+      pass.steps.some((s) => s.status === 'deferred') ||
+      Object.values(pass.observation?.ses ?? {}).some((o) => !o.ok && o.overBudget === true);
     result = {
       domain: domain.domain,
-      outcome: outcomeOf(pass.plan, failures.length, pass.state),
+      outcome: outcomeOf(pass.plan, failures.length, pass.state, deferred),
       plan: pass.plan,
       steps: pass.steps,
       state: pass.state,
       errors: failures.map((f) => f.error ?? 'failed'),
+      ...(deferred ? { deferred } : {}),
     };
   } catch (error) {
     if (error instanceof LockedError) {

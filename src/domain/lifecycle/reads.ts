@@ -5,7 +5,7 @@
  * DNS probe saw, or the scheduled health read — and left alone for a domain that is idle
  * and was healthy at its last read. The state remembers what the last read said (`sesSeen`).
  */
-import type { Observation } from '../observation.js';
+import type { Observation, SesCallPriority, SesHealthView } from '../observation.js';
 import { HOUR_MS } from '../policy.js';
 import { isPropagated } from '../propagation.js';
 import type { DomainState } from '../state.js';
@@ -17,7 +17,25 @@ export interface SesReadDecision {
   due: boolean;
   /** Why (or why not), for `plan` and the logs. */
   why: string;
+  /**
+   * How urgent the read is, for the SES budget: `health` for the scheduled health read and
+   * for a first read of an idle domain, `transition` for everything that can change a
+   * decision now.
+   */
+  priority: SesCallPriority;
+  /**
+   * The read only has to confirm health (the scheduled health read of an idle domain whose
+   * last read saw its selectors): SES v1's batched read may serve it (`healthyAtHealthRead`).
+   */
+  healthOnly: boolean;
 }
+
+const transition = (why: string): SesReadDecision => ({
+  due: true,
+  why,
+  priority: 'transition',
+  healthOnly: false,
+});
 
 /** What must be known before deciding: the state, the spec, and this pass's DNS and vault view. */
 export function sesReadDue(
@@ -28,13 +46,13 @@ export function sesReadDue(
   const now = obs.now.getTime();
   const seen = state.sesSeen;
   const active = state.keys.find((k) => k.status === 'active');
-  if (!seen || spec.regions.some((r) => !seen.regions[r])) return { due: true, why: 'never read' };
-  if (!active) return { due: true, why: 'onboarding' };
-  if (state.intent || state.rotation || state.rollback)
-    return { due: true, why: 'a request or an interrupted pass' };
-  if (Object.keys(state.alarms ?? {}).length > 0) return { due: true, why: 'an alarm to clear' };
+  if (!active) return transition('onboarding');
+  if (!seen || spec.regions.some((r) => !seen.regions[r]))
+    return { due: true, why: 'never read', priority: 'health', healthOnly: false };
+  if (state.intent || state.rotation || state.rollback) return transition('a request or an interrupted pass');
+  if (Object.keys(state.alarms ?? {}).length > 0) return transition('an alarm to clear');
   if (state.lastSwitch && Object.values(state.lastSwitch.regions).some((r) => !r.successSeenAt))
-    return { due: true, why: 'a switch to see through' };
+    return transition('a switch to see through');
   const healthy = spec.regions.every((r) => {
     const v = seen.regions[r];
     return (
@@ -43,14 +61,13 @@ export function sesReadDue(
       (v.selector === undefined || v.selector === active.selector)
     );
   });
-  if (!healthy) return { due: true, why: 'not healthy at the last read' };
+  if (!healthy) return transition('not healthy at the last read');
   if (!isPropagated(obs.dns[active.selector]))
-    return { due: true, why: 'the active record is not served everywhere' };
-  if ((obs.vault?.orphans.length ?? 0) > 0) return { due: true, why: 'a vault key no state names' };
+    return transition('the active record is not served everywhere');
+  if ((obs.vault?.orphans.length ?? 0) > 0) return transition('a vault key no state names');
   const rotating =
     rotationDueAt(active, spec.policy, spec.domain).getTime() <= now || active.keyProblem !== undefined;
-  if (rotating && state.keys.some((k) => k.status === 'verified'))
-    return { due: true, why: 'a switch is due' };
+  if (rotating && state.keys.some((k) => k.status === 'verified')) return transition('a switch is due');
   // Phase 8 removes a record and destroys a key only when a fresh read shows no region uses it (invariant 2).
   const leaving = state.keys.some(
     (k) =>
@@ -59,8 +76,26 @@ export function sesReadDue(
       ((spec.dnsMode === 'manual' && !k.removalRequestedAt) ||
         now >= Date.parse(k.retiringSince ?? k.statusSince) + graceMs(spec.policy)),
   );
-  if (leaving) return { due: true, why: 'a record to remove or a key to destroy' };
+  if (leaving) return transition('a record to remove or a key to destroy');
   if (now - Date.parse(seen.at) >= spec.policy.sesHealthCheckHours * HOUR_MS)
-    return { due: true, why: 'the scheduled health read' };
-  return { due: false, why: `idle and healthy at the last read (${seen.at})` };
+    return { due: true, why: 'the scheduled health read', priority: 'health', healthOnly: true };
+  return {
+    due: false,
+    why: `idle and healthy at the last read (${seen.at})`,
+    priority: 'health',
+    healthOnly: false,
+  };
+}
+
+/**
+ * Whether SES v1's health read of one region shows the domain healthy: the identity exists,
+ * DKIM is SUCCESS with signing on, and the tokens, if SES gave any, are the active selector
+ * (Easy DKIM answers with its three tokens; a BYODKIM identity with no tokens or `[]`, which
+ * the documentation leaves open). v1 never names the signing origin, so this can only
+ * confirm what the last v2 read saw; anything else is read again with v2 in the same pass.
+ */
+export function healthyAtHealthRead(view: SesHealthView, activeSelector: string): boolean {
+  if (!view.exists || view.status !== 'SUCCESS' || view.signingEnabled !== true) return false;
+  const tokens = view.tokens ?? [];
+  return tokens.length === 0 || (tokens.length === 1 && tokens[0] === activeSelector);
 }
