@@ -89,6 +89,14 @@ export interface SesReadOptions {
   priority?: SesCallPriority;
 }
 
+/** What a SES API budget tells and takes from a front end (the Lambda's metrics and deadline). */
+export interface ApiBudget {
+  /** Since the process started: calls sent, calls SES throttled, calls deferred by a deadline. */
+  counts(): { calls: number; throttled: number; deferred: number };
+  /** Calls that cannot be granted within `ms` from now are deferred (not failed); undefined lifts it. */
+  deferAfter(ms: number | undefined): void;
+}
+
 /**
  * SES, per identity and region. Implementations keep SES's API budget (about one request per
  * second per region): writes go first, then reads in the order of their `priority`.
@@ -100,6 +108,8 @@ export interface SigningService {
    * implementation can (SES v1, 100 identities a call). Absent: health reads use `describe`.
    */
   readHealth?(identity: string, region: string): Promise<SesHealthView>;
+  /** The API budget the calls go through, where the implementation keeps one. */
+  readonly budget?: ApiBudget;
   /** PutEmailIdentityDkimSigningAttributes with EXTERNAL, the selector and the key. */
   putExternalKey(identity: string, region: string, selector: string, key: DkimPrivateKey): Promise<void>;
   setSigningEnabled(identity: string, region: string, enabled: boolean): Promise<void>;

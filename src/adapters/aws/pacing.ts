@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { SesCallPriority } from '../../domain/observation.js';
 import { ServiceError } from '../../errors.js';
+import type { ApiBudget } from '../../ports.js';
 import { isThrottling } from './errors.js';
 
 /**
@@ -199,7 +200,7 @@ export interface SesBudgetOptions {
  * counts the Lambda reports as metrics. Share one instance across every SES client of a
  * process (the config's composition root does).
  */
-export class SesBudget {
+export class SesBudget implements ApiBudget {
   readonly ratePerSecond: number;
   readonly burst: number;
   readonly timer: PacerTimer;
@@ -256,6 +257,11 @@ export class SesBudget {
       if (at === undefined) pacer.clearDeadline();
       else pacer.setDeadline(at);
     }
+  }
+
+  /** `setDeadline` in time from now (the Lambda knows its remaining time, not the timer's). */
+  deferAfter(ms: number | undefined): void {
+    this.setDeadline(ms === undefined ? undefined : this.timer.now() + ms);
   }
 
   /** Counts since the process started (take a copy before a run and subtract). */
