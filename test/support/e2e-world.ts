@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { VirtualClock } from '../../emulator/clock.js';
 import { EmbeddedDnsServer } from '../../emulator/dns/server.js';
 import { ZoneStore } from '../../emulator/dns/zone-store.js';
-import { INSTANT_UNLIMITED, SesEmulator } from '../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator, type SesEmulatorOptions } from '../../emulator/ses/server.js';
 import { type SampleVerdict, verifySample } from '../../emulator/verify-sample.js';
 import { type CliResult, runCli } from './cli.js';
 
@@ -21,6 +21,8 @@ export interface E2eOptions {
   policy?: Record<string, unknown>;
   createIdentity?: boolean;
   start?: string;
+  /** SES emulator options over the harness's (unlimited, instant) ones, e.g. `{ ratePerRegion: 1 }`. */
+  ses?: Partial<SesEmulatorOptions>;
 }
 
 export class E2eWorld {
@@ -50,6 +52,7 @@ export class E2eWorld {
       dns: { host: dns.host, port: dns.port },
       clock,
       ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+      ...options.ses,
     });
     const dir = await mkdtemp(join(tmpdir(), 'byodkim-e2e-'));
     await writeFile(join(dir, 'tsig.key'), `${secret}\n`, { mode: 0o600 });
