@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { AwsClientFactory } from '../../src/adapters/aws/clients.js';
+import type { PacerTimer } from '../../src/adapters/aws/pacing.js';
 import { SesSigningService } from '../../src/adapters/aws/ses.js';
 import { ConcurrencyLimiter } from '../../src/adapters/dns/limiter.js';
 import { AuthoritativeProbe } from '../../src/adapters/dns/probe.js';
@@ -49,15 +50,28 @@ export interface PassInput {
   /** Stop after this many passes, or earlier once every domain is switched (`untilSwitched`). */
   maxPasses: number;
   untilSwitched?: boolean;
+  /** Stop once every domain signs with a new key that SES reported SUCCESS for (promoted). */
+  untilPromoted?: boolean;
   /** Stop starting passes after this long. */
   timeLimitMs: number;
-  /** What-if: the SDK retry mode of the SES clients (byodkim uses `adaptive`). */
+  /** What-if: the SDK retry mode of the SES clients (byodkim uses `standard`). */
   sesRetryMode?: 'standard' | 'adaptive';
+  /**
+   * Run on a virtual clock shared with the emulator (its budget refilled by the emulator
+   * clock): the engine's clock and the SES budget's timer are virtual, a wait for the budget
+   * moves the clock, and nothing else does. `intervalMs`: passes start this far apart (a pass
+   * that took longer is followed at once); absent: back to back.
+   */
+  virtual?: { intervalMs?: number };
 }
 
 export interface PassReport {
   index: number;
   ms: number;
+  /** Virtual runs: how long the pass took on the virtual clock (the SES budget's time). */
+  virtualMs?: number;
+  /** Virtual runs: when it started, ms after the first pass started. */
+  virtualStartMs?: number;
   outcomes: Record<string, number>;
   /** A few error messages, for the log. */
   errors: string[];
@@ -67,6 +81,8 @@ export interface PassReport {
   throttled: number;
   /** Domains whose SES is switched to a new selector in every region, counted so far. */
   switchedSoFar: number;
+  /** Domains whose active key is a new one (SES SUCCESS everywhere), after this pass. */
+  promoted: number;
   /** Keys generated in this pass. */
   generated: number;
   /** CPU time of this (the engine's) process during the pass, user + system. */
@@ -132,13 +148,79 @@ function retainedHeap(held: unknown): { retainedHeapMb?: number } {
   return { retainedHeapMb: process.memoryUsage().heapUsed / 1_048_576 };
 }
 
+/**
+ * Virtual time for the SES budget and the engine, kept in step with the emulator's clock (which
+ * refills its rate bucket). Sleepers wake in time order, one at a time: the clock moves to the
+ * earliest, the emulator is told, then that sleeper runs. Time moves only when the budget waits.
+ */
+class VirtualTimer implements PacerTimer {
+  #now: number;
+  readonly #sleepers: Array<{ at: number; wake: () => void }> = [];
+  #draining = false;
+
+  constructor(
+    start: number,
+    readonly endpoint: string,
+  ) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((wake) => {
+      this.#sleepers.push({ at: this.#now + Math.max(0, ms), wake });
+      if (!this.#draining) setImmediate(() => void this.#drain());
+    });
+  }
+
+  /** Moves the clock (never back) and tells the emulator. */
+  async moveTo(at: number): Promise<void> {
+    if (at <= this.#now) return;
+    this.#now = at;
+    const response = await fetch(`${this.endpoint}/_emulator/clock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ set: at }),
+    });
+    if (!response.ok) throw new Error(`emulator clock: HTTP ${response.status}`);
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#sleepers.length > 0) {
+        this.#sleepers.sort((a, b) => a.at - b.at);
+        const next = this.#sleepers.shift() as { at: number; wake: () => void };
+        await this.moveTo(next.at);
+        next.wake();
+        // Let the woken grant go out (and new sleepers register) before moving on.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+}
+
+async function emulatorNow(endpoint: string): Promise<number> {
+  const response = await fetch(`${endpoint}/_emulator/clock`);
+  return Date.parse(((await response.json()) as { now: string }).now);
+}
+
 async function passes(input: PassInput): Promise<PassOutput> {
   const setupStarted = performance.now();
   const loaded = await loadConfig(input.configPath);
+  const timer = input.virtual
+    ? new VirtualTimer(await emulatorNow(input.sesEndpoint), input.sesEndpoint)
+    : undefined;
   const deps = await buildEngineDeps(loaded, {
-    clock: { now: () => new Date() },
+    clock: timer ? { now: () => new Date(timer.now()) } : { now: () => new Date() },
     actor: { kind: 'test', user: 'bench' },
     output: { event: () => undefined },
+    ...(timer ? { budgetTimer: timer } : {}),
   });
   if (input.sesRetryMode) {
     const endpoint = loaded.config.aws?.endpoints?.sesv2;
@@ -155,20 +237,24 @@ async function passes(input: PassInput): Promise<PassOutput> {
   const switched = new Set<string>();
   const reports: PassReport[] = [];
   const started = performance.now();
+  const virtualStarted = timer?.now() ?? 0;
   for (let index = 0; index < input.maxPasses; index++) {
     if (performance.now() - started > input.timeLimitMs) break;
     const before = await emulatorCounts(input.sesEndpoint);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    const v0 = timer?.now() ?? 0;
     const { results } = await forEachDomain(loaded.domains, (d) => applyDomain(d, deps), {
       concurrency: input.concurrency,
     });
     const ms = performance.now() - t0;
+    const virtual = timer ? { virtualMs: timer.now() - v0, virtualStartMs: v0 - virtualStarted } : {};
     const cpu = process.cpuUsage(cpu0);
     const after = await emulatorCounts(input.sesEndpoint);
     const outcomes: Record<string, number> = {};
     const errors: string[] = [];
     let generated = 0;
+    let promoted = 0;
     for (const result of results) {
       outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
       if (result.errors.length > 0 && errors.length < 5) errors.push(`${result.domain}: ${result.errors[0]}`);
@@ -178,20 +264,27 @@ async function passes(input: PassInput): Promise<PassOutput> {
       }
       generated += result.plan?.steps.filter((s) => s.kind === 'generate-key').length ?? 0;
       if (switchedRegions(result, initialSelectors).size >= regionCount) switched.add(result.domain);
+      const active = result.state?.keys.find((k) => k.status === 'active');
+      if (active && !initialSelectors.has(active.selector)) promoted++;
     }
     reports.push({
       index,
       ms,
+      ...virtual,
       outcomes,
       errors,
       requests: delta(after.requests, before.requests),
       throttled: after.throttled - before.throttled,
       switchedSoFar: switched.size,
+      promoted,
       generated,
       cpuMs: (cpu.user + cpu.system) / 1000,
       ...retainedHeap(results),
     });
     if (input.untilSwitched && switched.size >= loaded.domains.length) break;
+    if (input.untilPromoted && promoted >= loaded.domains.length) break;
+    const interval = input.virtual?.intervalMs;
+    if (timer && interval !== undefined) await timer.moveTo(v0 + interval);
   }
   return {
     domains: loaded.domains.length,

@@ -12,6 +12,7 @@ import type {
   SigningService,
   StateStore,
 } from '../ports.js';
+import { DEFAULT_CONCURRENCY } from './concurrency.js';
 import type { StepResult } from './execute.js';
 import { type GatherOptions, gather } from './gather.js';
 import { runPass } from './pass.js';
@@ -175,9 +176,11 @@ export async function applyDomain(domain: DomainSpec, deps: EngineDeps): Promise
   return result;
 }
 
+export { DEFAULT_CONCURRENCY };
+
 /** How {@link forEachDomain} runs a fleet. */
 export interface FleetOptions {
-  /** Domains in flight at once. Default 16. */
+  /** Domains in flight at once. Default {@link DEFAULT_CONCURRENCY}. */
   concurrency?: number;
   /** Stop taking new domains after this moment (Lambda deadline); the rest wait for the next run. */
   deadline?: () => boolean;
@@ -221,7 +224,7 @@ export async function forEachDomain<D extends DomainSpec>(
       }
     }
   };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 16, domains.length));
+  const workers = Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, domains.length));
   await Promise.all(Array.from({ length: workers }, worker));
   return { results: results.filter(Boolean), skipped };
 }

@@ -26,13 +26,14 @@
  *
  * Environment: BYODKIM_CONFIG | BYODKIM_CONFIG_S3 | BYODKIM_CONFIG_PARAMETER (config-source.ts),
  * BYODKIM_METRICS_NAMESPACE (default `byodkim`), BYODKIM_DEADLINE_MARGIN_MS (60000),
- * BYODKIM_CONCURRENCY (16), BYODKIM_LOG_LEVEL (info), plus each `secretEnv` the config names.
+ * BYODKIM_CONCURRENCY (64, engine/reconcile.ts), BYODKIM_LOG_LEVEL (info), plus each `secretEnv` the config names.
  */
 import { findDomain, type ResolvedDomain } from '../config/load.js';
 import { Reason } from '../domain/vocabulary.js';
 import { recordRequest } from '../engine/operator.js';
 import {
   applyDomain,
+  DEFAULT_CONCURRENCY,
   type DomainOutcome,
   type DomainResult,
   type EngineDeps,
@@ -55,7 +56,7 @@ export interface LambdaContext {
 }
 
 export const DEFAULT_DEADLINE_MARGIN_MS = 60_000;
-export const DEFAULT_CONCURRENCY = 16;
+export { DEFAULT_CONCURRENCY };
 
 /** One step as the response reports it (the one report shape of src/engine/report.ts). */
 export type StepSummary = StepReport;

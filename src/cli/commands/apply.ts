@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { applyDomain, forEachDomain } from '../../engine/reconcile.js';
+import { applyDomain, DEFAULT_CONCURRENCY, forEachDomain } from '../../engine/reconcile.js';
 import { domainSummary, soonestFollowUp, stepReports } from '../../engine/report.js';
 import { InputError } from '../../errors.js';
 import type { GlobalOptions } from '../context.js';
@@ -19,7 +19,7 @@ export async function run(
     });
   }
   const { deps, domains } = await cliEngine(global, options.domain);
-  const concurrency = Number(options.concurrency ?? 16);
+  const concurrency = Number(options.concurrency ?? DEFAULT_CONCURRENCY);
   for (;;) {
     const { results } = await forEachDomain(domains, (d) => applyDomain(d, deps), { concurrency });
     if (global.output === 'json') {
