@@ -176,16 +176,21 @@ class VirtualTimer implements PacerTimer {
     });
   }
 
-  /** Moves the clock (never back) and tells the emulator. */
-  async moveTo(at: number): Promise<void> {
+  /**
+   * Moves the clock (never back): the emulator first, then this process, so no call granted
+   * at the new time reaches the emulator while its clock still shows the old one.
+   */
+  async moveTo(to: number): Promise<void> {
+    // Whole milliseconds, rounded up: the emulator's clock has no fraction to lose.
+    const at = Math.ceil(to);
     if (at <= this.#now) return;
-    this.#now = at;
     const response = await fetch(`${this.endpoint}/_emulator/clock`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ set: at }),
     });
     if (!response.ok) throw new Error(`emulator clock: HTTP ${response.status}`);
+    this.#now = Math.max(this.#now, at);
   }
 
   async #drain(): Promise<void> {

@@ -72,7 +72,12 @@ export async function gather(
       await Promise.all(vault?.orphans.map((o) => (o.ok ? probe(o.selector, o.publicKey) : undefined)) ?? []);
     })(),
   ]);
-  const read = sesReadDue(state, spec, { now, dns, ...(vault ? { vault } : {}) });
+  const read = sesReadDue(
+    state,
+    spec,
+    { now, dns, ...(vault ? { vault } : {}) },
+    { alignedHealthReads: ports.signing.readHealth !== undefined },
+  );
   if (!read.due && !options.forceSesRead)
     return { now, ses, dns, ...(vault ? { vault } : {}), sesNotRead: read.why };
   let priority: SesCallPriority = options.forceSesRead ? 'transition' : read.priority;

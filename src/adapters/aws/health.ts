@@ -4,8 +4,10 @@
  * scheduled health reads of every domain pass in flight are gathered per region: the first
  * read of a region asks the budget for a slot (at `health` priority, so after every write and
  * transition read), and when the slot comes, everything queued for the region by then — up to
- * 100 identities — goes in that one call. No timer and no scheduler of its own: the wait for the
- * budget is the batching window.
+ * 100 identities — goes in that one call. No scheduler of its own: the wait for the budget
+ * (plus a short linger, for when the budget has a slot free at once) is the batching window.
+ * The core makes the fleet's health reads fall due in the same pass when reads are batched
+ * (`sesReadDue`'s `alignedHealthReads`), so the domains in flight fill the batches.
  *
  * v1 returns DkimEnabled and DkimVerificationStatus, and tokens for Easy DKIM, but never the
  * signing origin and, for BYODKIM, no documented selector: the core reads it only as "healthy
@@ -44,12 +46,19 @@ export interface HealthBatcherOptions {
   clients: AwsClientFactory;
   budget: SesBudget;
   batchSize?: number;
+  /**
+   * Wall time a region's first queued read waits before asking the budget for a slot, so the
+   * domains in flight reach their reads and join the batch even when the budget has a slot
+   * free at once. Default 25 ms (nothing, against SES's one request per second).
+   */
+  lingerMs?: number;
 }
 
 export class HealthBatcher {
   readonly #clients: AwsClientFactory;
   readonly #budget: SesBudget;
   readonly #batchSize: number;
+  readonly #lingerMs: number;
   readonly #queues = new Map<string, Queued[]>();
   /** Regions that asked the budget for a slot and have not had it yet. */
   readonly #asking = new Set<string>();
@@ -60,6 +69,7 @@ export class HealthBatcher {
     this.#clients = options.clients;
     this.#budget = options.budget;
     this.#batchSize = Math.min(HEALTH_BATCH_SIZE, Math.max(1, options.batchSize ?? HEALTH_BATCH_SIZE));
+    this.#lingerMs = Math.max(0, options.lingerMs ?? 25);
   }
 
   read(identity: string, region: string): Promise<SesHealthView> {
@@ -77,6 +87,7 @@ export class HealthBatcher {
   async #next(region: string): Promise<void> {
     this.#asking.add(region);
     const queue = this.#queues.get(region) ?? [];
+    if (this.#lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#lingerMs));
     try {
       await this.#budget.take(region, 'health');
     } catch (error) {

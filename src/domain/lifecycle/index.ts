@@ -95,6 +95,12 @@ export type {
   StepOf,
   Wait,
 } from './plan.js';
-export { healthyAtHealthRead, type SesReadDecision, sesReadDue } from './reads.js';
+export {
+  healthReadDue,
+  healthyAtHealthRead,
+  type SesReadDecision,
+  type SesReadOptions,
+  sesReadDue,
+} from './reads.js';
 export { previousKeys, rollbackCandidate } from './rollback.js';
 export { FUTURE, Working } from './working.js';

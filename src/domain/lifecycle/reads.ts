@@ -37,11 +37,30 @@ const transition = (why: string): SesReadDecision => ({
   healthOnly: false,
 });
 
+export interface SesReadOptions {
+  /**
+   * The health reads are batched (SES v1, 100 identities per call): the scheduled health read
+   * is then due once per window of `sesHealthCheckHours` counted from the epoch (UTC
+   * midnight for 24 h), so the whole fleet falls due in the same pass and its reads share
+   * calls. Otherwise it is due `sesHealthCheckHours` after the domain's own last read, which
+   * keeps one-by-one reads spread over the day.
+   */
+  alignedHealthReads?: boolean;
+}
+
+/** Whether the scheduled health read is due: per window (batched reads) or per domain. */
+export function healthReadDue(lastReadMs: number, nowMs: number, hours: number, aligned: boolean): boolean {
+  const interval = hours * HOUR_MS;
+  if (aligned) return Math.floor(nowMs / interval) > Math.floor(lastReadMs / interval);
+  return nowMs - lastReadMs >= interval;
+}
+
 /** What must be known before deciding: the state, the spec, and this pass's DNS and vault view. */
 export function sesReadDue(
   state: DomainState,
   spec: DomainSpec,
   obs: Pick<Observation, 'now' | 'dns' | 'vault'>,
+  options: SesReadOptions = {},
 ): SesReadDecision {
   const now = obs.now.getTime();
   const seen = state.sesSeen;
@@ -77,7 +96,14 @@ export function sesReadDue(
         now >= Date.parse(k.retiringSince ?? k.statusSince) + graceMs(spec.policy)),
   );
   if (leaving) return transition('a record to remove or a key to destroy');
-  if (now - Date.parse(seen.at) >= spec.policy.sesHealthCheckHours * HOUR_MS)
+  if (
+    healthReadDue(
+      Date.parse(seen.at),
+      now,
+      spec.policy.sesHealthCheckHours,
+      options.alignedHealthReads ?? false,
+    )
+  )
     return { due: true, why: 'the scheduled health read', priority: 'health', healthOnly: true };
   return {
     due: false,

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decide, healthyAtHealthRead, sesReadDue } from '../../../../src/domain/lifecycle/index.js';
+import {
+  decide,
+  healthReadDue,
+  healthyAtHealthRead,
+  sesReadDue,
+} from '../../../../src/domain/lifecycle/index.js';
 import type { SesHealthView } from '../../../../src/domain/observation.js';
 import type { DomainState } from '../../../../src/domain/state.js';
 import {
@@ -158,5 +163,37 @@ describe('when SES is read', () => {
       regions: { 'us-east-1': { status: 'SUCCESS', selector: 'k1', signingEnabled: true, exists: true } },
     });
     expect(p.waits).toEqual([]);
+  });
+
+  const at = (iso: string) => Date.parse(iso);
+  it.each([
+    ['spread: 23 h after the last read', '2027-01-01T01:00:00Z', '2027-01-02T00:00:00Z', false, false],
+    ['spread: 24 h after the last read', '2027-01-01T01:00:00Z', '2027-01-02T01:00:00Z', false, true],
+    ['aligned: same UTC day', '2027-01-01T00:10:00Z', '2027-01-01T23:59:00Z', true, false],
+    ['aligned: the next UTC day, 1 h later', '2027-01-01T23:30:00Z', '2027-01-02T00:30:00Z', true, true],
+    ['aligned: a read in the window already', '2027-01-02T00:05:00Z', '2027-01-02T13:00:00Z', true, false],
+  ])('the scheduled health read (24 h), %s → due %s', (_, last, now, aligned, expected) => {
+    expect(healthReadDue(at(last), at(now), 24, aligned)).toBe(expected);
+  });
+
+  it('with batched reads, the whole fleet falls due in the same pass, whenever each was last read', () => {
+    const lastReads = [daysAgo(0.9), daysAgo(0.5), daysAgo(0.1)].map((t) =>
+      idle({ sesSeen: healthySeen(t) }),
+    );
+    const dueAt = (state: DomainState, now: Date) =>
+      sesReadDue(
+        state,
+        aSpec(),
+        { now, dns: { k1: dnsFor('k1', 'match') }, vault: vaultOf(state) },
+        { alignedHealthReads: true },
+      ).due;
+    // NOW is a UTC midnight: every domain's last read was on the day before.
+    expect(lastReads.map((s) => dueAt(s, NOW))).toEqual([true, true, true]);
+    const later = new Date(NOW.getTime() + 3_600_000);
+    expect(lastReads.map((s) => dueAt({ ...s, sesSeen: healthySeen(NOW.toISOString()) }, later))).toEqual([
+      false,
+      false,
+      false,
+    ]);
   });
 });
