@@ -225,7 +225,7 @@ async function passes(input: PassInput): Promise<PassOutput> {
     clock: timer ? { now: () => new Date(timer.now()) } : { now: () => new Date() },
     actor: { kind: 'test', user: 'bench' },
     output: { event: () => undefined },
-    ...(timer ? { budgetTimer: timer } : {}),
+    ...(timer ? { sesPacerTimer: timer } : {}),
   });
   if (input.sesRetryMode) {
     const endpoint = loaded.config.aws?.endpoints?.sesv2;

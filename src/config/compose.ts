@@ -23,7 +23,7 @@ export interface ComposeOptions {
   /** Share (or inject) the AWS client factory; one per loaded config by default. */
   awsClients?: AwsClientFactory;
   /** The SES budget's time: the wall clock by default; a virtual one where days are simulated (bench). */
-  budgetTimer?: PacerTimer;
+  sesPacerTimer?: PacerTimer;
 }
 
 const factories = new WeakMap<LoadedConfig, Promise<AwsClientFactory>>();
@@ -144,7 +144,7 @@ export async function buildSigningService(
   const budget = new SesBudget({
     ...(aws?.sesRequestsPerSecond === undefined ? {} : { ratePerSecond: aws.sesRequestsPerSecond }),
     ...(aws?.sesBurst === undefined ? {} : { burst: aws.sesBurst }),
-    ...(options.budgetTimer ? { timer: options.budgetTimer } : {}),
+    ...(options.sesPacerTimer ? { timer: options.sesPacerTimer } : {}),
   });
   return new SesSigningService({
     clients: options.awsClients ?? (await buildAwsClients(loaded)),

@@ -14,7 +14,7 @@ import {
 import type { Actor, DomainState } from '../domain/state.js';
 import { hasSideEffect, STEP_KINDS } from '../domain/vocabulary.js';
 import { describeError, isByodkimError, isOverBudget, KeyMismatchError, KeyMissingError } from '../errors.js';
-import type { DnsPublisher, KeyVault, Notifier, Output, SigningService } from '../ports.js';
+import type { Clock, DnsPublisher, KeyVault, Notifier, Output, SigningService } from '../ports.js';
 
 export interface ExecutePorts {
   vault: KeyVault;
@@ -53,7 +53,9 @@ export interface ExecuteResult {
 }
 
 export interface ExecuteContext {
+  /** When the pass began; a step is dated when it happened (`clock`), since pacing can spread a pass out. */
   now: Date;
+  clock?: Clock;
   actor: Actor;
   /**
    * Saves the state durably (compare-and-swap) before a side effect that creates
@@ -81,7 +83,7 @@ export async function execute(
   const blockedRegions = new Set<string>();
   const blockedKeys = new Set<string>();
   let stopped = false;
-  const at = context.now.toISOString();
+  const stepTime = () => (context.clock ?? { now: () => context.now }).now().toISOString();
   const emit = (step: Step, status: 'start' | 'done' | 'failed' | 'deferred' | 'skipped', message: string) =>
     ports.output.event({
       type: 'step',
@@ -112,12 +114,12 @@ export async function execute(
     }
     if (hasSideEffect(step.kind)) emit(step, 'start', step.message);
     if (STEP_KINDS[step.kind].creates) {
-      state = withIntent(state, step, at);
+      state = withIntent(state, step, stepTime());
       await context.checkpoint(state);
     }
     try {
       const outcome = await run(step, state, spec.domain, ports);
-      state = applyStep(state, step, { at, actor: context.actor, outcome });
+      state = applyStep(state, step, { at: stepTime(), actor: context.actor, outcome });
       results.push({
         step,
         status: 'done',
@@ -131,7 +133,12 @@ export async function execute(
       const code = isByodkimError(error) ? error.code : undefined;
       const deferred = isOverBudget(error);
       const record = deferred ? recordDeferral : recordFailure;
-      state = record(state, step, { message, ...(code ? { code } : {}) }, { at, actor: context.actor });
+      state = record(
+        state,
+        step,
+        { message, ...(code ? { code } : {}) },
+        { at: stepTime(), actor: context.actor },
+      );
       const status = deferred ? 'deferred' : 'failed';
       results.push({ step, status, error: message, ...(code ? { code } : {}) });
       emit(step, status, `${step.message}: ${message}`);

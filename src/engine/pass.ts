@@ -56,7 +56,7 @@ export async function runPass(
         publisher: deps.publisherFor(domain),
         ...(options.keySource ? { keySource: options.keySource } : {}),
       },
-      { now, actor: deps.actor, checkpoint: save },
+      { now, clock: deps.clock, actor: deps.actor, checkpoint: save },
     );
     if (result.changed || version === undefined) await save(result.state);
     return { plan, steps: result.steps, state: result.state, ...(observation ? { observation } : {}) };

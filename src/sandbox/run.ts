@@ -9,7 +9,10 @@
  * The engine is the real one (`buildEngineDeps` from the loaded config, `applyDomain` per
  * pass); only SES and DNS are emulated. After every change of the world and after every
  * pass, a message SES would send from each domain is verified with mailauth against both
- * nameservers: the sandbox proves there is no moment at which mail would not verify.
+ * nameservers. SES holds one key per identity and re-verifies after every put, so a switch
+ * has a gap (SES-REALITY.md §2): the emulator runs on SES's realistic clock, every gap is
+ * measured, and the sandbox checks that mail never failed outside a measured gap and that
+ * every gap ended.
  */
 import { performance } from 'node:perf_hooks';
 import { AwsClientFactory } from '../adapters/aws/clients.js';
@@ -28,6 +31,7 @@ import {
   forEachDomain,
   planDomain,
 } from '../engine/reconcile.js';
+import { lastSwitchReport, soonestFollowUp } from '../engine/report.js';
 import { describeError } from '../errors.js';
 import { DnsTeam } from './dns-team.js';
 import { createExistingSetup, EMULATOR_CREDENTIALS, type ExistingSetup } from './existing-setup.js';
@@ -55,6 +59,21 @@ export interface MailFailure {
   domain: string;
   region: string;
   why: string;
+  /** Inside a measured switch gap (SES re-verifying after a put), where unsigned mail is expected. */
+  inGap: boolean;
+}
+
+/** One region of one switch: the put, and the first pass that saw SES signing with the selector. */
+export interface SwitchGapRecord {
+  domain: string;
+  selector: string;
+  region: string;
+  putAt: string;
+  successSeenAt: string | null;
+  /** Upper bound: byodkim knows only when it looked. */
+  gapSeconds: number | null;
+  /** SES's own LastSuccessTimestamp, when it gave one after the put. */
+  sesVerifiedAt?: string;
 }
 
 export interface DomainSummary {
@@ -82,6 +101,10 @@ export interface SandboxResult {
   passes: number;
   mailChecks: number;
   mailFailures: MailFailure[];
+  /** Every switch's gap per region, in order. */
+  gaps: SwitchGapRecord[];
+  /** SES API calls the run made, per region and operation, and how many SES throttled. */
+  sesCalls: { byRegion: Record<string, number>; byOperation: Record<string, number>; throttled: number };
   wallMs: number;
   domains: DomainSummary[];
   status: StatusRow[];
@@ -120,6 +143,7 @@ class SandboxRun {
   readonly #signingWith = new Map<string, string>();
   readonly #plans = new Map<string, Plan>();
   readonly #mailFailures: MailFailure[] = [];
+  readonly #gaps = new Map<string, SwitchGapRecord>();
   #mailChecks = 0;
   #passes = 0;
   #loaded!: LoadedConfig;
@@ -151,6 +175,7 @@ class SandboxRun {
       // The log is drawn from each pass's step results (#report), not from progress events.
       output: { event: () => undefined },
       awsClients,
+      sesPacerTimer: this.world.sesPacerTimer,
       // The embedded servers check TSIG times against the virtual clock, so sign with it too.
       publisher: { tsigClock: this.#clock },
     });
@@ -311,8 +336,14 @@ class SandboxRun {
           (r.plan?.steps.length ?? 0) > 0 ||
           (r.plan?.waits ?? []).some((w) => w.reason !== Reason.DnsHandOffPending),
       );
+    // A switch in flight asks to be read again in minutes (its follow-up): go there, not an hour on.
+    const followUp = soonestFollowUp(results);
+    const step =
+      followUp && followUp.getTime() > now.getTime()
+        ? Math.min(HOUR_MS, followUp.getTime() - now.getTime())
+        : HOUR_MS;
     if (moving) {
-      this.#clock.advance(HOUR_MS);
+      this.#clock.advance(step);
       return;
     }
     const candidates: Array<{ at: Date; what: string }> = [];
@@ -325,7 +356,7 @@ class SandboxRun {
     }
     const soonest = candidates.sort((a, b) => a.at.getTime() - b.at.getTime())[0];
     if (!soonest || soonest.at.getTime() - now.getTime() <= HOUR_MS) {
-      this.#clock.advance(HOUR_MS);
+      this.#clock.advance(step);
       return;
     }
     this.#clock.set(soonest.at);
@@ -355,6 +386,7 @@ class SandboxRun {
     const manual = resolved.dns.provider === 'manual';
     if (result.state) this.#states.set(domain, result.state);
     if (result.plan) this.#plans.set(domain, result.plan);
+    this.#recordGaps(domain, result.state);
     for (const { step, status, error, generated } of result.steps ?? []) {
       if (step.kind === 'clear-request' || status === 'not-run') continue;
       let mark = status === 'failed' ? '✗' : status === 'skipped' ? '·' : '✓';
@@ -391,6 +423,51 @@ class SandboxRun {
     );
   }
 
+  /** Every put starts a gap in its region; the sandbox keeps each one, the state only the last switch. */
+  #recordGaps(domain: string, state: DomainState | undefined): void {
+    const last = lastSwitchReport(state);
+    if (!last) return;
+    for (const [region, gap] of Object.entries(last.regions)) {
+      const key = `${domain}|${last.selector}|${region}|${gap.putAt}`;
+      this.#gaps.set(key, {
+        domain,
+        selector: last.selector,
+        region,
+        putAt: gap.putAt,
+        successSeenAt: gap.successSeenAt,
+        gapSeconds: gap.gapSeconds,
+        ...(gap.sesVerifiedAt ? { sesVerifiedAt: gap.sesVerifiedAt } : {}),
+      });
+    }
+  }
+
+  /** What the SES emulator counted: the run's cost in SES's one-request-per-second budget. */
+  #sesCalls(): SandboxResult['sesCalls'] {
+    const byRegion: Record<string, number> = {};
+    const byOperation: Record<string, number> = {};
+    for (const [key, count] of Object.entries(this.world.ses.counters())) {
+      const [operation, region] = key.split('@');
+      if (region) byRegion[region] = (byRegion[region] ?? 0) + count;
+      else if (operation) byOperation[operation] = count;
+    }
+    const throttled = Object.entries(this.world.ses.rejections())
+      .filter(([key]) => key.startsWith('throttled@'))
+      .reduce((n, [, count]) => n + count, 0);
+    return { byRegion, byOperation, throttled };
+  }
+
+  /** Whether unsigned mail at `at` falls inside a switch gap of that domain and region. */
+  #inGap(domain: string, region: string, at: string): boolean {
+    const t = Date.parse(at);
+    return [...this.#gaps.values()].some(
+      (g) =>
+        g.domain === domain &&
+        g.region === region &&
+        Date.parse(g.putAt) <= t &&
+        (g.successSeenAt === null || t <= Date.parse(g.successSeenAt)),
+    );
+  }
+
   #phaseOptions(domain: ResolvedDomain) {
     return { verifyChecks: domain.policy.verifyChecks, manual: domain.dns.provider === 'manual' };
   }
@@ -405,7 +482,7 @@ class SandboxRun {
   #drawPanel(): void {
     const now = this.#clock.now();
     const lines = [
-      `── ${clockText(now)} · pass ${this.#passes} · mail checks ${this.#mailChecks}, failures ${this.#mailFailures.length}`,
+      `── ${clockText(now)} · pass ${this.#passes} · mail checks ${this.#mailChecks}, unsigned ${this.#mailFailures.length} (outside a gap: ${this.#mailFailures.filter((f) => !f.inGap).length})`,
     ];
     for (const d of this.#loaded.domains) {
       const phase = phaseOf(this.#states.get(d.domain), this.#plans.get(d.domain), this.#phaseOptions(d));
@@ -426,7 +503,7 @@ class SandboxRun {
       try {
         samples = await this.world.sample(d.domain);
       } catch (error) {
-        this.#mailFailure({ at, domain: d.domain, region: '-', why: describeError(error) });
+        this.#mailFailure({ at, domain: d.domain, region: '-', why: describeError(error), inGap: false });
         continue;
       }
       this.#mailChecks += samples.length;
@@ -441,7 +518,13 @@ class SandboxRun {
               )
               .join('; ')
           : (/X-SES-Emulator-Note: (.*)/.exec(s.message)?.[1]?.trim() ?? 'not signed with the domain key');
-        this.#mailFailure({ at, domain: d.domain, region: s.region, why });
+        this.#mailFailure({
+          at,
+          domain: d.domain,
+          region: s.region,
+          why,
+          inGap: this.#inGap(d.domain, s.region, at),
+        });
       }
       const selectors = [...new Set(samples.filter((s) => s.pass).map((s) => s.selector ?? '?'))];
       const signing = selectors.join(', ');
@@ -460,7 +543,15 @@ class SandboxRun {
 
   #mailFailure(failure: MailFailure): void {
     this.#mailFailures.push(failure);
-    this.#log(failure.domain, 'mail', '✗', `SES ${failure.region}: mail would NOT verify: ${failure.why}`);
+    if (failure.inGap)
+      this.#log(
+        failure.domain,
+        'mail',
+        '·',
+        `SES ${failure.region}: not signed by the domain's key, inside the switch gap (SES re-verifies after the put): ${failure.why}`,
+      );
+    else
+      this.#log(failure.domain, 'mail', '✗', `SES ${failure.region}: mail would NOT verify: ${failure.why}`);
   }
 
   // --- the end --------------------------------------------------------------------------------
@@ -508,8 +599,14 @@ class SandboxRun {
       if (retired.length === 0)
         problems.push(`${d.domain}: no rotation completed (old selector not retired)`);
     }
-    if (this.#mailFailures.length > 0)
-      problems.push(`${this.#mailFailures.length} moment(s) at which mail would not have verified`);
+    const outside = this.#mailFailures.filter((f) => !f.inGap);
+    if (outside.length > 0)
+      problems.push(
+        `${outside.length} moment(s) outside any switch gap at which mail would not have verified`,
+      );
+    const gaps = [...this.#gaps.values()];
+    for (const gap of gaps.filter((g) => g.successSeenAt === null))
+      problems.push(`${gap.domain}: the gap of the switch to ${gap.selector} in ${gap.region} never ended`);
     return {
       ok: problems.length === 0,
       problems,
@@ -521,6 +618,8 @@ class SandboxRun {
       passes: this.#passes,
       mailChecks: this.#mailChecks,
       mailFailures: this.#mailFailures,
+      gaps,
+      sesCalls: this.#sesCalls(),
       wallMs: Math.round(performance.now() - wallStart),
       domains,
       status,

@@ -15,14 +15,14 @@ import { type CliResult, runCli } from './cli.js';
  * hand-off, a virtual clock kept in step with `--now`, and file stores in a temp dir.
  */
 export interface E2eOptions {
+  /** SES emulator options over the instant, unlimited test defaults (e.g. SES's realistic check clock). */
+  ses?: Partial<SesEmulatorOptions>;
   domains?: string[];
   regions?: string[];
   dns?: 'rfc2136' | 'manual';
   policy?: Record<string, unknown>;
   createIdentity?: boolean;
   start?: string;
-  /** SES emulator options over the harness's (unlimited, instant) ones, e.g. `{ ratePerRegion: 1 }`. */
-  ses?: Partial<SesEmulatorOptions>;
 }
 
 export class E2eWorld {

@@ -28,7 +28,7 @@ export interface PacerTimer {
   sleep(ms: number): Promise<void>;
 }
 
-export const WALL_TIMER: PacerTimer = {
+export const WALL_CLOCK: PacerTimer = {
   now: () => performance.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
@@ -86,7 +86,7 @@ export class PriorityPacer {
     readonly key: string,
     ratePerSecond: number,
     burst = DEFAULT_SES_BURST,
-    timer: PacerTimer = WALL_TIMER,
+    timer: PacerTimer = WALL_CLOCK,
   ) {
     if (!(ratePerSecond > 0)) throw new RangeError(`rate must be > 0, got ${ratePerSecond}`);
     this.#maxRate = ratePerSecond;
@@ -211,7 +211,7 @@ export class SesBudget implements ApiBudget {
   constructor(options: SesBudgetOptions = {}) {
     this.ratePerSecond = options.ratePerSecond ?? DEFAULT_SES_RATE;
     this.burst = options.burst ?? DEFAULT_SES_BURST;
-    this.timer = options.timer ?? WALL_TIMER;
+    this.timer = options.timer ?? WALL_CLOCK;
     if (!(this.ratePerSecond > 0)) throw new RangeError(`rate must be > 0, got ${this.ratePerSecond}`);
   }
 

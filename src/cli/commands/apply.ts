@@ -31,6 +31,7 @@ export async function run(
           steps: stepReports(r),
           waits: r.plan?.waits ?? [],
           warnings: r.plan?.warnings ?? [],
+          ...(r.plan?.next ? { next: r.plan.next } : {}),
         })),
       );
     } else if (results.length > 1) {

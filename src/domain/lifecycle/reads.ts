@@ -65,28 +65,40 @@ export function sesReadDue(
   const now = obs.now.getTime();
   const seen = state.sesSeen;
   const active = state.keys.find((k) => k.status === 'active');
-  if (!active) return transition('onboarding');
   if (!seen || spec.regions.some((r) => !seen.regions[r]))
-    return { due: true, why: 'never read', priority: 'health', healthOnly: false };
+    return active
+      ? { due: true, why: 'never read', priority: 'health', healthOnly: false }
+      : transition('never read');
+  // A switch can start when a key is verified, or becomes verified with this very probe.
+  const needed = spec.policy.verifyChecks;
+  const ready = state.keys.some(
+    (k) =>
+      (k.status === 'verified' && !k.keyProblem) ||
+      (k.status === 'published' && (k.verifyStreak ?? 0) + 1 >= needed && isPropagated(obs.dns[k.selector])),
+  );
+  // Onboarding reads SES when a key is ready to be switched to; DNS phases before it need no SES.
+  if (!active && ready) return transition('onboarding: a key is ready');
   if (state.intent || state.rotation || state.rollback) return transition('a request or an interrupted pass');
   if (Object.keys(state.alarms ?? {}).length > 0) return transition('an alarm to clear');
   if (state.lastSwitch && Object.values(state.lastSwitch.regions).some((r) => !r.successSeenAt))
     return transition('a switch to see through');
-  const healthy = spec.regions.every((r) => {
-    const v = seen.regions[r];
-    return (
-      v?.status === 'SUCCESS' &&
-      v.signingEnabled &&
-      (v.selector === undefined || v.selector === active.selector)
-    );
-  });
-  if (!healthy) return transition('not healthy at the last read');
-  if (!isPropagated(obs.dns[active.selector]))
-    return transition('the active record is not served everywhere');
+  if (active) {
+    const healthy = spec.regions.every((r) => {
+      const v = seen.regions[r];
+      return (
+        v?.status === 'SUCCESS' &&
+        v.signingEnabled &&
+        (v.selector === undefined || v.selector === active.selector)
+      );
+    });
+    if (!healthy) return transition('not healthy at the last read');
+    if (!isPropagated(obs.dns[active.selector]))
+      return transition('the active record is not served everywhere');
+    const rotating =
+      rotationDueAt(active, spec.policy, spec.domain).getTime() <= now || active.keyProblem !== undefined;
+    if (rotating && ready) return transition('a switch is due');
+  }
   if ((obs.vault?.orphans.length ?? 0) > 0) return transition('a vault key no state names');
-  const rotating =
-    rotationDueAt(active, spec.policy, spec.domain).getTime() <= now || active.keyProblem !== undefined;
-  if (rotating && state.keys.some((k) => k.status === 'verified')) return transition('a switch is due');
   // Phase 8 removes a record and destroys a key only when a fresh read shows no region uses it (invariant 2).
   const leaving = state.keys.some(
     (k) =>
@@ -104,7 +116,12 @@ export function sesReadDue(
       options.alignedHealthReads ?? false,
     )
   )
-    return { due: true, why: 'the scheduled health read', priority: 'health', healthOnly: true };
+    return {
+      due: true,
+      why: 'the scheduled health read',
+      priority: 'health',
+      healthOnly: active !== undefined,
+    };
   return {
     due: false,
     why: `idle and healthy at the last read (${seen.at})`,

@@ -27,6 +27,12 @@ function readyKey(w: Working): KeyEntry | undefined {
 
 /** Phases 6–7 and rollback: starts or advances a switch; marks the pass as switching. */
 export function driveSes(w: Working): void {
+  // Nothing is switched, rolled back or promoted on a pass that did not read SES; reads.ts
+  // makes the next pass read it whenever a switch can start or is in flight.
+  if (w.obs.sesNotRead !== undefined) {
+    w.switchInProgress = w.switching !== undefined;
+    return;
+  }
   let target = w.switching;
   if (w.state.rollback) {
     const rollback = startRollback(w, target);
@@ -106,7 +112,6 @@ function warnDmarcDuringGap(w: Working, reason: string): void {
 
 function advanceSwitch(w: Working, target: KeyEntry): void {
   const policy = w.policy;
-  if (w.obs.sesNotRead !== undefined) return; // seen through on the next pass that reads SES
   if (target.keyProblem) {
     failSwitch(
       w,
@@ -116,17 +121,41 @@ function advanceSwitch(w: Working, target: KeyEntry): void {
     );
     return;
   }
+  // First what SES shows: a FAILED region or a window run out ends the switch before any new put.
+  const views = w.spec.regions.map((region) => ({ region, view: sesView(w, region) }));
+  const holding = (region: string) => heldSelector(w, region) === target.selector;
+  const failedIn = views.find(({ region, view }) => holding(region) && view?.status === 'FAILED')?.region;
+  const allSuccess = views.every(
+    ({ region, view }) =>
+      w.usable.has(region) && holding(region) && view?.signingEnabled === true && view.status === 'SUCCESS',
+  );
+  if (failedIn) {
+    failSwitch(
+      w,
+      target,
+      Reason.SesVerificationFailed,
+      `SES ${failedIn} reports FAILED for ${target.selector}`,
+    );
+    return;
+  }
+  const windowEnds = Date.parse(target.switchedAt ?? w.at) + policy.verificationWindowHours * HOUR_MS;
+  if (!allSuccess && w.now.getTime() > windowEnds) {
+    failSwitch(
+      w,
+      target,
+      Reason.VerificationWindowExpired,
+      `SES did not report SUCCESS for ${target.selector} within ${policy.verificationWindowHours} h`,
+    );
+    return;
+  }
+  if (allSuccess) {
+    promote(w, target);
+    return;
+  }
   const servedEverywhere = served(w, target.selector);
-  let allSuccess = true;
-  let failedIn: string | undefined;
-  for (const region of w.spec.regions) {
-    const view = sesView(w, region);
-    if (!w.usable.has(region) || !view) {
-      allSuccess = false;
-      continue;
-    }
-    if (heldSelector(w, region) !== target.selector) {
-      allSuccess = false;
+  for (const { region, view } of views) {
+    if (!w.usable.has(region) || !view) continue;
+    if (!holding(region)) {
       // Invariant 1: point SES only at a selector every authoritative nameserver serves now.
       if (!servedEverywhere) {
         w.wait({
@@ -157,10 +186,7 @@ function advanceSwitch(w: Working, target: KeyEntry): void {
               phase: 6,
             },
       );
-      continue;
-    }
-    if (!view.signingEnabled) {
-      allSuccess = false;
+    } else if (!view.signingEnabled) {
       w.do({
         kind: 'ses-enable',
         region,
@@ -168,13 +194,7 @@ function advanceSwitch(w: Working, target: KeyEntry): void {
         message: `SES ${region}: enable DKIM signing`,
         phase: 7,
       });
-      continue;
-    }
-    if (view.status === 'FAILED') {
-      failedIn = region;
-      allSuccess = false;
     } else if (view.status !== 'SUCCESS') {
-      allSuccess = false;
       w.wait({
         reason: Reason.SesVerificationPending,
         message: `SES ${region}: ${target.selector} is ${view.status ?? 'unknown'}`,
@@ -184,26 +204,6 @@ function advanceSwitch(w: Working, target: KeyEntry): void {
       });
     }
   }
-  const windowEnds = Date.parse(target.switchedAt ?? w.at) + policy.verificationWindowHours * HOUR_MS;
-  if (failedIn) {
-    failSwitch(
-      w,
-      target,
-      Reason.SesVerificationFailed,
-      `SES ${failedIn} reports FAILED for ${target.selector}`,
-    );
-    return;
-  }
-  if (!allSuccess && w.now.getTime() > windowEnds) {
-    failSwitch(
-      w,
-      target,
-      Reason.VerificationWindowExpired,
-      `SES did not report SUCCESS for ${target.selector} within ${policy.verificationWindowHours} h`,
-    );
-    return;
-  }
-  if (allSuccess) promote(w, target);
 }
 
 /** Phase 7 done everywhere: the target is the signing key; the previous one starts its grace. */
