@@ -11,7 +11,8 @@ import type {
 import { dkimRecordName } from '../domain/record.js';
 import type { DomainState, KeyEntry } from '../domain/state.js';
 import { describeError, isOverBudget } from '../errors.js';
-import type { DnsProbe, KeyVault, SigningService } from '../ports.js';
+import type { CanaryPorts, DnsProbe, KeyVault, SigningService } from '../ports.js';
+import { readCanaries } from './canary-read.js';
 
 /** Keys whose record byodkim needs to see: everything published and not yet gone for good. */
 export function keysToProbe(state: DomainState): KeyEntry[] {
@@ -24,6 +25,8 @@ export interface GatherPorts {
   signing: SigningService;
   probe: DnsProbe;
   vault: KeyVault;
+  /** The domain's canary inbox and judge, when it has a canary. */
+  canary?: CanaryPorts | undefined;
 }
 
 /**
@@ -64,7 +67,12 @@ export async function gather(
     }
   };
   // DNS and the vault first: they are cheap, and they tell whether SES must be read at all.
+  // The canary inbox is no SES control-plane call: it is read on every pass that has one.
+  let canary: Observation['canary'];
   await Promise.all([
+    (async () => {
+      if (spec.canary && ports.canary) canary = await readCanaries(spec.domain, ports.canary, now);
+    })(),
     ...keysToProbe(state).map((key) => probe(key.selector, key.publicKey)),
     (async () => {
       vault = await observeVault(spec.domain, state, ports.vault);
@@ -78,14 +86,14 @@ export async function gather(
     { now, dns, ...(vault ? { vault } : {}) },
     { alignedHealthReads: ports.signing.readHealth !== undefined },
   );
-  if (!read.due && !options.forceSesRead)
-    return { now, ses, dns, ...(vault ? { vault } : {}), sesNotRead: read.why };
+  const extra = { ...(vault ? { vault } : {}), ...(canary ? { canary } : {}) };
+  if (!read.due && !options.forceSesRead) return { now, ses, dns, ...extra, sesNotRead: read.why };
   let priority: SesCallPriority = options.forceSesRead ? 'transition' : read.priority;
   if (read.healthOnly && !options.forceSesRead && ports.signing.readHealth) {
     const health = await healthRead(spec, state, ports.signing);
     if (health) {
       const sesNotRead = 'healthy at the batched health read (SES v1 names no selector)';
-      return { now, ses, dns, ...(vault ? { vault } : {}), sesNotRead, sesHealth: health };
+      return { now, ses, dns, ...extra, sesNotRead, sesHealth: health };
     }
     priority = 'transition'; // not healthy, or not readable: a v2 read decides
   }
@@ -102,7 +110,7 @@ export async function gather(
       }
     }),
   );
-  return { now, ses, dns, ...(vault ? { vault } : {}) };
+  return { now, ses, dns, ...extra };
 }
 
 /** The batched health read of every region, when it shows the domain healthy everywhere; else undefined. */
