@@ -128,16 +128,41 @@ function delta(after: Record<string, number>, before: Record<string, number>): R
   return out;
 }
 
-/** Regions where the state's history shows a successful switch of SES to a generated key. */
-function switchedRegions(result: DomainResult, initialSelectors: ReadonlySet<string>): Set<string> {
-  const regions = new Set<string>();
+/**
+ * What the worker keeps of one domain's pass: a long fleet run keeps a line per domain, not
+ * the domain's whole state and plan, so the process's peak RSS is the engine's working set.
+ */
+interface DomainSummary {
+  domain: string;
+  outcome: DomainResult['outcome'];
+  error?: string;
+  generated: number;
+  active?: string;
+  /** Region and selector of every SES switch the state's history shows. */
+  switches: Array<{ region: string; selector: string }>;
+}
+
+function summarize(result: DomainResult): DomainSummary {
+  const switches: DomainSummary['switches'] = [];
   for (const entry of result.state?.history ?? []) {
     if (entry.reason !== 'SwitchSelector' || entry.selector === undefined) continue;
-    if (initialSelectors.has(entry.selector)) continue;
     const match = /^SES (\S+):/.exec(entry.message);
-    if (match?.[1]) regions.add(match[1]);
+    if (match?.[1]) switches.push({ region: match[1], selector: entry.selector });
   }
-  return regions;
+  const active = result.state?.keys.find((k) => k.status === 'active')?.selector;
+  return {
+    domain: result.domain,
+    outcome: result.outcome,
+    ...(result.errors[0] === undefined ? {} : { error: result.errors[0] }),
+    generated: result.plan?.steps.filter((s) => s.kind === 'generate-key').length ?? 0,
+    ...(active === undefined ? {} : { active }),
+    switches,
+  };
+}
+
+/** Regions where SES was switched to a key that was not active when the run began. */
+function switchedRegions(summary: DomainSummary, initialSelectors: ReadonlySet<string>): Set<string> {
+  return new Set(summary.switches.filter((s) => !initialSelectors.has(s.selector)).map((s) => s.region));
 }
 
 /** What the pass keeps alive: heap after a full GC while `held` is still referenced. */
@@ -249,9 +274,16 @@ async function passes(input: PassInput): Promise<PassOutput> {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const v0 = timer?.now() ?? 0;
-    const { results } = await forEachDomain(loaded.domains, (d) => applyDomain(d, deps), {
-      concurrency: input.concurrency,
-    });
+    const summaries: DomainSummary[] = [];
+    await forEachDomain(
+      loaded.domains,
+      async (d) => {
+        const result = await applyDomain(d, deps);
+        summaries.push(summarize(result));
+        return { domain: result.domain, outcome: result.outcome, errors: [] };
+      },
+      { concurrency: input.concurrency },
+    );
     const ms = performance.now() - t0;
     const virtual = timer ? { virtualMs: timer.now() - v0, virtualStartMs: v0 - virtualStarted } : {};
     const cpu = process.cpuUsage(cpu0);
@@ -260,17 +292,14 @@ async function passes(input: PassInput): Promise<PassOutput> {
     const errors: string[] = [];
     let generated = 0;
     let promoted = 0;
-    for (const result of results) {
-      outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
-      if (result.errors.length > 0 && errors.length < 5) errors.push(`${result.domain}: ${result.errors[0]}`);
-      if (index === 0) {
-        for (const key of result.state?.keys ?? [])
-          if (key.status === 'active') initialSelectors.add(key.selector);
-      }
-      generated += result.plan?.steps.filter((s) => s.kind === 'generate-key').length ?? 0;
-      if (switchedRegions(result, initialSelectors).size >= regionCount) switched.add(result.domain);
-      const active = result.state?.keys.find((k) => k.status === 'active');
-      if (active && !initialSelectors.has(active.selector)) promoted++;
+    for (const summary of summaries) {
+      outcomes[summary.outcome] = (outcomes[summary.outcome] ?? 0) + 1;
+      if (summary.error !== undefined && errors.length < 5)
+        errors.push(`${summary.domain}: ${summary.error}`);
+      if (index === 0 && summary.active !== undefined) initialSelectors.add(summary.active);
+      generated += summary.generated;
+      if (switchedRegions(summary, initialSelectors).size >= regionCount) switched.add(summary.domain);
+      if (summary.active !== undefined && !initialSelectors.has(summary.active)) promoted++;
     }
     reports.push({
       index,
@@ -284,7 +313,7 @@ async function passes(input: PassInput): Promise<PassOutput> {
       promoted,
       generated,
       cpuMs: (cpu.user + cpu.system) / 1000,
-      ...retainedHeap(results),
+      ...retainedHeap(summaries),
     });
     if (input.untilSwitched && switched.size >= loaded.domains.length) break;
     if (input.untilPromoted && promoted >= loaded.domains.length) break;
