@@ -59,6 +59,9 @@ describe('a fleet within SES’s real API budget (12 domains × 2 regions, 1 req
         expect(verdict.pass, `${domain} ${region}`).toBe(true);
     }
     expect(throttled() / calls()).toBeLessThanOrEqual(0.05);
+    console.log(
+      `onboarding: ${onboardingPasses} passes, exits ${exits.join(' ')}, ${calls()} SES calls, ${throttled()} throttled`,
+    );
   }, 600_000);
 
   it('then costs at most 0.10 SES calls per identity-region per idle pass over a day, ≤ 5 % throttled', async () => {
@@ -71,6 +74,9 @@ describe('a fleet within SES’s real API budget (12 domains × 2 regions, 1 req
     // The day's health reads happened, batched: SES v1, not one v2 read per identity and region.
     expect(world.ses.counters().GetIdentityDkimAttributes ?? 0).toBeGreaterThanOrEqual(REGIONS.length);
     expect(world.ses.counters().GetEmailIdentity ?? 0).toBe(0);
+    console.log(
+      `idle: ${passes} passes, ${calls()} SES calls (${perIdentityRegionPerPass.toFixed(4)} per identity-region per pass), ${throttled()} throttled`,
+    );
   }, 600_000);
 
   it('reads SES in the very pass whose DNS probe finds a domain’s record gone', async () => {
