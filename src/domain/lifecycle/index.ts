@@ -80,7 +80,14 @@ export function decide(state: DomainState, obs: Observation, spec: DomainSpec): 
   return plan;
 }
 
-export { applyStep, recordFailure, resolveDnsChanges, type StepOutcome, withIntent } from './apply-step.js';
+export {
+  applyStep,
+  recordDeferral,
+  recordFailure,
+  resolveDnsChanges,
+  type StepOutcome,
+  withIntent,
+} from './apply-step.js';
 export { renewalDueAt, rotationDueAt } from './calendar.js';
 export { FAILURE_BACKOFF_MS, generateOneKey } from './key-supply.js';
 export type {
@@ -93,6 +100,12 @@ export type {
   StepOf,
   Wait,
 } from './plan.js';
-export { type SesReadDecision, sesReadDue } from './reads.js';
+export {
+  healthReadDue,
+  healthyAtHealthRead,
+  type SesReadDecision,
+  type SesReadOptions,
+  sesReadDue,
+} from './reads.js';
 export { previousKeys, rollbackCandidate } from './rollback.js';
 export { FUTURE, Working } from './working.js';
