@@ -88,8 +88,13 @@ export function spfLine(name: string): string {
 }
 
 /** The CLI call that sets (or restarts the check of) a MAIL FROM domain in SES. */
-export function putMailFromCommand(domain: string, region: string, mailFromDomain: string): string {
-  return `aws sesv2 put-email-identity-mail-from-attributes --region ${region} --email-identity ${domain} --mail-from-domain ${mailFromDomain} --behavior-on-mx-failure USE_DEFAULT_VALUE`;
+export function putMailFromCommand(
+  domain: string,
+  region: string,
+  mailFromDomain: string,
+  behaviorOnMxFailure = 'USE_DEFAULT_VALUE',
+): string {
+  return `aws sesv2 put-email-identity-mail-from-attributes --region ${region} --email-identity ${domain} --mail-from-domain ${mailFromDomain} --behavior-on-mx-failure ${behaviorOnMxFailure}`;
 }
 
 /** The whole set-up of a MAIL FROM subdomain in one region, as a fix. */
@@ -154,7 +159,7 @@ export function readSpf(answer: LookupAnswer): SpfReading {
     return {
       state: 'wrong',
       records,
-      problem: `${records.length} SPF records: receivers stop with a permerror (RFC 7208 §4.5), so SPF never passes`,
+      problem: `${records.length} SPF records: receivers stop with a permerror (RFC 7208 §4.5)`,
     };
   }
   const terms = record.split(/ +/).slice(1);
@@ -175,7 +180,7 @@ export function readSpf(answer: LookupAnswer): SpfReading {
       `the record does not contain ${SES_SPF_INCLUDE}` +
       (indirect.length > 0
         ? ` (byodkim does not follow ${indirect.join(', ')}; if one of them authorizes amazonses.com, SPF passes)`
-        : ', so mail SES sends fails SPF');
+        : '');
   }
   return { state: 'wrong', records, problem };
 }

@@ -34,7 +34,7 @@ export const mailFromSpf: Rule<MailFromSpfContext> = {
   check(c) {
     const reading = readSpf(c.answer);
     if (reading.state === 'ok' || reading.state === 'failed') return [];
-    const consequence = `SPF for mail SES sends with MAIL FROM @${c.mailFromDomain} does not pass, so it cannot align either; ${gapConsequence(c.domain)}${nowClause(c.users, c.domain)}`;
+    const consequence = `mail SES sends with MAIL FROM @${c.mailFromDomain} does not pass SPF, so SPF cannot align; ${gapConsequence(c.domain)}${nowClause(c.users, c.domain)}`;
     const base = { severity: gapSeverity(c.users), name: c.mailFromDomain, nameserver: c.answer.nameserver };
     if (reading.state === 'missing') {
       return [

@@ -32,7 +32,7 @@ export const mailFromNotVerified: Rule<SesContext> = {
     const meanwhile = refusesMail(use)
       ? `with BehaviorOnMxFailure REJECT_MESSAGE, SES refuses to send mail from ${c.domain} in ${c.region} (MailFromDomainNotVerified) until it is SUCCESS`
       : `meanwhile SES sends with its own amazonses.com MAIL FROM, so SPF does not align and DMARC fails during a switch gap${nowClause([use], c.domain)}`;
-    const restart = `then restart SES's check: "${putMailFromCommand(c.domain, c.region, mailFrom)}"`;
+    const restart = `then restart SES's check: "${putMailFromCommand(c.domain, c.region, mailFrom, use.behaviorOnMxFailure)}"`;
     const fixes: Record<string, string> = {
       PENDING: `publish \`${mxLine(mailFrom, c.region)}\` (see the MAIL_FROM_MX findings); SES finds it at its next check`,
       FAILED: `publish \`${mxLine(mailFrom, c.region)}\`, ${restart}`,
