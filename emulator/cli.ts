@@ -17,7 +17,7 @@ import {
   UNUSABLE_KEY,
   V1_EXTERNAL_TOKENS,
 } from './ses/options.js';
-import { SesEmulator, type SesEmulatorOptions } from './ses/server.js';
+import { type InboundRoute, SesEmulator, type SesEmulatorOptions } from './ses/server.js';
 
 const USAGE = `Usage: npm run emulator -- --dns HOST:PORT [options]
 
@@ -53,6 +53,15 @@ const USAGE = `Usage: npm run emulator -- --dns HOST:PORT [options]
   --account AKID=ACCOUNT            map an access key id to an account (repeatable)
   --sts-endpoint URL                ask STS GetCallerIdentity there (e.g. moto) for other keys
   --default-account ID              account of unmapped credentials
+
+ Sending and delivery (SendEmail, SPEC.md §14-§15):
+  --sending-sandbox                 accounts are in the SES sandbox (recipients must be verified)
+  --max-send-rate N                 messages per second (default 14; sandbox 1)
+  --max-24-hour-send N              messages per 24 h (default 50000; sandbox 200)
+  --delivery-delay MS               accepted to delivered, emulator clock (default 3000)
+  --inbound-s3 DOMAIN=ENDPOINT/BUCKET/PREFIX   store mail for DOMAIN in S3 (repeatable)
+  --inbound-lmtp DOMAIN=HOST:PORT   deliver mail for DOMAIN over LMTP (repeatable)
+  --inbound-smtp DOMAIN=HOST:PORT   deliver mail for DOMAIN over SMTP (repeatable)
 
   --help                            show this text`;
 
@@ -102,6 +111,34 @@ function accountMap(values: readonly string[] | undefined): Record<string, strin
 }
 
 /** Copies the defined entries only: the options treat an absent key as "use the default". */
+function inboundRoutes(values: ReturnType<typeof parse>['values']): InboundRoute[] | undefined {
+  const routes: InboundRoute[] = [];
+  for (const value of values['inbound-s3'] ?? []) {
+    const match = /^([^=\s]+)=(https?:\/\/[^/\s]+)\/([^/\s]+)\/?(\S*)$/.exec(value);
+    if (!match?.[1] || !match[2] || !match[3])
+      fail(`--inbound-s3 must be DOMAIN=ENDPOINT/BUCKET/PREFIX, got "${value}"`);
+    routes.push({
+      domain: match[1],
+      type: 's3',
+      endpoint: match[2],
+      bucket: match[3],
+      prefix: match[4] ?? '',
+    });
+  }
+  for (const type of ['lmtp', 'smtp'] as const) {
+    for (const value of values[`inbound-${type}`] ?? []) {
+      const eq = value.indexOf('=');
+      if (eq <= 0) fail(`--inbound-${type} must be DOMAIN=HOST:PORT, got "${value}"`);
+      routes.push({
+        domain: value.slice(0, eq),
+        type,
+        ...hostPort(value.slice(eq + 1), `--inbound-${type}`),
+      });
+    }
+  }
+  return routes.length > 0 ? routes : undefined;
+}
+
 function defined<T extends object>(entries: { [K in keyof T]?: T[K] | undefined }): Partial<T> {
   return Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
@@ -141,6 +178,11 @@ function options(values: ReturnType<typeof parse>['values']): SesEmulatorOptions
       accountsByAccessKey: accountMap(values.account),
       stsEndpoint: values['sts-endpoint'],
       defaultAccount: values['default-account'],
+      sendingSandbox: values['sending-sandbox'],
+      maxSendRate: number(values['max-send-rate'], '--max-send-rate'),
+      max24HourSend: number(values['max-24-hour-send'], '--max-24-hour-send'),
+      deliveryDelayMs: number(values['delivery-delay'], '--delivery-delay'),
+      inbound: inboundRoutes(values),
     }),
   };
 }
@@ -207,6 +249,13 @@ function parse() {
       account: { type: 'string', multiple: true },
       'sts-endpoint': { type: 'string' },
       'default-account': { type: 'string' },
+      'sending-sandbox': { type: 'boolean' },
+      'max-send-rate': { type: 'string' },
+      'max-24-hour-send': { type: 'string' },
+      'delivery-delay': { type: 'string' },
+      'inbound-s3': { type: 'string', multiple: true },
+      'inbound-lmtp': { type: 'string', multiple: true },
+      'inbound-smtp': { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
     strict: true,

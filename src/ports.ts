@@ -3,6 +3,7 @@
  * engine makes; adapters implement them over files, AWS or DNS, and accept injected
  * clients so tests can point them at emulators.
  */
+import type { CanaryMessage, MailVerdict } from './domain/canary.js';
 import type { DnsRecordChange } from './domain/dns-change.js';
 import type { DkimPrivateKey } from './domain/key.js';
 import type { ProbeResult, SesDkimView } from './domain/observation.js';
@@ -94,6 +95,41 @@ export interface SigningService {
     signing?: { selector: string; key: DkimPrivateKey },
   ): Promise<void>;
   listIdentities(region: string): Promise<string[]>;
+}
+
+/** Sends mail through SES (v2 SendEmail) in one region: the canary's only way out. */
+export interface MailSender {
+  send(region: string, message: CanaryMessage): Promise<{ messageId: string }>;
+}
+
+/** One message in an inbox, raw (RFC 5322). */
+export interface InboxMessage {
+  /** Where it is (an S3 key, an IMAP uid), to delete it. */
+  ref: string;
+  raw: string;
+  /** The inbox's own time of arrival (S3 LastModified, IMAP INTERNALDATE), ISO. */
+  storedAt?: string;
+}
+
+/** Where canaries arrive: SES receiving's S3 bucket, or an IMAP mailbox. */
+export interface CanaryInbox {
+  readonly description: string;
+  /** The canaries of `domain` in the inbox now (found by the canary header). */
+  collect(domain: string): Promise<InboxMessage[]>;
+  /** Deletes one message. Idempotent. */
+  discard(ref: string): Promise<void>;
+}
+
+/** Judges one message as a receiver would, against the domain's authoritative nameservers. */
+export interface MailJudge {
+  judge(raw: string, domain: string, now: Date): Promise<MailVerdict>;
+}
+
+/** The canary's three ports, present only when a domain has a canary configured. */
+export interface CanaryPorts {
+  sender: MailSender;
+  inbox: CanaryInbox;
+  judge: MailJudge;
 }
 
 export type Notification =

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type EmulatorClock, VirtualClock } from '../clock.js';
+import type { OutboxEntry, OutboxFilter } from './delivery.js';
 import type { VerificationError } from './dns-check.js';
 import { badRequest, SesApiError } from './errors.js';
 import type { CheckFaultSpec, FaultSpec } from './faults.js';
@@ -36,6 +37,15 @@ export interface ControlTarget {
   verifyPending(): Promise<void>;
   signSample(region: string, identity: string, opts?: SampleOptions): Promise<SignedSample>;
   keyPuts(filter?: KeyPutFilter): KeyPut[];
+  outbox(filter?: OutboxFilter): OutboxEntry[];
+  deliverDue(): Promise<void>;
+  swapKey(spec: {
+    region: string;
+    identity: string;
+    selector: string;
+    account?: string;
+    bits?: 1024 | 2048;
+  }): Promise<{ selector: string; publicKey: string }>;
   reset(): void;
 }
 
@@ -115,6 +125,21 @@ export async function handleControl(
         return sendEmpty(res);
       case 'POST /_emulator/sign':
         return sendJson(res, 200, await sign(target, body));
+      case 'GET /_emulator/outbox':
+        return sendJson(
+          res,
+          200,
+          target.outbox({
+            account: query.get('account') ?? undefined,
+            region: query.get('region') ?? undefined,
+            identity: query.get('identity') ?? undefined,
+          }),
+        );
+      case 'POST /_emulator/deliver':
+        await target.deliverDue();
+        return sendEmpty(res);
+      case 'POST /_emulator/swap-key':
+        return sendJson(res, 200, await swapKey(target, body));
       case 'POST /_emulator/reset':
         target.reset();
         return sendEmpty(res);
@@ -165,6 +190,23 @@ function sign(target: ControlTarget, body: Json): Promise<SignedSample> {
     if (value !== undefined) opts[field] = value;
   }
   return target.signSample(region, identity, opts);
+}
+
+function swapKey(target: ControlTarget, body: Json): Promise<{ selector: string; publicKey: string }> {
+  const identity = text(body.identity, 'identity');
+  const selector = text(body.selector, 'selector');
+  if (identity === undefined || selector === undefined)
+    throw badRequest('identity and selector are required');
+  if (body.bits !== undefined && body.bits !== 1024 && body.bits !== 2048)
+    throw badRequest('bits: 1024 or 2048');
+  const account = text(body.account, 'account');
+  return target.swapKey({
+    region: text(body.region, 'region') ?? DEFAULT_REGION,
+    identity,
+    selector,
+    ...(account === undefined ? {} : { account }),
+    ...(body.bits === undefined ? {} : { bits: body.bits as 1024 | 2048 }),
+  });
 }
 
 function text(value: unknown, field: string): string | undefined {

@@ -12,6 +12,7 @@ export type SesErrorType =
   | 'ThrottlingException'
   | 'InternalServiceErrorException'
   | 'MailFromDomainNotVerifiedException'
+  | 'MessageRejected'
   | 'UnknownOperationException';
 
 export class SesApiError extends Error {

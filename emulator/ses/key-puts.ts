@@ -11,7 +11,8 @@ export interface KeyPut {
   readonly region: string;
   /** As written in the request. */
   readonly identity: string;
-  readonly operation: 'CreateEmailIdentity' | 'PutEmailIdentityDkimSigningAttributes';
+  /** `SwapKey`: the emulator's out-of-band swap (SPEC.md §16). */
+  readonly operation: 'CreateEmailIdentity' | 'PutEmailIdentityDkimSigningAttributes' | 'SwapKey';
   readonly selector: string;
   readonly format: KeyFormat;
   readonly keyType?: string;

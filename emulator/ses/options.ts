@@ -4,6 +4,7 @@
  * clock, for harnesses of a product that does not pace itself yet.
  */
 import type { EmulatorClock } from '../clock.js';
+import type { InboundRoute } from './delivery.js';
 import type { Timing } from './schedule.js';
 
 export type RateClock = 'wall' | 'emulator';
@@ -61,6 +62,17 @@ export interface SesEmulatorOptions {
   stsEndpoint?: string;
   /** Account of credentials nobody maps. Default moto's 123456789012. */
   defaultAccount?: string;
+
+  /** Accounts are in the SES sandbox: recipients must be verified, sandbox sending quota. Default false. */
+  sendingSandbox?: boolean;
+  /** Messages per second per account and region. Default 14 (sandbox 1). */
+  maxSendRate?: number;
+  /** Messages per rolling 24 h of the emulator clock per account and region. Default 50,000 (sandbox 200). */
+  max24HourSend?: number;
+  /** Emulator-clock ms from an accepted SendEmail to its delivery. Default 3,000. */
+  deliveryDelayMs?: number;
+  /** Where mail for a recipient domain is delivered (S3 as SES receiving stores it, SMTP, LMTP). */
+  inbound?: readonly InboundRoute[];
 }
 
 /** The emulator before the API budget and the SES clock (SPEC.md §11). */
@@ -96,6 +108,13 @@ export interface ResolvedOptions {
   readonly accountsByAccessKey: ReadonlyMap<string, string>;
   readonly stsEndpoint: string | undefined;
   readonly defaultAccount: string;
+  readonly sending: {
+    readonly sandbox: boolean;
+    readonly maxSendRate: number;
+    readonly max24HourSend: number;
+    readonly deliveryDelayMs: number;
+    readonly inbound: readonly InboundRoute[];
+  };
 }
 
 /** Fills in the defaults; a bad value throws a RangeError naming the option. */
@@ -149,6 +168,30 @@ export function resolveOptions(opts: SesEmulatorOptions): ResolvedOptions {
     accountsByAccessKey: accounts,
     stsEndpoint: opts.stsEndpoint,
     defaultAccount: accountId(opts.defaultAccount ?? MOTO_DEFAULT_ACCOUNT, 'defaultAccount'),
+    sending: resolveSending(opts),
+  };
+}
+
+/** SPEC.md §14: a sandbox account sends 1 message/s and 200 a day; production starts at 14/s and 50,000. */
+function resolveSending(opts: SesEmulatorOptions): ResolvedOptions['sending'] {
+  const sandbox = opts.sendingSandbox ?? false;
+  const maxSendRate = opts.maxSendRate ?? (sandbox ? 1 : 14);
+  atLeast(maxSendRate, 0, 'maxSendRate');
+  const max24HourSend = opts.max24HourSend ?? (sandbox ? 200 : 50_000);
+  if (!Number.isInteger(max24HourSend) || max24HourSend < 0) {
+    throw new RangeError('max24HourSend must be an integer >= 0');
+  }
+  for (const route of opts.inbound ?? []) {
+    if (typeof route.domain !== 'string' || route.domain.length === 0) {
+      throw new RangeError('inbound[].domain must be a recipient domain');
+    }
+  }
+  return {
+    sandbox,
+    maxSendRate,
+    max24HourSend,
+    deliveryDelayMs: nonNegative(opts.deliveryDelayMs ?? 3_000, 'deliveryDelayMs'),
+    inbound: [...(opts.inbound ?? [])],
   };
 }
 

@@ -8,7 +8,8 @@ export type V2Operation =
   | 'DeleteEmailIdentity'
   | 'PutEmailIdentityDkimSigningAttributes'
   | 'PutEmailIdentityDkimAttributes'
-  | 'PutEmailIdentityMailFromAttributes';
+  | 'PutEmailIdentityMailFromAttributes'
+  | 'SendEmail';
 
 export interface V2Route {
   readonly operation: V2Operation;
@@ -26,6 +27,9 @@ export function matchV2Route(method: string, pathname: string): V2Route | undefi
   if (segments[0] !== 'v2' || segments[1] !== 'email') return undefined;
   if (segments.length === 3 && segments[2] === 'list-identities' && method === 'POST') {
     return { operation: 'ListEmailIdentities' };
+  }
+  if (segments.length === 3 && segments[2] === 'outbound-emails' && method === 'POST') {
+    return { operation: 'SendEmail' };
   }
   if (segments[2] !== 'identities') return undefined;
   if (segments.length === 3 || (segments.length === 4 && segments[3] === '')) {

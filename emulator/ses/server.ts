@@ -17,6 +17,7 @@ import { AccountResolver, type RequestCredentials } from './accounts.js';
 import { ApiBudget } from './budget.js';
 import { type ControlTarget, handleControl } from './control.js';
 import { Counters } from './counters.js';
+import { Delivery, type InboundRoute, type OutboxEntry, type OutboxFilter } from './delivery.js';
 import { DnsChecker } from './dns-check.js';
 import { internalError, SesApiError, throttlingException, tooManyRequests } from './errors.js';
 import { CheckFaultQueue, type CheckFaultSpec, FaultQueue, type FaultSpec } from './faults.js';
@@ -48,6 +49,7 @@ import {
   toQueryError,
 } from './query-api.js';
 import { matchV2Route, type V2Route } from './rest-routes.js';
+import { SendingQuota } from './sending-quota.js';
 import { type Scope, SesService } from './service.js';
 import type { SampleOptions, SignedSample } from './signing.js';
 
@@ -55,8 +57,11 @@ export { INSTANT_UNLIMITED } from './options.js';
 export type {
   CheckFaultSpec,
   FaultSpec,
+  InboundRoute,
   KeyPut,
   KeyPutFilter,
+  OutboxEntry,
+  OutboxFilter,
   SampleOptions,
   SesEmulatorOptions,
   SignedSample,
@@ -79,6 +84,8 @@ export class SesEmulator implements ControlTarget {
   readonly #keyPuts = new KeyPutLog();
   readonly #counters = new Counters();
   readonly #rejections = new Counters();
+  readonly #sendingQuota: SendingQuota;
+  readonly #delivery: Delivery;
   #latencyMs = 0;
 
   private constructor(opts: SesEmulatorOptions, server: Server, endpoint: string) {
@@ -90,6 +97,16 @@ export class SesEmulator implements ControlTarget {
     this.#service = new SesService(this.#clock, this.#options, checker, this.#keyPuts, this.#checkFaults);
     this.#budget = new ApiBudget(this.#options.budget, this.#options.throttlingExceptionEvery, this.#clock);
     this.#accounts = new AccountResolver(this.#options);
+    const sending = this.#options.sending;
+    this.#sendingQuota = new SendingQuota(
+      {
+        maxSendRate: sending.maxSendRate,
+        max24HourSend: sending.max24HourSend,
+        clock: this.#options.budget.clock,
+      },
+      this.#clock,
+    );
+    this.#delivery = new Delivery(this.#clock, sending.deliveryDelayMs, sending.inbound);
   }
 
   static async start(opts: SesEmulatorOptions): Promise<SesEmulator> {
@@ -147,6 +164,32 @@ export class SesEmulator implements ControlTarget {
     );
   }
 
+  /** Every accepted SendEmail and what became of it (SPEC.md §15). No bodies, no key material. */
+  outbox(filter?: OutboxFilter): OutboxEntry[] {
+    return this.#delivery.outbox(filter);
+  }
+
+  /** Delivers every message whose moment has come on the emulator clock (SPEC.md §15). */
+  deliverDue(): Promise<void> {
+    return this.#delivery.deliverDue();
+  }
+
+  /** Another actor's EXTERNAL put with a key the emulator makes (SPEC.md §16). */
+  swapKey(spec: {
+    region: string;
+    identity: string;
+    selector: string;
+    account?: string;
+    bits?: 1024 | 2048;
+  }): Promise<{ selector: string; publicKey: string }> {
+    return this.#service.swapKey(
+      { account: spec.account ?? this.#options.defaultAccount, region: spec.region },
+      spec.identity,
+      spec.selector,
+      spec.bits,
+    );
+  }
+
   /** API requests received (throttled and faulted ones included), by `Op` and `Op@region`; all accounts or one. */
   counters(account?: string): Record<string, number> {
     return this.#counters.snapshot(account);
@@ -177,6 +220,8 @@ export class SesEmulator implements ControlTarget {
     this.#accounts.clearCache();
     this.#latencyMs = 0;
     this.#budget.configure(this.#options.budget);
+    this.#sendingQuota.reset();
+    this.#delivery.reset();
   }
 
   /**
@@ -219,6 +264,7 @@ export class SesEmulator implements ControlTarget {
   }
 
   async stop(): Promise<void> {
+    this.#delivery.stop();
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -296,7 +342,8 @@ export class SesEmulator implements ControlTarget {
     this.#counters.add(operation, account);
     this.#counters.add(`${operation}@${region}`, account);
     if (this.#latencyMs > 0) await sleep(this.#latencyMs);
-    const throttled = this.#budget.admit(account, region);
+    // The send calls have their own quota (§14), not the control-plane budget.
+    const throttled = operation === 'SendEmail' ? undefined : this.#budget.admit(account, region);
     if (throttled !== undefined) {
       this.#rejections.add(`throttled@${region}`, account);
       throw throttled === 'ThrottlingException' ? throttlingException() : tooManyRequests();
@@ -332,7 +379,18 @@ export class SesEmulator implements ControlTarget {
         return service.putEmailIdentityDkimAttributes(scope, identity, body);
       case 'PutEmailIdentityMailFromAttributes':
         return service.putEmailIdentityMailFromAttributes(scope, identity, body);
+      case 'SendEmail':
+        return this.#sendEmail(scope, body);
     }
+  }
+
+  async #sendEmail(scope: Scope, body: Json): Promise<Json> {
+    const sent = await this.#service.sendEmail(scope, body, () =>
+      this.#sendingQuota.take(scope.account, scope.region),
+    );
+    const { message, ...entry } = sent;
+    this.#delivery.enqueue({ ...entry, account: scope.account, region: scope.region }, message);
+    return { MessageId: sent.messageId };
   }
 }
 

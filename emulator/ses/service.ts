@@ -3,7 +3,7 @@
  * region of the request and the decoded input and returns the output, or throws a
  * `SesApiError`. v2 (JSON) and v1 (GetIdentityDkimAttributes) read the same state.
  */
-import { generateKeyPair, type KeyObject } from 'node:crypto';
+import { generateKeyPair, type KeyObject, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { EmulatorClock } from '../clock.js';
 import { type CheckOutcome, type DnsChecker, EASY_DKIM_ZONE } from './dns-check.js';
@@ -39,6 +39,7 @@ import {
   newMailFromDomain,
 } from './mail-from.js';
 import type { ResolvedOptions } from './options.js';
+import { messageRejected, readSendEmail, withSesMessageId } from './send-email.js';
 import { buildSampleMessage, type SampleOptions, type SignedSample, signMessage } from './signing.js';
 import {
   checkPrivateKeyEncoding,
@@ -51,6 +52,19 @@ import {
 } from './validation.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
+
+/** An accepted SendEmail: the message as SES signed it and what the outbox records of it. */
+export interface SentMessage {
+  messageId: string;
+  /** Emulator clock, ISO. */
+  at: string;
+  from: string;
+  recipients: string[];
+  envelopeFrom: string;
+  message: string;
+  signedWithDomainKey: boolean;
+  selector?: string;
+}
 
 /** v1 GetIdentityDkimAttributes: "up to 100 identities at a time". */
 export const MAX_V1_IDENTITIES = 100;
@@ -334,47 +348,99 @@ export class SesService {
 
   async signSample(scope: Scope, emailIdentity: string, opts: SampleOptions = {}): Promise<SignedSample> {
     const name = parseIdentityName(emailIdentity);
-    const identities = this.#identities(scope);
-    const requested = identities.get(name.key);
-    const signer = identities.get(name.domain);
-    if (requested === undefined && signer === undefined) {
-      throw notFound(`Email identity <${emailIdentity}> does not exist in ${scope.region}.`);
-    }
-    if (requested !== undefined) await this.#refresh(scope, requested);
-    if (signer !== undefined && signer !== requested) await this.#refresh(scope, signer);
-    // An address with its own MAIL FROM setting uses it; otherwise its domain's applies.
-    const mailFromOwner = requested?.mailFrom.domain !== undefined ? requested : (signer ?? requested);
-    const envelopeFrom = envelopeSender(mailFromOwner, scope.region);
+    const sending = await this.#sendingAs(scope, emailIdentity);
     const now = this.#clock.now();
     const sampleOpts = {
       ...opts,
       from: opts.from ?? (name.type === 'EMAIL_ADDRESS' ? emailIdentity : `sender@${name.domain}`),
-      envelopeFrom,
+      envelopeFrom: sending.envelopeFrom,
     };
-    const dkim = signer?.dkim;
-    if (signer === undefined || dkim === undefined || !signsWithDomainKey(signer)) {
-      const reason =
-        signer === undefined || dkim === undefined
-          ? `no domain identity for ${name.domain}`
-          : !signer.signingEnabled
-            ? 'DKIM signing is disabled for the identity'
-            : `DKIM status is ${signer.status}`;
-      const note = `not signed with the key of ${name.domain}: ${reason}`;
+    if (sending.unsigned !== undefined) {
+      const note = `not signed with the key of ${name.domain}: ${sending.unsigned}`;
       return {
         message: buildSampleMessage(name.domain, now, sampleOpts, note),
         signedWithDomainKey: false,
-        envelopeFrom,
+        envelopeFrom: sending.envelopeFrom,
       };
     }
-    const material = await signingMaterial(dkim);
-    if (material === undefined) throw new Error('a SUCCESS identity without a usable key');
-    const message = await signMessage(buildSampleMessage(name.domain, now, sampleOpts), {
-      domain: name.domain,
-      selector: material.selector,
-      privateKey: material.privateKey,
-      now,
+    const { message, selector } = await sending.sign(buildSampleMessage(name.domain, now, sampleOpts));
+    return { message, signedWithDomainKey: true, envelopeFrom: sending.envelopeFrom, selector };
+  }
+
+  /**
+   * SendEmail (SPEC.md §14): checks the sender, the recipients and MAIL FROM, takes the
+   * sending quota (`takeQuota` throws when it is spent), then signs the message exactly as a
+   * sample is signed at this moment.
+   */
+  async sendEmail(scope: Scope, input: Json, takeQuota: () => void): Promise<SentMessage> {
+    const now = this.#clock.now();
+    const outgoing = readSendEmail(input, now);
+    if (!(await this.#isVerified(scope, outgoing.from))) {
+      throw messageRejected(
+        `Email address is not verified. The following identities failed the check in region ${scope.region.toUpperCase()}: ${outgoing.from}`,
+      );
+    }
+    if (this.#options.sending.sandbox) {
+      for (const recipient of outgoing.recipients) {
+        if (!(await this.#isVerified(scope, recipient))) {
+          throw messageRejected(
+            `Email address is not verified. The following identities failed the check in region ${scope.region.toUpperCase()}: ${recipient}`,
+          );
+        }
+      }
+    }
+    const sending = await this.#sendingAs(scope, outgoing.from);
+    takeQuota();
+    const messageId = `${now.getTime().toString(16)}-${randomUUID()}-000000`;
+    const text = withSesMessageId(outgoing.text, messageId);
+    const signed = sending.unsigned === undefined ? await sending.sign(text) : undefined;
+    return {
+      messageId,
+      at: now.toISOString(),
+      from: outgoing.from,
+      recipients: outgoing.recipients,
+      envelopeFrom: sending.envelopeFrom,
+      message: signed?.message ?? text,
+      signedWithDomainKey: signed !== undefined,
+      ...(signed ? { selector: signed.selector } : {}),
+    };
+  }
+
+  /**
+   * SPEC.md §16: what another actor's EXTERNAL put with a fresh key would do, outside the
+   * budget and the counters. Answers the selector and the public key (base64 SPKI).
+   */
+  async swapKey(
+    scope: Scope,
+    emailIdentity: string,
+    selectorValue: unknown,
+    bits: 1024 | 2048 = 2048,
+  ): Promise<{ selector: string; publicKey: string }> {
+    const selector = validateSelector(selectorValue);
+    const identity = this.#requireDomain(scope, emailIdentity);
+    const pair = await generateKeyPairAsync('rsa', { modulusLength: bits });
+    const publicKeySpkiDer = pair.publicKey.export({ type: 'spki', format: 'der' });
+    const nowMs = this.#nowMs();
+    this.#keyPuts.record({
+      at: new Date(nowMs).toISOString(),
+      account: scope.account,
+      region: scope.region,
+      identity: emailIdentity,
+      operation: 'SwapKey',
+      selector,
+      format: 'PKCS1',
+      keyType: 'rsa',
+      bits,
+      outcome: 'accepted',
     });
-    return { message, signedWithDomainKey: true, envelopeFrom, selector: material.selector };
+    restartVerification(
+      identity,
+      { origin: 'EXTERNAL', selector, key: { privateKey: pair.privateKey, publicKeySpkiDer, bits } },
+      nowMs,
+      this.#options.timing,
+    );
+    identity.signingEnabled = true;
+    return { selector, publicKey: publicKeySpkiDer.toString('base64') };
   }
 
   // --- internals --------------------------------------------------------------------------
@@ -407,6 +473,72 @@ export class SesService {
       );
     }
     return identity;
+  }
+
+  /**
+   * How SES would send as `address` (a domain or an address) now, after the due checks: the
+   * envelope sender (SPEC.md §7) and either a signer with the domain's key or why there is none.
+   */
+  async #sendingAs(
+    scope: Scope,
+    address: string,
+  ): Promise<
+    | { envelopeFrom: string; unsigned: string; sign?: undefined }
+    | {
+        envelopeFrom: string;
+        unsigned?: undefined;
+        sign(message: string): Promise<{ message: string; selector: string }>;
+      }
+  > {
+    const name = parseIdentityName(address);
+    const identities = this.#identities(scope);
+    const requested = identities.get(name.key);
+    const signer = identities.get(name.domain);
+    if (requested === undefined && signer === undefined) {
+      throw notFound(`Email identity <${address}> does not exist in ${scope.region}.`);
+    }
+    if (requested !== undefined) await this.#refresh(scope, requested);
+    if (signer !== undefined && signer !== requested) await this.#refresh(scope, signer);
+    // An address with its own MAIL FROM setting uses it; otherwise its domain's applies.
+    const mailFromOwner = requested?.mailFrom.domain !== undefined ? requested : (signer ?? requested);
+    const envelopeFrom = envelopeSender(mailFromOwner, scope.region);
+    const dkim = signer?.dkim;
+    if (signer === undefined || dkim === undefined || !signsWithDomainKey(signer)) {
+      const unsigned =
+        signer === undefined || dkim === undefined
+          ? `no domain identity for ${name.domain}`
+          : !signer.signingEnabled
+            ? 'DKIM signing is disabled for the identity'
+            : `DKIM status is ${signer.status}`;
+      return { envelopeFrom, unsigned };
+    }
+    const now = this.#clock.now();
+    return {
+      envelopeFrom,
+      sign: async (message: string) => {
+        const material = await signingMaterial(dkim);
+        if (material === undefined) throw new Error('a SUCCESS identity without a usable key');
+        const signed = await signMessage(message, {
+          domain: name.domain,
+          selector: material.selector,
+          privateKey: material.privateKey,
+          now,
+        });
+        return { message: signed, selector: material.selector };
+      },
+    };
+  }
+
+  /** The address, or its domain, is an identity verified for sending (SPEC.md §14). */
+  async #isVerified(scope: Scope, address: string): Promise<boolean> {
+    const name = parseIdentityName(address, 'address');
+    const identities = this.#identities(scope);
+    for (const identity of [identities.get(name.key), identities.get(name.domain)]) {
+      if (identity === undefined) continue;
+      await this.#refresh(scope, identity);
+      if (isVerifiedForSending(identity)) return true;
+    }
+    return false;
   }
 
   #dkimConfigForCreate(

@@ -71,7 +71,7 @@ export async function signMessage(
   return result.signatures + message;
 }
 
-function rfc5322Date(date: Date): string {
+export function rfc5322Date(date: Date): string {
   const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const pad = (n: number): string => String(n).padStart(2, '0');

@@ -95,6 +95,11 @@ export function buildProgram(): Command {
       'check SES, the DKIM records on every authoritative nameserver and DMARC; name each problem and its fix (exit 0 healthy, 1 problems found)',
     )
     .option('--domain <domain>', 'only this domain')
+    .option(
+      '--send-test',
+      'send one canary per region through SES, read it back from the canary inbox and judge it (exit 0 passing, 1 naming the failing check)',
+    )
+    .option('--wait <seconds>', 'with --send-test: how long to wait for each canary (default 120)')
     .action(lazy(() => import('./commands/doctor.js')));
 
   program

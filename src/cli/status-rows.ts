@@ -5,7 +5,12 @@
 import type { ResolvedDomain } from '../config/load.js';
 import { DAY_MS, HOUR_MS } from '../domain/policy.js';
 import type { DomainResult } from '../engine/reconcile.js';
-import { type LastSwitchReport, lastSwitchReport } from '../engine/report.js';
+import {
+  type CanaryRegionReport,
+  canaryReport,
+  type LastSwitchReport,
+  lastSwitchReport,
+} from '../engine/report.js';
 
 export const STATUS_HEADERS = ['DOMAIN', 'ACTIVE', 'SES', 'AGE', 'EXPIRES', 'NEXT KEYS', 'NEXT'] as const;
 
@@ -22,6 +27,8 @@ export interface StatusRow {
   next: string;
   /** The last switch per region: put, first SUCCESS seen, and the gap between (an upper bound). */
   lastSwitch?: LastSwitchReport;
+  /** Per region: the selector real mail (the canary) was last signed with, and when. */
+  canary?: Record<string, CanaryRegionReport>;
   errors: string[];
   warnings: string[];
 }
@@ -61,6 +68,7 @@ export function statusRows(
       }
     }
     const lastSwitch = lastSwitchReport(r.state);
+    const canary = canaryReport(r.state);
     const firstWait = r.plan?.waits[0];
     const next = r.plan?.steps[0]
       ? `now: ${r.plan.steps[0].message}`
@@ -84,6 +92,7 @@ export function statusRows(
       })),
       next,
       ...(lastSwitch ? { lastSwitch } : {}),
+      ...(canary ? { canary } : {}),
       errors: r.errors,
       warnings: r.plan?.warnings.map((w) => w.message) ?? [],
     };

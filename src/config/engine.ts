@@ -2,6 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import type { Actor } from '../domain/state.js';
 import type { EngineDeps } from '../engine/reconcile.js';
 import type { Clock, DnsProbe, DnsPublisher, Notifier, Output, SigningService } from '../ports.js';
+import { buildCanaryPorts, type CanaryPortsFor, type CanaryWiring } from './canary-ports.js';
 import { buildAwsClients, buildSigningService, buildStores, type ComposeOptions } from './compose.js';
 import { buildDnsPublisher, buildNotifier, buildProbe, type PublisherWiringOptions } from './dns.js';
 import type { LoadedConfig } from './load.js';
@@ -17,6 +18,9 @@ export interface EngineWiring extends ComposeOptions {
   publisher?: PublisherWiringOptions;
   /** Builds SNS/webhook notifiers for `notify` entries the DNS wiring does not know. */
   otherNotifiers?: PublisherWiringOptions['others'];
+  /** The canary's ports (the sandbox brings its own), or what to build them with. */
+  canaryFor?: CanaryPortsFor;
+  canary?: Omit<CanaryWiring, 'awsClients'>;
 }
 
 /**
@@ -48,7 +52,14 @@ export async function buildEngineDeps(loaded: LoadedConfig, wiring: EngineWiring
     }
     publishers.set(domain.domain, publisher);
   }
+  const canaryFor =
+    wiring.canaryFor ??
+    (await buildCanaryPorts(loaded, {
+      ...wiring.canary,
+      ...(wiring.awsClients ? { awsClients: wiring.awsClients } : {}),
+    }));
   return {
+    ...(canaryFor ? { canaryFor } : {}),
     vault,
     state,
     signing: wiring.signing ?? (await buildSigningService(loaded, wiring)),

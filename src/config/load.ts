@@ -6,7 +6,8 @@ import type { DomainSpec } from '../domain/lifecycle/index.js';
 import { policySchema } from '../domain/policy.js';
 import { formatZodIssues } from '../domain/zod-issues.js';
 import { InputError } from '../errors.js';
-import { type Config, configSchema, type DnsProviderConfig } from './schema.js';
+import { resolveCanary } from './canary.js';
+import { type CanaryInboxConfig, type Config, configSchema, type DnsProviderConfig } from './schema.js';
 
 /** The config file the CLI reads when no `--config` is given, in the working directory. */
 export const DEFAULT_CONFIG_FILE = 'byodkim.config.yaml';
@@ -15,6 +16,8 @@ export const DEFAULT_CONFIG_FILE = 'byodkim.config.yaml';
 export interface ResolvedDomain extends DomainSpec {
   regions: string[];
   dns: DnsProviderConfig;
+  /** Where this domain's canaries are read (with `canary`). */
+  canaryInbox?: CanaryInboxConfig;
 }
 
 /** A checked config: the file it came from, the config with defaults applied, and each domain resolved. */
@@ -129,8 +132,10 @@ export function parseConfig(text: string, path: string): LoadedConfig {
       field: d.policy?.graceDays === undefined ? 'policy.graceDays' : `domains[${index}].policy.graceDays`,
       domain,
     });
+    const canary = resolveCanary(config.canary, d.canary, { path, index, domain, base: dirname(path) });
     return {
       domain,
+      ...canary,
       regions: d.regions,
       selectorPrefix: d.selectorPrefix ?? (domain.split('.')[0] as string),
       createIdentity: d.createIdentity,

@@ -2,6 +2,7 @@
  * What gather reads of the world for one domain, as plain data: the core decides from it
  * and never reads the world itself. The ports (src/ports.ts) return these shapes.
  */
+import type { CanaryObservation } from './canary.js';
 import type { KeyBits } from './key.js';
 
 export type NameserverOutcome =
@@ -84,4 +85,6 @@ export interface Observation {
   dns: Readonly<Record<string, ProbeResult>>;
   /** The vault's view of this domain; absent when the pass did not list the vault. */
   vault?: VaultObservation;
+  /** Canaries found in the inbox and judged; absent when the domain has no canary. */
+  canary?: CanaryObservation;
 }

@@ -50,11 +50,42 @@ export const domainStateSchema = z.object({
       selector: z.string().min(1),
       regions: z.record(
         z.string(),
-        z.object({ putAt: isoTime, successSeenAt: isoTime.optional(), sesVerifiedAt: isoTime.optional() }),
+        z.object({
+          putAt: isoTime,
+          successSeenAt: isoTime.optional(),
+          sesVerifiedAt: isoTime.optional(),
+          canarySignedAt: isoTime.optional(),
+        }),
       ),
     })
     .optional(),
   alarms: z.record(z.string(), isoTime).optional(),
+  canary: z
+    .object({
+      regions: z.record(
+        z.string(),
+        z.object({
+          lastSentAt: isoTime.optional(),
+          pending: z.array(z.object({ id: z.string(), sentAt: isoTime })).optional(),
+          lastSigned: z.object({ selector: z.string(), sentAt: isoTime }).optional(),
+          lastJudged: z
+            .object({
+              id: z.string(),
+              sentAt: isoTime,
+              arrivedAt: isoTime.optional(),
+              signed: z.boolean(),
+              selector: z.string().optional(),
+              dmarcPass: z.boolean(),
+              pass: z.boolean(),
+              failing: z.string().optional(),
+              expectation: z.enum(['expected', 'gap', 'unexpected-selector', 'unsigned']),
+            })
+            .optional(),
+        }),
+      ),
+      judged: z.array(z.string()).optional(),
+    })
+    .optional(),
   sesSeen: z
     .object({
       at: isoTime,

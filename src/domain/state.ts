@@ -127,6 +127,11 @@ export interface SwitchRegion {
   successSeenAt?: string;
   /** SES's own LastSuccessTimestamp at that moment, when it is after the put. */
   sesVerifiedAt?: string;
+  /**
+   * When the first canary SES signed with the new selector was sent (canary.ts): the gap
+   * measured from real mail, at most one canary interval late.
+   */
+  canarySignedAt?: string;
 }
 
 /**
@@ -145,6 +150,38 @@ export interface SesSeen {
   regions: Record<string, { status?: string; selector?: string; signingEnabled?: boolean; exists: boolean }>;
 }
 
+/** A canary judged: what real mail showed, and how it compared with the state. */
+export interface CanaryJudged {
+  id: string;
+  sentAt: string;
+  arrivedAt?: string;
+  /** A signature of the domain verified. */
+  signed: boolean;
+  /** `s=` of the domain's signature, if there was one. */
+  selector?: string;
+  dmarcPass: boolean;
+  pass: boolean;
+  /** The first failing check of the verdict. */
+  failing?: string;
+  expectation: 'expected' | 'gap' | 'unexpected-selector' | 'unsigned';
+}
+
+/** The signing canary, per region: what was sent, what is in flight, what real mail last showed. */
+export interface CanaryRegion {
+  lastSentAt?: string;
+  /** Sent and not judged yet. */
+  pending?: Array<{ id: string; sentAt: string }>;
+  /** The last canary signed by the domain with a verifying signature: the selector real mail was signed with. */
+  lastSigned?: { selector: string; sentAt: string };
+  lastJudged?: CanaryJudged;
+}
+
+export interface CanaryState {
+  regions: Record<string, CanaryRegion>;
+  /** Ids judged recently, so a canary kept in the inbox (retention) is judged once. */
+  judged?: string[];
+}
+
 export interface DomainState {
   schema: 1;
   domain: string;
@@ -152,6 +189,7 @@ export interface DomainState {
   intent?: Intent;
   lastSwitch?: SwitchRecord;
   sesSeen?: SesSeen;
+  canary?: CanaryState;
   /** Alarms raised and not yet cleared, by `<code>@<region>`: raised once, notified once. */
   alarms?: Record<string, string>;
   rotation?: RotationRequest;

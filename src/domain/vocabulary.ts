@@ -61,6 +61,15 @@ export const Reason = {
   SesTemporaryFailure: 'SesTemporaryFailure',
   SwitchPendingLong: 'SwitchPendingLong',
   AlarmCleared: 'AlarmCleared',
+  // The signing canary: real mail through SES, read back and judged.
+  CanarySend: 'CanarySend',
+  CanaryJudged: 'CanaryJudged',
+  CanaryGapMeasured: 'CanaryGapMeasured',
+  CanaryLost: 'CanaryLost',
+  CanaryDiscarded: 'CanaryDiscarded',
+  CanaryInboxUnavailable: 'CanaryInboxUnavailable',
+  CanaryUnexpectedSelector: 'CanaryUnexpectedSelector',
+  CanaryUnsigned: 'CanaryUnsigned',
   // Rollback.
   Rollback: 'Rollback',
   RollbackRequested: 'RollbackRequested',
@@ -117,6 +126,11 @@ export const STEP_KINDS = {
   'raise-alarm': { sideEffect: true, creates: false },
   'clear-alarm': { sideEffect: false, creates: false },
   'destroy-key': { sideEffect: true, creates: false },
+  'send-canary': { sideEffect: true, creates: false },
+  'canary-judged': { sideEffect: false, creates: false },
+  'canary-lost': { sideEffect: false, creates: false },
+  // Housekeeping of the inbox, not an action worth reporting.
+  'discard-canary': { sideEffect: true, creates: false, reported: false },
   'hand-off-done': { sideEffect: false, creates: false },
   'clear-request': { sideEffect: false, creates: false },
   'clear-intent': { sideEffect: false, creates: false },
@@ -154,7 +168,9 @@ export type NextEvent =
   /** Read SES again soon after a put, to see the switch through (policy.followUpMinutes). */
   | { kind: 'follow-up'; at: string; selector: string; what: string }
   /** A due switch waits for policy.switchWindow to open. */
-  | { kind: 'switch-window'; at: string; selector: string; what: string };
+  | { kind: 'switch-window'; at: string; selector: string; what: string }
+  /** A canary to judge, or the next canary while a switch is open (config canary). */
+  | { kind: 'canary'; at: string; selector: string; what: string };
 
 /** Why the moment of a next event is what it is, as the front ends explain it. */
 export function explainNextEvent(next: Pick<NextEvent, 'kind' | 'selector'>): string {
@@ -167,5 +183,7 @@ export function explainNextEvent(next: Pick<NextEvent, 'kind' | 'selector'>): st
       return `SES read again to see the switch to ${next.selector} through`;
     case 'switch-window':
       return `the switch window opens for ${next.selector}`;
+    case 'canary':
+      return `a canary to send or judge while SES switches to ${next.selector}`;
   }
 }

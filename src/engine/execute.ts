@@ -1,3 +1,4 @@
+import { canaryMessage } from '../domain/canary.js';
 import { type DkimPrivateKey, generateDkimKey } from '../domain/key.js';
 import {
   applyStep,
@@ -13,7 +14,15 @@ import {
 import type { Actor, DomainState } from '../domain/state.js';
 import { hasSideEffect, STEP_KINDS } from '../domain/vocabulary.js';
 import { describeError, isByodkimError, KeyMismatchError, KeyMissingError } from '../errors.js';
-import type { Clock, DnsPublisher, KeyVault, Notifier, Output, SigningService } from '../ports.js';
+import type {
+  CanaryPorts,
+  Clock,
+  DnsPublisher,
+  KeyVault,
+  Notifier,
+  Output,
+  SigningService,
+} from '../ports.js';
 
 export interface ExecutePorts {
   vault: KeyVault;
@@ -23,6 +32,8 @@ export interface ExecutePorts {
   output: Output;
   /** `adopt`: the private key found outside the vault (key file, seed system), to store. */
   keySource?: (selector: string) => Promise<DkimPrivateKey | undefined>;
+  /** The signing canary's sender and inbox, when the config has a canary. */
+  canary?: CanaryPorts;
 }
 
 /** What happened to one step of the plan. */
@@ -71,7 +82,7 @@ export interface ExecuteContext {
 export async function execute(
   plan: Plan,
   initial: DomainState,
-  spec: Pick<DomainSpec, 'domain'>,
+  spec: Pick<DomainSpec, 'domain' | 'canary'>,
   ports: ExecutePorts,
   context: ExecuteContext,
 ): Promise<ExecuteResult> {
@@ -115,7 +126,8 @@ export async function execute(
       await context.checkpoint(state);
     }
     try {
-      const outcome = await run(step, state, spec.domain, ports);
+      // A canary's header carries the moment it was handed to SES.
+      const outcome = await run(step, state, spec, ports, stepTime());
       state = applyStep(state, step, { at: stepTime(), actor: context.actor, outcome });
       results.push({
         step,
@@ -148,10 +160,21 @@ export async function execute(
 async function run(
   step: Step,
   state: DomainState,
-  domain: string,
+  spec: Pick<DomainSpec, 'domain' | 'canary'>,
   ports: ExecutePorts,
+  at: string,
 ): Promise<StepOutcome> {
+  const domain = spec.domain;
   switch (step.kind) {
+    case 'send-canary': {
+      const canary = requireCanary(ports, spec);
+      const tag = { id: step.id, domain, region: step.region, sentAt: at };
+      await canary.ports.sender.send(step.region, canaryMessage(tag, canary.spec));
+      return {};
+    }
+    case 'discard-canary':
+      await requireCanary(ports, spec).ports.inbox.discard(step.ref);
+      return {};
     case 'generate-key': {
       const key = await generateDkimKey(step.bits);
       const vaultRef = await ports.vault.put(domain, step.selector, key);
@@ -184,6 +207,14 @@ async function run(
     default:
       return {};
   }
+}
+
+function requireCanary(
+  ports: ExecutePorts,
+  spec: Pick<DomainSpec, 'domain' | 'canary'>,
+): { ports: CanaryPorts; spec: NonNullable<DomainSpec['canary']> } {
+  if (!ports.canary || !spec.canary) throw new Error(`no canary is configured for ${spec.domain}`);
+  return { ports: ports.canary, spec: spec.canary };
 }
 
 /** `adopt` of a key found outside the vault: stored (and read back) before the state names it. */

@@ -9,7 +9,8 @@ import type {
 import { dkimRecordName } from '../domain/record.js';
 import type { DomainState, KeyEntry } from '../domain/state.js';
 import { describeError } from '../errors.js';
-import type { DnsProbe, KeyVault, SigningService } from '../ports.js';
+import type { CanaryPorts, DnsProbe, KeyVault, SigningService } from '../ports.js';
+import { readCanaries } from './canary-read.js';
 
 /** Keys whose record byodkim needs to see: everything published and not yet gone for good. */
 export function keysToProbe(state: DomainState): KeyEntry[] {
@@ -22,6 +23,8 @@ export interface GatherPorts {
   signing: SigningService;
   probe: DnsProbe;
   vault: KeyVault;
+  /** The domain's canary inbox and judge, when it has a canary. */
+  canary?: CanaryPorts | undefined;
 }
 
 /**
@@ -60,7 +63,12 @@ export async function gather(
     }
   };
   // DNS and the vault first: they are cheap, and they tell whether SES must be read at all.
+  // The canary inbox is no SES control-plane call: it is read on every pass that has one.
+  let canary: Observation['canary'];
   await Promise.all([
+    (async () => {
+      if (spec.canary && ports.canary) canary = await readCanaries(spec.domain, ports.canary, now);
+    })(),
     ...keysToProbe(state).map((key) => probe(key.selector, key.publicKey)),
     (async () => {
       vault = await observeVault(spec.domain, state, ports.vault);
@@ -69,8 +77,8 @@ export async function gather(
     })(),
   ]);
   const read = sesReadDue(state, spec, { now, dns, ...(vault ? { vault } : {}) });
-  if (!read.due && !options.forceSesRead)
-    return { now, ses, dns, ...(vault ? { vault } : {}), sesNotRead: read.why };
+  const extra = { ...(vault ? { vault } : {}), ...(canary ? { canary } : {}) };
+  if (!read.due && !options.forceSesRead) return { now, ses, dns, ...extra, sesNotRead: read.why };
   await Promise.all(
     spec.regions.map(async (region) => {
       try {
@@ -80,7 +88,7 @@ export async function gather(
       }
     }),
   );
-  return { now, ses, dns, ...(vault ? { vault } : {}) };
+  return { now, ses, dns, ...extra };
 }
 
 /**

@@ -1,6 +1,8 @@
+import type { CanarySpec } from '../domain/canary.js';
 import type { Plan } from '../domain/lifecycle/index.js';
 import type { Observation } from '../domain/observation.js';
 import { type DomainState, emptyDomainState } from '../domain/state.js';
+import type { CanaryPorts } from '../ports.js';
 import { type ExecutePorts, execute, type StepResult } from './execute.js';
 import type { EngineDeps } from './reconcile.js';
 
@@ -31,6 +33,8 @@ export async function runPass(
     leaseTtlMs?: number;
     /** Where `adopt` stores a key it found outside the vault. */
     keySource?: ExecutePorts['keySource'];
+    /** The domain's canary, so the interpreter can send canaries and empty the inbox. */
+    canary?: { spec: CanarySpec; ports: CanaryPorts };
     planFor(state: DomainState, now: Date): Promise<{ plan: Plan; observation?: Observation }>;
   },
 ): Promise<PassOutcome> {
@@ -50,11 +54,12 @@ export async function runPass(
     const result = await execute(
       plan,
       state,
-      { domain },
+      { domain, ...(options.canary ? { canary: options.canary.spec } : {}) },
       {
         ...deps,
         publisher: deps.publisherFor(domain),
         ...(options.keySource ? { keySource: options.keySource } : {}),
+        ...(options.canary ? { canary: options.canary.ports } : {}),
       },
       { now, clock: deps.clock, actor: deps.actor, checkpoint: save },
     );

@@ -3,6 +3,7 @@ import type { Observation } from '../domain/observation.js';
 import { type Actor, type DomainState, emptyDomainState } from '../domain/state.js';
 import { describeError, LockedError } from '../errors.js';
 import type {
+  CanaryPorts,
   Clock,
   DnsProbe,
   DnsPublisher,
@@ -34,6 +35,8 @@ export interface EngineDeps {
   actor: Actor;
   /** Identifies this process in leases. */
   owner: string;
+  /** The signing canary's ports for a domain that has a canary configured. */
+  canaryFor?: (domain: string) => CanaryPorts | undefined;
   leaseTtlMs?: number;
 }
 
@@ -106,7 +109,13 @@ export async function planDomain(
   const loaded = await deps.state.load(domain.domain);
   const state = loaded?.value ?? emptyDomainState(domain.domain);
   const now = deps.clock.now();
-  const observation = await gather(domain, state, deps, now, options);
+  const observation = await gather(
+    domain,
+    state,
+    { ...deps, canary: deps.canaryFor?.(domain.domain) },
+    now,
+    options,
+  );
   const plan = decide(state, observation, domain);
   return { domain: domain.domain, outcome: outcomeOf(plan, 0, state), plan, state, observation, errors: [] };
 }
@@ -132,10 +141,12 @@ export async function applyDomain(domain: DomainSpec, deps: EngineDeps): Promise
   deps.output.event({ type: 'domain-start', domain: domain.domain });
   let result: DomainResult;
   try {
+    const canary = deps.canaryFor?.(domain.domain);
     const pass = await runPass(domain.domain, deps, {
       leaseTtlMs: deps.leaseTtlMs ?? DEFAULT_LEASE_MS,
+      ...(domain.canary && canary ? { canary: { spec: domain.canary, ports: canary } } : {}),
       planFor: async (state, now) => {
-        const observation = await gather(domain, state, deps, now);
+        const observation = await gather(domain, state, { ...deps, canary }, now);
         return { plan: decide(state, observation, domain), observation };
       },
     });

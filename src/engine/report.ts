@@ -73,6 +73,10 @@ export interface SwitchGap {
   gapSeconds: number | null;
   /** SES's own LastSuccessTimestamp when it verified after the put, if it said. */
   sesVerifiedAt?: string;
+  /** The first canary SES signed with the new selector (sent at), when a canary is configured. */
+  canarySignedAt?: string;
+  /** Seconds from the put to that canary: the gap as real mail saw it, at most one canary interval late. */
+  canaryGapSeconds?: number;
 }
 
 export interface LastSwitchReport {
@@ -93,9 +97,70 @@ export function lastSwitchReport(state: DomainState | undefined): LastSwitchRepo
         ? Math.round((Date.parse(r.successSeenAt) - Date.parse(r.putAt)) / 1000)
         : null,
       ...(r.sesVerifiedAt ? { sesVerifiedAt: r.sesVerifiedAt } : {}),
+      ...(r.canarySignedAt
+        ? {
+            canarySignedAt: r.canarySignedAt,
+            canaryGapSeconds: Math.round((Date.parse(r.canarySignedAt) - Date.parse(r.putAt)) / 1000),
+          }
+        : {}),
     };
   }
   return { selector: last.selector, regions };
+}
+
+/** What real mail last showed per region (`status`): the selector it was signed with and when. */
+export interface CanaryRegionReport {
+  lastSigned: { selector: string; sentAt: string } | null;
+  lastJudged: {
+    id: string;
+    sentAt: string;
+    expectation: string;
+    dmarcPass: boolean;
+    failing?: string;
+  } | null;
+  inFlight: number;
+}
+
+export function canaryReport(state: DomainState | undefined): Record<string, CanaryRegionReport> | undefined {
+  const regions = state?.canary?.regions;
+  if (!regions) return undefined;
+  const out: Record<string, CanaryRegionReport> = {};
+  for (const [region, r] of Object.entries(regions)) {
+    const j = r.lastJudged;
+    out[region] = {
+      lastSigned: r.lastSigned ?? null,
+      lastJudged: j
+        ? {
+            id: j.id,
+            sentAt: j.sentAt,
+            expectation: j.expectation,
+            dmarcPass: j.dmarcPass,
+            ...(j.failing ? { failing: j.failing } : {}),
+          }
+        : null,
+      inFlight: r.pending?.length ?? 0,
+    };
+  }
+  return out;
+}
+
+/** Canaries judged in this pass (the Lambda's CanarySigned, CanaryDmarcPass, CanaryLatencySeconds). */
+export function canariesJudged(
+  result: DomainResult,
+): Array<{ region: string; signed: boolean; dmarcPass: boolean; latencySeconds?: number }> {
+  return (result.steps ?? []).flatMap((r) => {
+    if (r.status !== 'done' || r.step.kind !== 'canary-judged') return [];
+    const s = r.step;
+    const latency = s.arrivedAt ? (Date.parse(s.arrivedAt) - Date.parse(s.sentAt)) / 1000 : undefined;
+    return [
+      {
+        region: s.region,
+        signed: s.signed,
+        dmarcPass: s.dmarcPass,
+        ...(latency !== undefined && latency >= 0 ? { latencySeconds: latency } : {}),
+      },
+    ];
+  });
 }
 
 /** Gaps closed in this pass, per region (the Lambda's SigningGapSeconds metric). */
@@ -121,7 +186,7 @@ export function gapsClosed(
 export function soonestFollowUp(results: readonly DomainResult[]): Date | undefined {
   const times = results
     .map((r) => r.plan?.next)
-    .filter((next) => next?.kind === 'follow-up')
+    .filter((next) => next?.kind === 'follow-up' || next?.kind === 'canary')
     .map((next) => Date.parse(next?.at ?? ''));
   return times.length > 0 ? new Date(Math.min(...times)) : undefined;
 }

@@ -16,6 +16,12 @@
  *   SigningGapSeconds   from the SES put to the first pass that saw SUCCESS on the new
  *                       selector (an upper bound: byodkim knows only when it looked)
  *
+ * Per domain and region, for each canary judged in this run (config `canary`):
+ *
+ *   CanarySigned          1 when real mail was signed by the domain (a verifying signature), else 0
+ *   CanaryDmarcPass       1 when it passed DMARC, else 0
+ *   CanaryLatencySeconds  from the send to the receiving server's Received stamp
+ *
  * And once per run without dimensions: Failures, RotationsCompleted, DomainsSkipped.
  *
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
@@ -23,7 +29,7 @@
 import { DAY_MS, HOUR_MS } from '../domain/policy.js';
 import type { DomainState } from '../domain/state.js';
 import { type DomainResult, settled } from '../engine/reconcile.js';
-import { gapsClosed, rotationsCompleted } from '../engine/report.js';
+import { canariesJudged, gapsClosed, rotationsCompleted } from '../engine/report.js';
 
 export const DEFAULT_NAMESPACE = 'byodkim';
 
@@ -34,6 +40,9 @@ export const METRIC = {
   failures: 'Failures',
   domainsSkipped: 'DomainsSkipped',
   signingGapSeconds: 'SigningGapSeconds',
+  canarySigned: 'CanarySigned',
+  canaryDmarcPass: 'CanaryDmarcPass',
+  canaryLatencySeconds: 'CanaryLatencySeconds',
 } as const;
 
 /** CloudWatch has no "Days" or "Hours" unit: gauges in days/hours are unit-less. */
@@ -53,6 +62,8 @@ export interface DomainMeasures {
   failures: number;
   /** Gaps of a switch that closed in this run, per region. */
   signingGaps?: Array<{ region: string; gapSeconds: number }>;
+  /** Canaries judged in this run, per region. */
+  canaries?: Array<{ region: string; signed: boolean; dmarcPass: boolean; latencySeconds?: number }>;
 }
 
 function round2(n: number): number {
@@ -103,6 +114,8 @@ export function measureDomain(result: DomainResult, now: Date): DomainMeasures {
   measures.rotationsCompleted = rotationsCompleted(result);
   const gaps = gapsClosed(result);
   if (gaps.length > 0) measures.signingGaps = gaps.map(({ region, gapSeconds }) => ({ region, gapSeconds }));
+  const canaries = canariesJudged(result);
+  if (canaries.length > 0) measures.canaries = canaries;
   return measures;
 }
 
@@ -181,6 +194,29 @@ export class MetricsEmitter {
           at,
           { Domain: measures.domain, Region: gap.region },
           [{ name: METRIC.signingGapSeconds, unit: 'Seconds', value: gap.gapSeconds }],
+          this.#props(),
+        ),
+      );
+    }
+    for (const canary of measures.canaries ?? []) {
+      this.#emit(
+        emfDocument(
+          this.namespace,
+          at,
+          { Domain: measures.domain, Region: canary.region },
+          [
+            { name: METRIC.canarySigned, unit: 'Count', value: canary.signed ? 1 : 0 },
+            { name: METRIC.canaryDmarcPass, unit: 'Count', value: canary.dmarcPass ? 1 : 0 },
+            ...(canary.latencySeconds === undefined
+              ? []
+              : [
+                  {
+                    name: METRIC.canaryLatencySeconds,
+                    unit: 'Seconds' as const,
+                    value: canary.latencySeconds,
+                  },
+                ]),
+          ],
           this.#props(),
         ),
       );

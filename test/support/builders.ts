@@ -3,6 +3,7 @@
  * state, a key, an observation, a spec. Each fills what a case does not care about with
  * values that make no rule fire, so a table row names only what matters to it.
  */
+import type { CanaryObservation, CanaryReading, CanarySpec, MailVerdict } from '../../src/domain/canary.js';
 import type { DomainSpec, Plan, Step } from '../../src/domain/lifecycle/index.js';
 import { decide } from '../../src/domain/lifecycle/index.js';
 import type {
@@ -108,6 +109,50 @@ export interface ObservationInput {
   /** Per selector: the outcome on every nameserver (or per nameserver). */
   dns?: Record<string, NameserverOutcome | readonly [NameserverOutcome, NameserverOutcome]>;
   vault?: VaultObservation;
+  /** What the canary inbox held, judged. */
+  canary?: CanaryObservation;
+}
+
+/** The canary settings of a spec: daily, every 5 minutes during a switch, deleted once judged. */
+export function aCanarySpec(extra: Partial<CanarySpec> = {}): CanarySpec {
+  return {
+    from: `byodkim-canary@${DOMAIN}`,
+    to: 'canary@inbox.example.net',
+    intervalMs: 24 * 3_600_000,
+    switchIntervalMs: 5 * 60_000,
+    retentionMs: 0,
+    ...extra,
+  };
+}
+
+/**
+ * A canary found in the inbox: sent from `region` at `sentAt`, signed by the domain with
+ * `selector` (verifying) or not signed at all (`undefined`).
+ */
+export function aCanary(
+  region: string,
+  sentAt: string,
+  selector: string | undefined,
+  extra: Partial<MailVerdict> & { id?: string; arrivedAt?: string } = {},
+): CanaryReading {
+  const { id, arrivedAt, ...verdict } = extra;
+  const signed = selector !== undefined;
+  return {
+    tag: { id: id ?? `c-${Date.parse(sentAt).toString(36)}-${region}`, domain: DOMAIN, region, sentAt },
+    ref: `inbox/${id ?? sentAt}-${region}`,
+    arrivedAt: arrivedAt ?? new Date(Date.parse(sentAt) + 3_000).toISOString(),
+    verdict: {
+      pass: signed,
+      signed,
+      ...(selector ? { selector } : {}),
+      dmarc: { result: signed ? 'pass' : 'fail', alignedBy: signed ? ['dkim'] : [] },
+      spf: { result: 'pass', domain: `${region}.amazonses.com` },
+      signatures: selector ? [{ domain: DOMAIN, selector, result: 'pass' }] : [],
+      checks: [],
+      ...(signed ? {} : { failing: 'dkim-domain' as const }),
+      ...verdict,
+    },
+  };
 }
 
 export function anObservation(
@@ -126,7 +171,13 @@ export function anObservation(
   const dns = Object.fromEntries(
     Object.entries(input.dns ?? {}).map(([selector, outcome]) => [selector, dnsFor(selector, outcome)]),
   );
-  return { now: input.now ?? NOW, ses, dns, ...(input.vault ? { vault: input.vault } : {}) };
+  return {
+    now: input.now ?? NOW,
+    ses,
+    dns,
+    ...(input.vault ? { vault: input.vault } : {}),
+    ...(input.canary ? { canary: input.canary } : {}),
+  };
 }
 
 /** A vault listing with the state's keys in it (and nothing else unless given). */

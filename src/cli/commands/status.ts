@@ -29,7 +29,12 @@ export async function run(
       rows.map((row) => statusCells(row, now)),
     )}\n`,
   );
-  for (const row of rows)
+  for (const row of rows) {
+    for (const [region, c] of Object.entries(row.canary ?? {}))
+      process.stdout.write(
+        `mail [${row.domain}] ${region}: ${c.lastSigned ? `last signed s=${c.lastSigned.selector} (canary sent ${c.lastSigned.sentAt})` : 'no canary signed by the domain yet'}${c.lastJudged && c.lastJudged.expectation !== 'expected' ? `; last canary ${c.lastJudged.expectation}${c.lastJudged.failing ? ` (${c.lastJudged.failing})` : ''}` : ''}\n`,
+      );
     for (const warning of row.warnings) process.stdout.write(`warning [${row.domain}]: ${warning}\n`);
+  }
   return 0;
 }

@@ -19,6 +19,7 @@ import {
   withHistory,
 } from '../state.js';
 import { failedReason, Reason, STEP_KINDS } from '../vocabulary.js';
+import { applyCanaryStep } from './canary-state.js';
 import type { PlannedDnsChange, Step } from './plan.js';
 
 /** What a step's side effect produced, where the state needs it. */
@@ -183,6 +184,11 @@ export function applyStep(state: DomainState, step: Step, ctx: ApplyContext): Do
       return updateKey(next, step.selector, (k) => {
         k.destroyedAt = ctx.at;
       });
+    case 'send-canary':
+    case 'canary-judged':
+    case 'canary-lost':
+    case 'discard-canary':
+      return applyCanaryStep(next, step, ctx);
     case 'hand-off-done': {
       const { handOff: _applied, ...rest } = next;
       return withHistory(rest, entry(ctx, { reason: step.reason, message: step.message }));

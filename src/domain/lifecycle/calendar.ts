@@ -5,6 +5,7 @@
 import { DAY_MS, HOUR_MS, type Policy, renewalSpreadDays } from '../policy.js';
 import type { KeyEntry } from '../state.js';
 import { type NextEvent, Reason } from '../vocabulary.js';
+import { canaryNextAt } from './canary.js';
 import type { ScheduledUse } from './plan.js';
 import { FUTURE, graceMs, iso, type Working } from './working.js';
 
@@ -143,6 +144,14 @@ export function nextEvent(w: Working): NextEvent | undefined {
       at: iso(followUp.at),
       selector: followUp.selector,
       what: `read SES for ${followUp.selector}`,
+    });
+  const canary = canaryNextAt(w);
+  if (canary)
+    events.push({
+      kind: 'canary',
+      at: iso(canary.at),
+      selector: canary.selector,
+      what: `canary while SES switches to ${canary.selector}`,
     });
   if (w.windowOpensAt && w.switchTarget)
     events.push({

@@ -36,6 +36,9 @@ export function measureSwitch(w: Working): void {
   }
 }
 
+/** The alarms this rule raises, and so the only ones it clears. */
+const SES_ALARMS: readonly string[] = [Reason.SwitchPendingLong, Reason.SesTemporaryFailure];
+
 interface AlarmCondition {
   code: string;
   region: string;
@@ -89,8 +92,9 @@ export function watchAlarms(w: Working): void {
   }
   const holding = new Set(now.map(alarmKey));
   for (const key of Object.keys(raised)) {
-    if (holding.has(key)) continue;
     const [code = key, region] = key.split('@');
+    // Other rules' alarms (the canary's) are theirs to clear.
+    if (holding.has(key) || !SES_ALARMS.includes(code)) continue;
     w.do({
       kind: 'clear-alarm',
       code,

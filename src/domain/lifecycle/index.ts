@@ -24,6 +24,7 @@
 import type { Observation } from '../observation.js';
 import type { DomainState } from '../state.js';
 import { nextEvent, standbySchedule } from './calendar.js';
+import { judgeCanaries, sendCanaries, watchCanaryAlarms } from './canary.js';
 import { flushDnsChanges, publishStaged } from './dns-batch.js';
 import { measureSwitch, watchAlarms } from './gap.js';
 import { retireAgedStandbys, supplyKeys } from './key-supply.js';
@@ -48,12 +49,15 @@ export const RULES: readonly Rule[] = [
   { name: 'check regions', run: checkRegions },
   { name: 'remember what SES said', run: recordSesRead },
   { name: 'measure the switch', run: measureSwitch },
+  { name: 'judge canaries', run: judgeCanaries },
+  { name: 'watch canary alarms', run: watchCanaryAlarms },
   { name: 'retire keys the vault cannot supply', run: retireUnusableKeys },
   { name: 'track the DNS hand-off', run: trackHandOff },
   { name: 'track propagation', run: trackPropagation },
   { name: 'revoke now (emergency)', run: handleRevokeNow },
   { name: 'drive the SES switch', run: driveSes },
   { name: 'keep SES on the active key', run: keepSesOnActive },
+  { name: 'send canaries', run: sendCanaries },
   { name: 'watch the active record', run: watchActiveRecord },
   { name: 'watch alarms', run: watchAlarms },
   { name: 'retire old keys', run: retireOldKeys },

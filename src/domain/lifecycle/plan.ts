@@ -4,6 +4,7 @@
  * new key's selector, size and validity; the exact records to change), so nothing after
  * decide chooses anything.
  */
+import type { CanaryExpectation, CanarySpec } from '../canary.js';
 import type { Delegation } from '../delegation.js';
 import type { KeyBits } from '../key.js';
 import type { Policy } from '../policy.js';
@@ -22,6 +23,8 @@ export interface DomainSpec {
   selectorPrefix: string;
   /** Delegated DKIM zone: records live at `<selector>.<zone>`, reached through the mail domain's CNAMEs. */
   delegation?: Delegation;
+  /** The signing canary (config `canary`): real mail through SES, read back and judged. */
+  canary?: CanarySpec;
 }
 
 /**
@@ -86,6 +89,25 @@ export type Step = StepBase &
     | { kind: 'raise-alarm'; code: string; region?: string; selector?: string }
     | { kind: 'clear-alarm'; code: string; region?: string }
     | { kind: 'destroy-key'; selector: string }
+    | { kind: 'send-canary'; region: string; id: string }
+    | {
+        kind: 'canary-judged';
+        region: string;
+        id: string;
+        sentAt: string;
+        arrivedAt?: string;
+        signed: boolean;
+        /** `s=` of the domain's signature; absent when the domain did not sign. */
+        selector?: string;
+        dmarcPass: boolean;
+        pass: boolean;
+        failing?: string;
+        expectation: CanaryExpectation;
+        /** The first canary signed with the switch's selector after the put in this region. */
+        closesGap?: boolean;
+      }
+    | { kind: 'canary-lost'; region: string; id: string }
+    | { kind: 'discard-canary'; id: string; ref: string }
     | { kind: 'hand-off-done' }
     | { kind: 'clear-request'; which: 'rotation' | 'rollback' }
     | { kind: 'clear-intent' }
