@@ -54,6 +54,11 @@ export interface SesDkimView {
   mailFromDomain?: string;
   /** PENDING | SUCCESS | FAILED | TEMPORARY_FAILURE of the MAIL FROM domain's MX/SPF. */
   mailFromStatus?: string;
+  /**
+   * USE_DEFAULT_VALUE | REJECT_MESSAGE: what SES does while the MAIL FROM is not SUCCESS
+   * (send with its own amazonses.com MAIL FROM, or refuse to send).
+   */
+  mailFromBehaviorOnMxFailure?: string;
 }
 
 /**

@@ -262,5 +262,7 @@ function toView(identity: string, region: string, output: GetEmailIdentityComman
   const mailFrom = output.MailFromAttributes;
   if (mailFrom?.MailFromDomain) view.mailFromDomain = mailFrom.MailFromDomain;
   if (mailFrom?.MailFromDomainStatus !== undefined) view.mailFromStatus = mailFrom.MailFromDomainStatus;
+  if (mailFrom?.BehaviorOnMxFailure !== undefined)
+    view.mailFromBehaviorOnMxFailure = mailFrom.BehaviorOnMxFailure;
   return view;
 }
