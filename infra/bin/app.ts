@@ -41,9 +41,10 @@ const stack = new Stack(app, context('stackName') ?? 'Byodkim', {
 });
 const { config } = loaded;
 new ByodkimRotation(stack, 'Rotation', {
-  domains: config.domains.map((d) => ({
+  domains: config.domains.map((d, i) => ({
     domain: d.domain,
-    regions: d.regions,
+    // Resolved: a domain without regions of its own takes its account's.
+    regions: loaded.domains[i]?.regions ?? [],
     createIdentity: d.createIdentity,
     ...(d.selectorPrefix === undefined ? {} : { selectorPrefix: d.selectorPrefix }),
     ...(d.policy === undefined ? {} : { policy: d.policy }),

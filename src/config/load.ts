@@ -19,6 +19,8 @@ const MAX_ALIAS_EXPANSION = 100;
 /** One domain with every default and override applied: the core's spec plus how its DNS is reached. */
 export interface ResolvedDomain extends DomainSpec {
   regions: string[];
+  /** The `accounts` entry whose SES holds the identity; undefined: the caller's own account. */
+  account?: string;
   dns: DnsProviderConfig;
   /** Where this domain's canaries are read (with `canary`). */
   canaryInbox?: CanaryInboxConfig;
@@ -167,10 +169,12 @@ export function parseConfig(text: string, path: string): LoadedConfig {
       domain,
     });
     const canary = resolveCanary(config.canary, d.canary, { path, index, domain, base: dirname(path) });
+    const regions = d.regions ?? config.accounts?.find((a) => a.name === d.account)?.regions ?? [];
     return {
       domain,
       ...canary,
-      regions: d.regions,
+      regions: [...regions],
+      ...(d.account === undefined ? {} : { account: d.account }),
       selectorPrefix,
       createIdentity: d.createIdentity,
       policy: merged.data,
