@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { AwsClientFactory } from '../adapters/aws/clients.js';
 import { InputError } from '../errors.js';
 import type { CanaryInbox, CanaryPorts, MailJudge, MailSender } from '../ports.js';
+import { accountClients } from './accounts.js';
 import { buildAwsClients } from './compose.js';
 import type { LoadedConfig } from './load.js';
 import type { CanaryInboxConfig } from './schema.js';
@@ -30,9 +31,18 @@ export async function buildCanaryPorts(
   if (withCanary.length === 0) return undefined;
   const clients = (): Promise<AwsClientFactory> =>
     Promise.resolve(wiring.awsClients ?? buildAwsClients(loaded));
-  const sender =
-    wiring.sender ??
-    new (await import('../adapters/aws/ses-mail.js')).SesMailSender({ clients: await clients() });
+  // A canary leaves through SES in its domain's account: one sender per account.
+  const senders = new Map<string | undefined, MailSender>();
+  const senderOf = async (account: string | undefined): Promise<MailSender> => {
+    if (wiring.sender) return wiring.sender;
+    let sender = senders.get(account);
+    if (!sender) {
+      const { SesMailSender } = await import('../adapters/aws/ses-mail.js');
+      sender = new SesMailSender({ clients: await accountClients(loaded, await clients(), account) });
+      senders.set(account, sender);
+    }
+    return sender;
+  };
   const judge =
     wiring.judge ??
     (await (async () => {
@@ -52,7 +62,7 @@ export async function buildCanaryPorts(
       inbox = await buildInbox(config, clients, wiring.env ?? process.env);
       inboxes.set(key, inbox);
     }
-    byDomain.set(d.domain, { sender, judge, inbox });
+    byDomain.set(d.domain, { sender: await senderOf(d.account), judge, inbox });
   }
   return (domain) => byDomain.get(domain);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OWN_ACCOUNT } from '../domain/account.js';
 import { normalizeDomain } from '../domain/domain-name.js';
 import { policyOverrideSchema, policySchema } from '../domain/policy.js';
 import { isSesRegion } from '../domain/regions.js';
@@ -80,12 +81,6 @@ const tsigSchema = z
   .refine((t) => (t.secretEnv === undefined) !== (t.secretFile === undefined), {
     message: 'give exactly one of secretEnv or secretFile (secrets are not written in the config)',
   });
-
-/**
- * The caller's own account (the credentials byodkim runs with): the account of every domain
- * that names none, and the label of its SES budget, status rows and metrics. Reserved.
- */
-export const OWN_ACCOUNT = 'own';
 
 /** An `accounts` entry's name: it labels budgets, status rows, metrics and deployment resources. */
 const accountName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, {
@@ -621,4 +616,5 @@ export type ProbeConfig = z.output<typeof probeSchema>;
 export type NotifierConfig = z.output<typeof notifierSchema>;
 export type CanaryConfig = z.output<typeof canarySchema>;
 export type CanaryInboxConfig = z.output<typeof canaryInboxSchema>;
+/** One `accounts[]` entry: a member account reached through an assumed role. */
 export type AccountConfig = z.output<typeof accountSchema>;
