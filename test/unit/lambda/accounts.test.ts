@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { LoadedConfig } from '../../../src/config/load.js';
-import { createHandler, type HandlerResponse, type PassResponse } from '../../../src/lambda/handler.js';
 import { parseEvent } from '../../../src/lambda/events.js';
+import { createHandler, type HandlerResponse, type PassResponse } from '../../../src/lambda/handler.js';
 import { Fleet, fakeContext } from './fleet.js';
 
 const ACCOUNT_OF: Record<string, string | undefined> = {
@@ -42,8 +42,7 @@ function rig() {
     now: () => fleet.now,
     random: () => 0,
   });
-  const emf = () =>
-    lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => '_aws' in l);
+  const emf = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => '_aws' in l);
   return { fleet, handle, emf, lines };
 }
 
