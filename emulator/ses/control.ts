@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type EmulatorClock, VirtualClock } from '../clock.js';
+import type { RequestRecord } from './counters.js';
 import type { OutboxEntry, OutboxFilter } from './delivery.js';
 import type { VerificationError } from './dns-check.js';
 import { badRequest, SesApiError } from './errors.js';
@@ -27,6 +28,7 @@ export interface ControlTarget {
   readonly clock: EmulatorClock;
   counters(account?: string): Record<string, number>;
   rejections(account?: string): Record<string, number>;
+  requests(account?: string): RequestRecord[];
   resetCounters(): void;
   injectFault(spec: FaultSpec): void;
   clearFaults(): void;
@@ -74,6 +76,8 @@ export async function handleControl(
         return sendJson(res, 200, { now: moveClock(target.clock, body) });
       case 'GET /_emulator/counters':
         return sendJson(res, 200, target.counters(query.get('account') ?? undefined));
+      case 'GET /_emulator/requests':
+        return sendJson(res, 200, target.requests(query.get('account') ?? undefined));
       case 'DELETE /_emulator/counters':
         target.resetCounters();
         return sendEmpty(res);
