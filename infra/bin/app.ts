@@ -49,7 +49,10 @@ new ByodkimRotation(stack, 'Rotation', {
     ...(d.selectorPrefix === undefined ? {} : { selectorPrefix: d.selectorPrefix }),
     ...(d.policy === undefined ? {} : { policy: d.policy }),
     ...(d.dns === undefined ? {} : { dns: d.dns }),
+    ...(d.account === undefined ? {} : { account: d.account }),
   })),
+  // Member accounts (config accounts): each gets its own schedule; deploy a ByodkimMemberRole in each.
+  ...(config.accounts === undefined ? {} : { accounts: config.accounts }),
   config: {
     policy: config.policy,
     dns: config.dns,

@@ -28,6 +28,15 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import {
+  accountRunInput,
+  type ByodkimAccount,
+  checkAccounts,
+  fleetConcurrency,
+  grantAssumeMemberRoles,
+  OWN_ACCOUNT,
+  scheduleAccounts,
+} from './accounts.js';
+import {
   type DomainListTokens,
   domainsValue,
   isListTokens,
@@ -73,6 +82,8 @@ export interface ByodkimDomain {
   readonly policy?: Record<string, unknown>;
   /** Passed through to the config (`domains[].dns`); a `route53` provider must name its `hostedZoneId`. */
   readonly dns?: Record<string, unknown>;
+  /** The `accounts` entry whose SES holds the identity; default the function's own account. */
+  readonly account?: string;
 }
 
 /**
@@ -102,6 +113,12 @@ export type ByodkimStateStore =
 export interface ByodkimRotationProps {
   /** The managed domains: concrete (CDK apps) or list tokens (plain templates). */
   readonly domains: readonly ByodkimDomain[] | ByodkimDomainList;
+  /**
+   * Member accounts whose SES the function reaches through their `ByodkimMemberRole`
+   * (config `accounts`). Each gets its own schedule, so its run never waits for another's;
+   * the function may assume exactly these roles. Keys and state stay in this stack.
+   */
+  readonly accounts?: readonly ByodkimAccount[];
   /**
    * The rest of the YAML config (`policy`, `dns`, `probe`, `notify`, `aws.maxAttempts`), passed
    * through as is. `keys`, `state` and the SNS notifier are filled in by the construct;
@@ -155,7 +172,8 @@ export interface ByodkimRotationProps {
    * Reserved concurrency. Default 1: SES allows about one API request per second per account
    * and region, and each invocation paces its own calls to that budget, so two invocations at
    * once would share one account's budget without knowing it (and throttle each other).
-   * Domains are serialised by the per-domain lease either way.
+   * Domains are serialised by the per-domain lease either way. With `accounts`, the default is
+   * one per scheduled run (the own account's and each member account's), and fewer is refused.
    */
   readonly reservedConcurrentExecutions?: number;
   /** Extra environment variables (e.g. `BYODKIM_WEBHOOK_SECRET` for signed webhooks). */
@@ -217,6 +235,8 @@ export class ByodkimRotation extends Construct {
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly scheduleRule: events.Rule;
+  /** One schedule per member account (`accounts`), each starting its own run. */
+  readonly accountScheduleRules: events.Rule[];
   readonly stackEventRule: events.Rule;
   readonly alarms: cloudwatch.IAlarm[];
   readonly dashboard: cloudwatch.Dashboard;
@@ -230,6 +250,8 @@ export class ByodkimRotation extends Construct {
     const listMode = isListTokens(props.domains);
     const domains: readonly ByodkimDomain[] = isListTokens(props.domains) ? [] : props.domains;
     if (!listMode && domains.length === 0) throw new Error('ByodkimRotation: domains is empty');
+    const accounts = props.accounts ?? [];
+    checkAccounts(accounts, domains);
     this.keyPrefix = props.keyPrefix ?? 'dkim-keys/';
     if (!/^[A-Za-z0-9!_.*'()/-]*\/$/.test(this.keyPrefix) || this.keyPrefix === '/') {
       throw new Error(
@@ -399,7 +421,7 @@ export class ByodkimRotation extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 1,
+      reservedConcurrentExecutions: fleetConcurrency(accounts, props.reservedConcurrentExecutions),
       environment: {
         BYODKIM_CONFIG_PARAMETER: this.configParameter.parameterName,
         BYODKIM_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -416,11 +438,20 @@ export class ByodkimRotation extends Construct {
 
     // ── Triggers ──────────────────────────────────────────────────────────────────────
     const input = events.RuleTargetInput.fromObject(PHASE_MANAGER_INPUT);
+    const schedule = props.schedule ?? events.Schedule.rate(Duration.hours(1));
+    // With member accounts, this schedule runs the own account's domains; each account has its own.
     this.scheduleRule = new events.Rule(this, 'Schedule', {
       description: 'byodkim: reconcile every configured domain',
-      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
-      targets: [new targets.LambdaFunction(this.function, { event: input, retryAttempts: 2 })],
+      schedule,
+      targets: [
+        new targets.LambdaFunction(this.function, {
+          event:
+            accounts.length === 0 ? input : events.RuleTargetInput.fromObject(accountRunInput(OWN_ACCOUNT)),
+          retryAttempts: 2,
+        }),
+      ],
     });
+    this.accountScheduleRules = scheduleAccounts(this, this.function, accounts, schedule);
     const stackNames = props.triggerStackNames ?? [stack.stackName];
     this.stackEventRule = new events.Rule(this, 'PhaseManagerRule', {
       description: 'byodkim: run phase_manager when the DKIM stacks finish (the seeds DKIMPhaseManagerRule)',
@@ -476,6 +507,7 @@ export class ByodkimRotation extends Construct {
     ]);
     if (config.probe !== undefined) entries.push(['probe', jsonValue(this, config.probe)]);
     entries.push(['notify', jsonValue(this, notify)]);
+    if ((props.accounts ?? []).length > 0) entries.push(['accounts', JSON.stringify(props.accounts)]);
     const aws = config.aws as { maxAttempts?: number } | undefined;
     if (aws?.maxAttempts !== undefined)
       entries.push(['aws', JSON.stringify({ maxAttempts: aws.maxAttempts })]);
@@ -488,6 +520,7 @@ export class ByodkimRotation extends Construct {
           ...(d.selectorPrefix === undefined ? {} : { selectorPrefix: d.selectorPrefix }),
           ...(d.policy === undefined ? {} : { policy: d.policy }),
           ...(d.dns === undefined ? {} : { dns: lambdaDns(d.dns) as Record<string, unknown> }),
+          ...(d.account === undefined ? {} : { account: d.account }),
         }));
     entries.push(['domains', domainsValue(rendered)]);
     const raw = props.rawConfig ?? {};
@@ -530,6 +563,9 @@ export class ByodkimRotation extends Construct {
       'ses:PutEmailIdentityDkimAttributes',
     ];
     const scope = props.sesIdentityScope ?? 'listed';
+    // Member accounts' identities are reached through their own roles, never this one's.
+    const own = domains.filter((d) => d.account === undefined);
+    grantAssumeMemberRoles(this.role, props.accounts ?? []);
     if (isListTokens(props.domains)) {
       // Plain templates: the lists are parameters. CloudFormation cannot build the cross
       // product (Fn::Join delimiters must be literal, so neither the account nor a region can
@@ -547,11 +583,12 @@ export class ByodkimRotation extends Construct {
         "One ARN per listed domain (from the Domains parameter); the wildcards stand for the region, pinned by aws:RequestedRegion to the Regions parameter, and the account, which is always the role's own for SES identity APIs.",
       );
     } else if (scope === 'account') {
-      const regions = [...new Set(domains.flatMap((d) => d.regions))].sort();
-      add('ManageSesIdentitiesInRegions', {
-        actions: sesActions,
-        resources: regions.map((region) => sesIdentityArn(stack, region, '*')),
-      });
+      const regions = [...new Set(own.flatMap((d) => d.regions))].sort();
+      if (regions.length > 0)
+        add('ManageSesIdentitiesInRegions', {
+          actions: sesActions,
+          resources: regions.map((region) => sesIdentityArn(stack, region, '*')),
+        });
       for (const region of regions) {
         acknowledge(
           `AwsSolutions-IAM5[Resource::${nagResource(stack, sesIdentityArn(stack, region, '*'))}]`,
@@ -559,15 +596,15 @@ export class ByodkimRotation extends Construct {
         );
       }
     } else {
-      const arns = domains.flatMap((d) => d.regions.map((region) => sesIdentityArn(stack, region, d.domain)));
+      const arns = own.flatMap((d) => d.regions.map((region) => sesIdentityArn(stack, region, d.domain)));
       if (arns.length > LISTED_ARN_LIMIT) {
         throw new Error(
           `ByodkimRotation: ${arns.length} domain×region identities will not fit an IAM policy; set sesIdentityScope: 'account'`,
         );
       }
-      add('ManageListedSesIdentities', { actions: sesActions, resources: arns });
+      if (arns.length > 0) add('ManageListedSesIdentities', { actions: sesActions, resources: arns });
     }
-    const creatable = domains.filter((d) => d.createIdentity === true);
+    const creatable = own.filter((d) => d.createIdentity === true);
     if (creatable.length > 0) {
       add('CreateListedSesIdentities', {
         actions: ['ses:CreateEmailIdentity'],
@@ -805,7 +842,7 @@ export class ByodkimRotation extends Construct {
  * How cdk-nag spells a resource in an IAM5 finding id (`Resource::<this>`): literals as is,
  * `Ref` as `<Name>`, `Fn::GetAtt` as `<Name.Attr>`, `Fn::Join` flattened.
  */
-function nagResource(stack: Stack, value: unknown): string {
+export function nagResource(stack: Stack, value: unknown): string {
   const flatten = (v: unknown): string => {
     if (typeof v === 'string') return v;
     if (Array.isArray(v)) return v.map(flatten).join('');
@@ -836,14 +873,15 @@ function hostedZonesOf(config: Record<string, unknown>, domains: readonly Byodki
   const zones: string[] = [];
   const visit = (dns: unknown, where: string): void => {
     if (typeof dns !== 'object' || dns === null) return;
-    const d = dns as { provider?: unknown; hostedZoneId?: unknown };
+    const d = dns as { provider?: unknown; hostedZoneId?: unknown; account?: unknown };
     if (d.provider !== 'route53') return;
     if (typeof d.hostedZoneId !== 'string' || d.hostedZoneId === '') {
       throw new Error(
         `ByodkimRotation: ${where}.provider is route53 without hostedZoneId; give the zone id (finding zones by name would need route53:ListHostedZonesByName on "*")`,
       );
     }
-    zones.push(d.hostedZoneId);
+    // A zone in a member account is changed through that account's role (ByodkimMemberRole hostedZoneIds).
+    if (d.account === undefined) zones.push(d.hostedZoneId);
   };
   visit(config.dns, 'config.dns');
   domains.forEach((d, i) => {

@@ -24,13 +24,14 @@ import { ByodkimSesIdentities } from './ses-identities.js';
 export const TEMPLATE_FILES = {
   lambda: 'dkim-manager-lambda.yaml',
   ses: 'ses-configuration.yaml',
+  memberRole: 'byodkim-member-role.yaml',
 } as const;
 
 const SES_REGION_PATTERN = '^[a-z]{2}(-[a-z]+)+-\\d$';
 const DOMAIN_LIST_PATTERN = '^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)*$';
 
 /** Stacks whose templates use no assets and no bootstrap: parameters only. */
-function plainStack(app: App, id: string, description: string, props: StackProps = {}): Stack {
+export function plainStack(app: App, id: string, description: string, props: StackProps = {}): Stack {
   return new Stack(app, id, {
     ...props,
     description,
