@@ -13,6 +13,13 @@
  * has a gap (SES-REALITY.md §2): the emulator runs on SES's realistic clock, every gap is
  * measured, and the sandbox checks that mail never failed outside a measured gap and that
  * every gap ended.
+ *
+ * Every domain also has the signing canary: byodkim sends real mail through the emulator's
+ * SES v2 SendEmail, reads it back from the emulator's mailbox and judges it with mailauth on
+ * ns1 and ns2, so each switch's gap is measured twice — from SES's answers (the first pass
+ * that saw SES signing with the new selector) and from real mail (the first canary signed
+ * with it) — and the sandbox checks that both agree with the emulator's own record of when
+ * it first signed with the new key.
  */
 import { performance } from 'node:perf_hooks';
 import { AwsClientFactory } from '../adapters/aws/clients.js';
@@ -35,8 +42,15 @@ import { lastSwitchReport, soonestFollowUp } from '../engine/report.js';
 import { describeError } from '../errors.js';
 import { DnsTeam } from './dns-team.js';
 import { createExistingSetup, EMULATOR_CREDENTIALS, type ExistingSetup } from './existing-setup.js';
+import { EmulatorMailboxInbox } from './mailbox-inbox.js';
 import { clockText, phaseLabel, phaseOf, type Reporter } from './progress.js';
-import { type RegionSample, SANDBOX_DOMAINS, SANDBOX_REGIONS, SandboxWorld } from './world.js';
+import {
+  type RegionSample,
+  SANDBOX_CANARY_ADDRESS,
+  SANDBOX_DOMAINS,
+  SANDBOX_REGIONS,
+  SandboxWorld,
+} from './world.js';
 
 export interface SandboxOptions {
   /** Virtual time at which the run starts. */
@@ -74,6 +88,24 @@ export interface SwitchGapRecord {
   gapSeconds: number | null;
   /** SES's own LastSuccessTimestamp, when it gave one after the put. */
   sesVerifiedAt?: string;
+  /** Sending time of the first canary signed with the new selector (real mail's view of the gap's end). */
+  canarySignedAt?: string;
+  /** From the put to that canary: the gap as real mail saw it, within one canary interval. */
+  canaryGapSeconds?: number;
+}
+
+/** The signing canary of one domain in one region, over the run. */
+export interface CanarySummary {
+  /** Canaries sent through SES (the emulator's outbox). */
+  sent: number;
+  /** Canaries judged by byodkim (read back from the inbox). */
+  judged: number;
+  /** Judged canaries that verified with the domain's signature and passed DMARC. */
+  passed: number;
+  /** Judged inside a switch gap: not signed by the domain, as expected there. */
+  inGap: number;
+  /** The selector real mail was last signed with, and when the canary was sent. */
+  lastSigned: { selector: string; sentAt: string } | null;
 }
 
 export interface DomainSummary {
@@ -88,6 +120,8 @@ export interface DomainSummary {
   retiredSelectors: string[];
   verified: boolean;
   samples: RegionSample[];
+  /** Per region. */
+  canary: Record<string, CanarySummary>;
 }
 
 export interface SandboxResult {
@@ -116,6 +150,12 @@ const ROLES: Record<string, DomainRole> = {
   [SANDBOX_DOMAINS.handOff]: 'dns-hand-off',
   [SANDBOX_DOMAINS.adopted]: 'adopted',
 };
+/**
+ * The canary's routine steps: they neither mean the lifecycle is moving (so the virtual clock
+ * may still jump to the next event) nor are worth a line of the log each.
+ */
+const CANARY_ROUTINE = new Set<string>(['send-canary', 'canary-judged', 'discard-canary']);
+
 /** The existing set-up's key is this much older than the start, as if made by the seed system. */
 const ADOPTED_KEY_AGE_DAYS = 30;
 
@@ -144,6 +184,8 @@ class SandboxRun {
   readonly #plans = new Map<string, Plan>();
   readonly #mailFailures: MailFailure[] = [];
   readonly #gaps = new Map<string, SwitchGapRecord>();
+  /** `domain|region` → canaries judged, passed, and judged inside a gap. */
+  readonly #canaries = new Map<string, { judged: number; passed: number; inGap: number }>();
   #mailChecks = 0;
   #passes = 0;
   #loaded!: LoadedConfig;
@@ -178,6 +220,8 @@ class SandboxRun {
       sesPacerTimer: this.world.sesPacerTimer,
       // The embedded servers check TSIG times against the virtual clock, so sign with it too.
       publisher: { tsigClock: this.#clock },
+      // The product's canary (SES SendEmail, the mailauth judge), reading the emulator's mailbox.
+      canary: { inbox: new EmulatorMailboxInbox(this.world.ses, SANDBOX_CANARY_ADDRESS) },
     });
     this.#team = new DnsTeam(
       this.#loaded.domains.flatMap((d) =>
@@ -293,6 +337,8 @@ class SandboxRun {
       this.world.syncSecondary();
       const teamActions = await this.#team.work();
       for (const action of teamActions) this.#log(action.domain, 'DNS team', '✓', action.message);
+      // Canary mail sent on earlier passes arrives (SES delivers seconds after sending).
+      await this.world.ses.deliverDue();
       await this.#checkMail();
 
       this.#passes++;
@@ -333,7 +379,7 @@ class SandboxRun {
         (r) =>
           r.outcome === 'failed' ||
           r.outcome === 'locked' ||
-          (r.plan?.steps.length ?? 0) > 0 ||
+          (r.plan?.steps ?? []).some((step) => !CANARY_ROUTINE.has(step.kind)) ||
           (r.plan?.waits ?? []).some((w) => w.reason !== Reason.DnsHandOffPending),
       );
     // A switch in flight asks to be read again in minutes (its follow-up): go there, not an hour on.
@@ -389,6 +435,14 @@ class SandboxRun {
     this.#recordGaps(domain, result.state);
     for (const { step, status, error, generated } of result.steps ?? []) {
       if (step.kind === 'clear-request' || status === 'not-run') continue;
+      if (step.kind === 'canary-judged' && status === 'done') this.#countCanary(domain, step);
+      // A canary is worth a line when it says something: the gap, its end, or an alarm.
+      if (
+        status === 'done' &&
+        CANARY_ROUTINE.has(step.kind) &&
+        !(step.kind === 'canary-judged' && (step.closesGap || step.expectation !== 'expected'))
+      )
+        continue;
       let mark = status === 'failed' ? '✗' : status === 'skipped' ? '·' : '✓';
       let text = status === 'done' ? step.message : `${step.message} (${status}: ${error})`;
       if (step.kind === 'generate-key' && generated) {
@@ -403,6 +457,12 @@ class SandboxRun {
           ? `hand-off written to dns-requests/ (CSV, zone lines, JSON) for the DNS team: ${parts.join(', ')}`
           : `RFC 2136 update signed with TSIG, accepted by ns1: ${parts.join(', ')}`;
       } else if (step.kind === 'set-streak' && step.streak === 0) mark = '·';
+      if (step.kind === 'canary-judged' && status === 'done') {
+        // Unsigned inside the gap is expected; outside it, byodkim raises an alarm (logged too).
+        mark = step.expectation === 'gap' ? '·' : step.expectation === 'expected' ? '✓' : '!';
+        this.#log(domain, 'canary', mark, text);
+        continue;
+      }
       this.#log(domain, phaseLabel(step.phase, manual), mark, text);
     }
     // Failed steps were shown above; an error outside any step (reading state, SES, DNS) is shown here.
@@ -423,6 +483,15 @@ class SandboxRun {
     );
   }
 
+  #countCanary(domain: string, step: Extract<Plan['steps'][number], { kind: 'canary-judged' }>): void {
+    const key = `${domain}|${step.region}`;
+    const count = this.#canaries.get(key) ?? { judged: 0, passed: 0, inGap: 0 };
+    count.judged++;
+    if (step.pass) count.passed++;
+    if (step.expectation === 'gap') count.inGap++;
+    this.#canaries.set(key, count);
+  }
+
   /** Every put starts a gap in its region; the sandbox keeps each one, the state only the last switch. */
   #recordGaps(domain: string, state: DomainState | undefined): void {
     const last = lastSwitchReport(state);
@@ -437,8 +506,37 @@ class SandboxRun {
         successSeenAt: gap.successSeenAt,
         gapSeconds: gap.gapSeconds,
         ...(gap.sesVerifiedAt ? { sesVerifiedAt: gap.sesVerifiedAt } : {}),
+        ...(gap.canarySignedAt && gap.canaryGapSeconds !== undefined
+          ? { canarySignedAt: gap.canarySignedAt, canaryGapSeconds: gap.canaryGapSeconds }
+          : {}),
       });
     }
+  }
+
+  /** The first switch of a domain that had no key before (not adopted): SES sends nothing from it until it signs. */
+  #isOnboarding(gap: SwitchGapRecord): boolean {
+    if (ROLES[gap.domain] === 'adopted') return false;
+    const first = [...this.#gaps.values()]
+      .filter((g) => g.domain === gap.domain && g.region === gap.region)
+      .sort((a, b) => Date.parse(a.putAt) - Date.parse(b.putAt))[0];
+    return first === gap;
+  }
+
+  #canarySummary(d: ResolvedDomain, state: DomainState | undefined): Record<string, CanarySummary> {
+    const out: Record<string, CanarySummary> = {};
+    if (!d.canary) return out;
+    for (const region of d.regions) {
+      const counted = this.#canaries.get(`${d.domain}|${region}`) ?? { judged: 0, passed: 0, inGap: 0 };
+      const last = state?.canary?.regions[region]?.lastSigned;
+      out[region] = {
+        sent: this.world.ses
+          .outbox({ identity: d.domain, region })
+          .filter((m) => m.recipients.includes(SANDBOX_CANARY_ADDRESS)).length,
+        ...counted,
+        lastSigned: last ? { selector: last.selector, sentAt: last.sentAt } : null,
+      };
+    }
+    return out;
   }
 
   /** What the SES emulator counted: the run's cost in SES's one-request-per-second budget. */
@@ -447,6 +545,8 @@ class SandboxRun {
     const byOperation: Record<string, number> = {};
     for (const [key, count] of Object.entries(this.world.ses.counters())) {
       const [operation, region] = key.split('@');
+      // Canary mail is sent under SES's sending quota, not the control-plane budget.
+      if (operation === 'SendEmail') continue;
       if (region) byRegion[region] = (byRegion[region] ?? 0) + count;
       else if (operation) byOperation[operation] = count;
     }
@@ -578,6 +678,7 @@ class SandboxRun {
         state?.keys.some((k) => k.selector === s && k.status === 'retired' && k.destroyedAt !== undefined),
       );
       const ses = row?.ses ?? {};
+      const canary = this.#canarySummary(d, state);
       const verified =
         samples.length === d.regions.length &&
         samples.every((s) => s.pass && s.selector === active?.selector);
@@ -591,7 +692,17 @@ class SandboxRun {
         retiredSelectors: retired,
         verified,
         samples,
+        canary,
       });
+      for (const [region, c] of Object.entries(canary)) {
+        if (c.judged === 0) problems.push(`${d.domain}: no canary was judged in ${region}`);
+        else if (c.lastSigned?.selector !== active?.selector)
+          problems.push(
+            `${d.domain}: real mail in ${region} was last signed with ${c.lastSigned?.selector ?? 'nothing'}, not the active ${active?.selector}`,
+          );
+      }
+      for (const alarm of Object.keys(state?.alarms ?? {}).filter((a) => a.startsWith('Canary')))
+        problems.push(`${d.domain}: canary alarm ${alarm} holds at the end`);
       for (const region of d.regions)
         if (ses[region] !== 'SUCCESS')
           problems.push(`${d.domain}: SES ${region} is ${ses[region] ?? 'unknown'}, not SUCCESS`);
@@ -607,6 +718,14 @@ class SandboxRun {
     const gaps = [...this.#gaps.values()];
     for (const gap of gaps.filter((g) => g.successSeenAt === null))
       problems.push(`${gap.domain}: the gap of the switch to ${gap.selector} in ${gap.region} never ended`);
+    problems.push(
+      ...canaryGapProblems(
+        gaps,
+        (gap) => this.#isOnboarding(gap),
+        (domain) =>
+          (this.#loaded.domains.find((d) => d.domain === domain)?.canary?.switchIntervalMs ?? 0) / 1000,
+      ),
+    );
     return {
       ok: problems.length === 0,
       problems,
@@ -626,6 +745,35 @@ class SandboxRun {
       ...(this.#adopted ? { adopted: this.#adopted } : {}),
     };
   }
+}
+
+/**
+ * The gap real mail saw, against the emulator's truth (SES signs from its first successful
+ * check after the put, which it reports as LastSuccessTimestamp): never shorter than the
+ * truth, and at most one canary interval longer. Rotations only: before the first key is
+ * active SES refuses mail from the domain, so an onboarding has no canary in its gap.
+ */
+function canaryGapProblems(
+  gaps: readonly SwitchGapRecord[],
+  onboarding: (gap: SwitchGapRecord) => boolean,
+  intervalSeconds: (domain: string) => number,
+): string[] {
+  const problems: string[] = [];
+  for (const gap of gaps) {
+    const where = `${gap.domain}: the switch to ${gap.selector} in ${gap.region}`;
+    if (gap.canaryGapSeconds === undefined) {
+      if (!onboarding(gap)) problems.push(`${where} was never measured by a canary`);
+      continue;
+    }
+    if (!gap.sesVerifiedAt) continue;
+    const truth = Math.round((Date.parse(gap.sesVerifiedAt) - Date.parse(gap.putAt)) / 1000);
+    const interval = intervalSeconds(gap.domain);
+    if (gap.canaryGapSeconds < truth || gap.canaryGapSeconds > truth + interval)
+      problems.push(
+        `${where}: the canary measured ${gap.canaryGapSeconds} s, SES signed from ${truth} s after the put (allowed: up to one canary interval, ${interval} s, more)`,
+      );
+  }
+  return problems;
 }
 
 function duration(ms: number): string {

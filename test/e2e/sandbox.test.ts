@@ -7,7 +7,8 @@ import { type CliResult, runCli } from '../support/cli.js';
 /**
  * `byodkim sandbox` as a new user runs it (the real CLI in a child process), checked from
  * its output: every domain onboarded and rotated once, SES SUCCESS in both regions, a
- * verified signature, mail verified at every moment, and no private key in the output.
+ * verified signature, mail verified at every moment, every switch's gap measured both from
+ * SES's answers and from canary mail, and no private key in the output.
  */
 
 const DOMAINS = ['auto.example.com', 'handoff.example.net', 'adopted.example.org'];
@@ -18,7 +19,14 @@ interface JsonSummary {
   problems: string[];
   mailChecks: number;
   mailFailures: Array<{ inGap: boolean }>;
-  gaps: Array<{ domain: string; region: string; gapSeconds: number | null }>;
+  gaps: Array<{
+    domain: string;
+    region: string;
+    putAt: string;
+    gapSeconds: number | null;
+    sesVerifiedAt?: string;
+    canaryGapSeconds?: number;
+  }>;
   sesCalls: { byRegion: Record<string, number>; throttled: number };
   workDir: string | null;
   config: string | null;
@@ -31,6 +39,16 @@ interface JsonSummary {
     previousSelectors: string[];
     retiredSelectors: string[];
     verified: boolean;
+    canary: Record<
+      string,
+      {
+        sent: number;
+        judged: number;
+        passed: number;
+        inGap: number;
+        lastSigned: { selector: string; sentAt: string } | null;
+      }
+    >;
     samples: Record<
       string,
       { selector: string | null; verified: boolean; nameservers: Record<string, boolean>; headers: string }
@@ -92,6 +110,16 @@ describe('byodkim sandbox', () => {
     expect(summary.mailFailures.filter((f) => !f.inGap)).toEqual([]);
     expect(summary.gaps).toHaveLength(10);
     for (const gap of summary.gaps) expect(gap.gapSeconds, `${gap.domain} ${gap.region}`).toBeGreaterThan(0);
+    // The signing canary measured every switch's gap from real mail too, and agrees with the
+    // emulator's truth (SES signs from its first successful check, LastSuccessTimestamp)
+    // within one canary interval (switchIntervalMinutes, default 5).
+    for (const gap of summary.gaps) {
+      const where = `${gap.domain} ${gap.region} ${gap.putAt}`;
+      const truth = (Date.parse(gap.sesVerifiedAt ?? '') - Date.parse(gap.putAt)) / 1000;
+      expect(truth, where).toBeGreaterThan(0);
+      expect(gap.canaryGapSeconds, where).toBeGreaterThanOrEqual(Math.round(truth));
+      expect(gap.canaryGapSeconds, where).toBeLessThanOrEqual(Math.round(truth) + 300);
+    }
     // SES's budget: byodkim paced its calls, so SES throttled none.
     expect(summary.sesCalls.throttled).toBe(0);
     expect(summary.mailChecks).toBeGreaterThan(50);
@@ -104,6 +132,12 @@ describe('byodkim sandbox', () => {
       expect(d.retiredSelectors, d.domain).toEqual(d.previousSelectors);
       expect(d.activeSelector).not.toBeNull();
       for (const region of REGIONS) {
+        // Canaries were sent and judged in both regions; real mail ends signed with the active key.
+        const canary = d.canary[region];
+        expect(canary?.judged, `${d.domain} ${region}`).toBeGreaterThan(1);
+        expect(canary?.sent).toBeGreaterThanOrEqual(canary?.judged ?? Number.POSITIVE_INFINITY);
+        expect(canary?.passed).toBeGreaterThan(0);
+        expect(canary?.lastSigned?.selector).toBe(d.activeSelector);
         const sample = d.samples[region];
         expect(sample?.verified, `${d.domain} ${region}`).toBe(true);
         expect(sample?.selector).toBe(d.activeSelector);
@@ -171,6 +205,27 @@ describe('byodkim sandbox', () => {
     expect(out).toMatch(/DKIM-Signature: v=1; a=rsa-sha256/);
     expect(out).toMatch(/it verified every time outside the measured gaps .*, and every gap ended/);
     expect(out).toMatch(/Signing gaps: each SES put/);
+    // Both figures per region switch: SES read and canary.
+    const gapLines = line(/^ {3}\S+\s+\S+\s+(us-east-1|ap-northeast-1)\s+put \d{4}-/);
+    expect(gapLines).toHaveLength(10);
+    for (const l of gapLines)
+      expect(l).toMatch(/SES read ≤ \d+ s\s+canary ≤ \d+ s\s+SES verified \d+ s after the put/);
+    for (const domain of DOMAINS)
+      for (const region of REGIONS)
+        expect(
+          line(
+            new RegExp(
+              `^ {3}${domain.replace(/\./g, '\\.')}\\s+${region}\\s+sent +\\d+, judged +\\d+: \\d+ signed and DMARC pass`,
+            ),
+          ),
+          `${domain} ${region}`,
+        ).toHaveLength(1);
+    // A canary inside a switch gap is logged as expected, never as a failure.
+    expect(
+      line(
+        /canary\s+· canary c-\S+ from SES \S+: not signed by the domain, DMARC fail — inside the switch gap/,
+      ).length,
+    ).toBeGreaterThan(0);
     expect(out).not.toMatch(/no signing gap/);
     expect(out).not.toMatch(/would NOT verify/);
     expect(line(/^\d{4}-\d\d-\d\d \d\d:\d\d .* ✗ /)).toEqual([]);

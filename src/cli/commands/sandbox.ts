@@ -88,6 +88,7 @@ function jsonSummary(result: SandboxResult) {
       previousSelectors: d.previousSelectors,
       retiredSelectors: d.retiredSelectors,
       verified: d.verified,
+      canary: d.canary,
       samples: Object.fromEntries(
         d.samples.map((s) => [
           s.region,
@@ -146,19 +147,34 @@ function printReport(result: SandboxResult): void {
   }
 
   out();
-  out('Signing gaps: each SES put, to the first pass that saw SES sign with the new selector');
-  out("(an upper bound, set by how often byodkim looked; SES's own check time beside it):");
+  out('Signing gaps: each SES put, to the first pass that saw SES sign with the new selector (SES read),');
+  out('and to the first canary signed with it (real mail sent through SES, read back and judged on');
+  out("ns1 and ns2); upper bounds, set by how often byodkim looked; SES's own check time beside them:");
   for (const g of result.gaps) {
-    const gap = g.gapSeconds === null ? 'never ended' : `${g.gapSeconds} s`;
+    const read = g.gapSeconds === null ? 'never ended' : `≤ ${g.gapSeconds} s`;
+    const canary = g.canaryGapSeconds === undefined ? 'not measured' : `≤ ${g.canaryGapSeconds} s`;
     const ses = g.sesVerifiedAt
-      ? `, SES verified ${Math.round((Date.parse(g.sesVerifiedAt) - Date.parse(g.putAt)) / 1000)} s after the put`
+      ? `  SES verified ${Math.round((Date.parse(g.sesVerifiedAt) - Date.parse(g.putAt)) / 1000)} s after the put`
       : '';
     out(
-      `   ${g.domain.padEnd(20)} ${g.selector.padEnd(24)} ${g.region.padEnd(15)} put ${g.putAt.slice(0, 16).replace('T', ' ')}  gap ≤ ${gap}${ses}`,
+      `   ${g.domain.padEnd(20)} ${g.selector.padEnd(24)} ${g.region.padEnd(15)} put ${g.putAt.slice(0, 16).replace('T', ' ')}  SES read ${read.padEnd(12)} canary ${canary.padEnd(12)}${ses}`,
     );
   }
-  const total = result.gaps.reduce((n, g) => n + (g.gapSeconds ?? 0), 0);
-  out(`   total: ${total} s over ${result.gaps.length} region switch(es)`);
+  const total = (seconds: Array<number | null | undefined>) =>
+    seconds.reduce<number>((n, s) => n + (s ?? 0), 0);
+  const measured = result.gaps.filter((g) => g.canaryGapSeconds !== undefined);
+  out(
+    `   total: SES read ${total(result.gaps.map((g) => g.gapSeconds))} s over ${result.gaps.length} region switch(es); canary ${total(measured.map((g) => g.canaryGapSeconds))} s over the ${measured.length} it measured`,
+  );
+  out();
+  out('Signing canary (config `canary`): real mail from each domain through SES, once a day per region');
+  out('and every few minutes during a switch, read back from the inbox and judged (the virtual clock');
+  out('jumps over quiet days, so fewer daily canaries are sent than a year of them):');
+  for (const d of result.domains)
+    for (const [region, c] of Object.entries(d.canary))
+      out(
+        `   ${d.domain.padEnd(20)} ${region.padEnd(15)} sent ${String(c.sent).padStart(3)}, judged ${String(c.judged).padStart(3)}: ${c.passed} signed and DMARC pass, ${c.inGap} unsigned inside a gap; last signed s=${c.lastSigned?.selector ?? '-'}`,
+      );
   out();
   const inGap = result.mailFailures.filter((f) => f.inGap).length;
   const outside = result.mailFailures.length - inGap;
