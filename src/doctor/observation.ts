@@ -14,7 +14,7 @@ import type { SesDkimView } from '../ports.js';
  * | `switching` | SES is being pointed at it (verified, switchedAt)    | error              |
  * | `ses`       | SES signs with it, but byodkim's state does not know it | error           |
  * | `standby`   | verified future key, published ahead of need         | warning            |
- * | `pending`   | published, byodkim is still waiting for it to show   | warning (missing: info) |
+ * | `pending`   | staged or published, not yet shown everywhere        | warning (missing: info) |
  * | `retiring`  | old key inside its grace period: mail in flight      | warning            |
  */
 export type KeyRole = 'active' | 'switching' | 'ses' | 'standby' | 'pending' | 'retiring';

@@ -80,6 +80,8 @@ export interface Observation {
   dns: Readonly<Record<string, ProbeResult>>;
   /** The vault's view of this domain; absent when the pass did not list the vault. */
   vault?: VaultObservation;
+  /** Why the vault could not be listed, when `vault` is absent because of it. */
+  vaultError?: string;
   /** Canaries found in the inbox and judged; absent when the domain has no canary. */
   canary?: CanaryObservation;
 }

@@ -35,6 +35,7 @@ export const Reason = {
   PropagationVerified: 'PropagationVerified',
   VerifiedRecordLost: 'VerifiedRecordLost',
   DnsPropagationPending: 'DnsPropagationPending',
+  VerifyIntervalPending: 'VerifyIntervalPending',
   DelegationCnameMissing: 'DelegationCnameMissing',
   // Phases 6–7: SES.
   SwitchSelector: 'SwitchSelector',
@@ -82,6 +83,8 @@ export const Reason = {
   RemovalRequested: 'RemovalRequested',
   RecordRemovalPending: 'RecordRemovalPending',
   Retired: 'Retired',
+  // Runs.
+  LeaseLost: 'LeaseLost',
   // Key supply and custody.
   SelectorRingBusy: 'SelectorRingBusy',
   VaultUnavailable: 'VaultUnavailable',

@@ -8,7 +8,7 @@ import type {
 } from '../domain/observation.js';
 import { dkimRecordName } from '../domain/record.js';
 import type { DomainState, KeyEntry } from '../domain/state.js';
-import { describeError } from '../errors.js';
+import { ByodkimError, describeError, ServiceError } from '../errors.js';
 import type { CanaryPorts, DnsProbe, KeyVault, SigningService } from '../ports.js';
 import { readCanaries } from './canary-read.js';
 
@@ -25,6 +25,11 @@ export interface GatherPorts {
   vault: KeyVault;
   /** The domain's canary inbox and judge, when it has a canary. */
   canary?: CanaryPorts | undefined;
+}
+
+/** A failure that will not go away by waiting: anything but a transient service error. */
+function needsPerson(error: unknown): boolean {
+  return error instanceof ByodkimError && !(error instanceof ServiceError && error.retryable);
 }
 
 /**
@@ -49,6 +54,7 @@ export async function gather(
   const ses: Record<string, SesObservation> = {};
   const dns: Record<string, ProbeResult> = {};
   let vault: VaultObservation | undefined;
+  let vaultError: string | undefined;
   const probe = async (selector: string, publicKey: string) => {
     const name = dkimRecordName(selector, spec.domain);
     try {
@@ -71,19 +77,31 @@ export async function gather(
     })(),
     ...keysToProbe(state).map((key) => probe(key.selector, key.publicKey)),
     (async () => {
-      vault = await observeVault(spec.domain, state, ports.vault);
+      const read = await observeVault(spec.domain, state, ports.vault);
+      if ('unlisted' in read) {
+        vaultError = read.unlisted;
+        return;
+      }
+      vault = read;
       // An orphan's record is probed like any other, so phase 8 removes it only if it is there.
-      await Promise.all(vault?.orphans.map((o) => (o.ok ? probe(o.selector, o.publicKey) : undefined)) ?? []);
+      await Promise.all(vault.orphans.map((o) => (o.ok ? probe(o.selector, o.publicKey) : undefined)));
     })(),
   ]);
   const read = sesReadDue(state, spec, { now, dns, ...(vault ? { vault } : {}) });
-  const extra = { ...(vault ? { vault } : {}), ...(canary ? { canary } : {}) };
+  const extra = {
+    ...(vault ? { vault } : {}),
+    ...(vaultError ? { vaultError } : {}),
+    ...(canary ? { canary } : {}),
+  };
   if (!read.due && !options.forceSesRead) return { now, ses, dns, ...extra, sesNotRead: read.why };
   await Promise.all(
     spec.regions.map(async (region) => {
       try {
         ses[region] = { ok: true, view: await ports.signing.describe(spec.domain, region) };
       } catch (error) {
+        // Credentials, access, an endpoint that refuses: no pass can succeed until a person
+        // fixes it, so the domain fails here, before any side effect (exit 1, not 3).
+        if (needsPerson(error)) throw error;
         ses[region] = { ok: false, error: describeError(error) };
       }
     }),
@@ -94,18 +112,21 @@ export async function gather(
 /**
  * The vault's names for the domain, and the public half of each key no state entry names
  * (its record, if any, is probed like any other so phase 8 can remove it). A vault that
- * cannot be listed leaves the observation without it: decide then names no new key.
+ * cannot be listed for a while leaves the observation without it, and says why: decide then
+ * names no new key.
  */
 export async function observeVault(
   domain: string,
   state: DomainState,
   vault: KeyVault,
-): Promise<VaultObservation | undefined> {
+): Promise<VaultObservation | { unlisted: string }> {
   let selectors: string[];
   try {
     selectors = await vault.list(domain);
-  } catch {
-    return undefined;
+  } catch (error) {
+    // Credentials or an endpoint that refuses fail the domain; a slow or busy vault is waited on.
+    if (needsPerson(error)) throw error;
+    return { unlisted: describeError(error) };
   }
   const named = new Set(state.keys.map((k) => k.selector));
   const orphans = await Promise.all(

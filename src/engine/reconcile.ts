@@ -1,3 +1,4 @@
+import { MAX_LEASE_MS } from '../domain/lease.js';
 import { type DomainSpec, decide, type Plan } from '../domain/lifecycle/index.js';
 import type { Observation } from '../domain/observation.js';
 import { type Actor, type DomainState, emptyDomainState } from '../domain/state.js';
@@ -60,7 +61,7 @@ export interface DomainResult {
   errors: string[];
 }
 
-const DEFAULT_LEASE_MS = 5 * 60_000;
+const DEFAULT_LEASE_MS = MAX_LEASE_MS;
 
 /**
  * 'waiting' (exit 3) when the domain is not settled and the next move is someone else's:

@@ -111,6 +111,8 @@ export function applyStep(state: DomainState, step: Step, ctx: ApplyContext): Do
     case 'set-streak':
       return updateKey(next, step.selector, (k) => {
         k.verifyStreak = step.streak;
+        if (step.seenAt !== undefined) k.lastSeenAt = step.seenAt;
+        else delete k.lastSeenAt;
       });
     case 'transition': {
       const before = next.keys.find((k) => k.selector === step.selector);
