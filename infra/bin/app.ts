@@ -7,7 +7,8 @@
  *
  * Context: `config` (path), `account`/`region` (otherwise the stack is environment-agnostic),
  * `state` (`secrets-manager` | `dynamodb`), `stackName`, `bundle` (function bundle directory),
- * `identityStacks` (create the identities with DKIM off, as the seeds' ses-configuration.yaml).
+ * `identityStacks` (create the identities with DKIM off, as the seeds' ses-configuration.yaml),
+ * `canaryHostedZoneId` (the Route 53 zone of a canary S3 inbox's domain, for its MX record).
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -57,6 +58,23 @@ new ByodkimRotation(stack, 'Rotation', {
     ...(config.aws === undefined ? {} : { aws: config.aws }),
   },
   state: { type: context('state') === 'dynamodb' ? 'dynamodb' : 'secrets-manager' },
+  // The signing canary with an S3 inbox: the stack deploys that inbox (SES receiving here).
+  ...(config.canary?.inbox.type === 's3'
+    ? {
+        canary: {
+          to: config.canary.to,
+          ...(config.canary.from === undefined ? {} : { from: config.canary.from }),
+          intervalHours: config.canary.intervalHours,
+          switchIntervalMinutes: config.canary.switchIntervalMinutes,
+          retentionHours: config.canary.retentionHours,
+          bucketName: config.canary.inbox.bucket,
+          prefix: config.canary.inbox.prefix,
+          ...(context('canaryHostedZoneId') === undefined
+            ? {}
+            : { hostedZoneId: context('canaryHostedZoneId') as string }),
+        },
+      }
+    : {}),
   ...(bundle === undefined ? {} : { codeDirectory: resolve(bundle) }),
 });
 

@@ -27,6 +27,8 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { canaryFromAddresses, grantCanary } from './canary-iam.js';
+import { type ByodkimCanary, ByodkimCanaryInbox } from './canary-inbox.js';
 import {
   type DomainListTokens,
   domainsValue,
@@ -35,6 +37,7 @@ import {
   type RenderedDomain,
   yamlLines,
 } from './config-text.js';
+import { nagResource } from './nag.js';
 
 /** CloudWatch namespace and metric names the function publishes (dimension `Domain`). */
 export const METRICS_NAMESPACE = 'byodkim';
@@ -182,6 +185,17 @@ export interface ByodkimRotationProps {
   readonly rawConfig?: Readonly<Record<string, string>>;
   /** Grant the Route 53 permissions only when this condition holds (the plain template's `HasHostedZone`). */
   readonly hostedZoneCondition?: CfnCondition;
+  /**
+   * The signing canary: its inbox (SES receiving in this stack's Region into a private
+   * SSE-KMS bucket, the MX record in Route 53 when the zone is given), the config `canary`,
+   * and IAM to read and delete under the inbox prefix and to send only from the canary address.
+   * Default: no canary.
+   */
+  readonly canary?: ByodkimCanary;
+  /** Deploy the canary only when this holds (the plain template's `HasCanary`). */
+  readonly canaryCondition?: CfnCondition;
+  /** Deploy the canary's MX record only when this holds (the plain template's `HasCanaryZone`). */
+  readonly canaryZoneCondition?: CfnCondition;
 }
 
 const LISTED_ARN_LIMIT = 150;
@@ -218,6 +232,8 @@ export class ByodkimRotation extends Construct {
   readonly stackEventRule: events.Rule;
   readonly alarms: cloudwatch.IAlarm[];
   readonly dashboard: cloudwatch.Dashboard;
+  /** The signing canary's inbox, when `canary` is given. */
+  readonly canaryInbox: ByodkimCanaryInbox | undefined;
 
   constructor(scope: Construct, id: string, props: ByodkimRotationProps) {
     super(scope, id);
@@ -364,6 +380,19 @@ export class ByodkimRotation extends Construct {
       enforceSSL: true,
     });
 
+    // ── Signing canary: its inbox ─────────────────────────────────────────────────────
+    this.canaryInbox =
+      props.canary === undefined
+        ? undefined
+        : new ByodkimCanaryInbox(this, 'CanaryInbox', {
+            canary: props.canary,
+            removalPolicy,
+            // A conditional inbox cannot log into the shared bucket (see ByodkimCanaryInbox).
+            ...(props.canaryCondition ? {} : { accessLogsBucket: this.accessLogsBucket }),
+            ...(props.canaryCondition ? { condition: props.canaryCondition } : {}),
+            ...(props.canaryZoneCondition ? { zoneCondition: props.canaryZoneCondition } : {}),
+          });
+
     // ── Config (SSM parameter) ────────────────────────────────────────────────────────
     const config = props.config ?? {};
     const configText = this.#renderConfig(props, config, domains, stateConfig);
@@ -491,7 +520,31 @@ export class ByodkimRotation extends Construct {
         }));
     entries.push(['domains', domainsValue(rendered)]);
     const raw = props.rawConfig ?? {};
-    return yamlLines(entries.map(([key, value]) => [key, raw[key] ?? value] as const));
+    return (
+      yamlLines(entries.map(([key, value]) => [key, raw[key] ?? value] as const)) +
+      this.#canaryConfigLine(props)
+    );
+  }
+
+  /** `canary: {...}` for the function's config (empty without a canary, or while its condition fails). */
+  #canaryConfigLine(props: ByodkimRotationProps): string {
+    const canary = props.canary;
+    const inbox = this.canaryInbox;
+    if (!canary || !inbox) return '';
+    const value = {
+      to: canary.to,
+      ...(canary.from === undefined ? {} : { from: canary.from }),
+      inbox: { type: 's3', bucket: inbox.bucket.bucketName, prefix: inbox.prefix, region: Aws.REGION },
+      ...(canary.intervalHours === undefined ? {} : { intervalHours: canary.intervalHours }),
+      ...(canary.switchIntervalMinutes === undefined
+        ? {}
+        : { switchIntervalMinutes: canary.switchIntervalMinutes }),
+      ...(canary.retentionHours === undefined ? {} : { retentionHours: canary.retentionHours }),
+    };
+    const line = yamlLines([['canary', jsonValue(this, value)]]);
+    return props.canaryCondition
+      ? Fn.conditionIf(props.canaryCondition.logicalId, line, '').toString()
+      : line;
   }
 
   #grant(
@@ -530,6 +583,8 @@ export class ByodkimRotation extends Construct {
       'ses:PutEmailIdentityDkimAttributes',
     ];
     const scope = props.sesIdentityScope ?? 'listed';
+    /** The identities (and, for list tokens, the Region pin) the canary may send from. */
+    let sendScope: { resources: string[]; conditions?: Record<string, unknown> };
     if (isListTokens(props.domains)) {
       // Plain templates: the lists are parameters. CloudFormation cannot build the cross
       // product (Fn::Join delimiters must be literal, so neither the account nor a region can
@@ -542,6 +597,7 @@ export class ByodkimRotation extends Construct {
         resources: arns,
         conditions: { StringEquals: { 'aws:RequestedRegion': list.regions } },
       });
+      sendScope = { resources: arns, conditions: { 'aws:RequestedRegion': list.regions } };
       acknowledge(
         `AwsSolutions-IAM5[Resource::${nagResource(stack, arns)}]`,
         "One ARN per listed domain (from the Domains parameter); the wildcards stand for the region, pinned by aws:RequestedRegion to the Regions parameter, and the account, which is always the role's own for SES identity APIs.",
@@ -552,6 +608,7 @@ export class ByodkimRotation extends Construct {
         actions: sesActions,
         resources: regions.map((region) => sesIdentityArn(stack, region, '*')),
       });
+      sendScope = { resources: regions.map((region) => sesIdentityArn(stack, region, '*')) };
       for (const region of regions) {
         acknowledge(
           `AwsSolutions-IAM5[Resource::${nagResource(stack, sesIdentityArn(stack, region, '*'))}]`,
@@ -566,6 +623,7 @@ export class ByodkimRotation extends Construct {
         );
       }
       add('ManageListedSesIdentities', { actions: sesActions, resources: arns });
+      sendScope = { resources: arns };
     }
     const creatable = domains.filter((d) => d.createIdentity === true);
     if (creatable.length > 0) {
@@ -692,6 +750,18 @@ export class ByodkimRotation extends Construct {
 
     // SNS: its own topic.
     add('PublishNotifications', { actions: ['sns:Publish'], resources: [this.topic.topicArn] });
+
+    if (this.canaryInbox && props.canary) {
+      const canaryPolicy = grantCanary(this, {
+        role: this.role,
+        inbox: this.canaryInbox,
+        fromAddresses: canaryFromAddresses(props.canary, props.domains),
+        sendScope,
+      });
+      if (props.canaryCondition) {
+        (canaryPolicy.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = props.canaryCondition;
+      }
+    }
   }
 
   #alarms(props: ByodkimRotationProps): cloudwatch.IAlarm[] {
@@ -799,26 +869,6 @@ export class ByodkimRotation extends Construct {
     );
     return dashboard;
   }
-}
-
-/**
- * How cdk-nag spells a resource in an IAM5 finding id (`Resource::<this>`): literals as is,
- * `Ref` as `<Name>`, `Fn::GetAtt` as `<Name.Attr>`, `Fn::Join` flattened.
- */
-function nagResource(stack: Stack, value: unknown): string {
-  const flatten = (v: unknown): string => {
-    if (typeof v === 'string') return v;
-    if (Array.isArray(v)) return v.map(flatten).join('');
-    const o = v as Record<string, unknown>;
-    if (o.Ref !== undefined) return `<${String(o.Ref)}>`;
-    if (o['Fn::GetAtt'] !== undefined) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
-    if (o['Fn::Join'] !== undefined) {
-      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return parts.map(flatten).join(sep);
-    }
-    return JSON.stringify(v);
-  };
-  return flatten(stack.resolve(value));
 }
 
 function sesIdentityArn(stack: Stack, region: string, identity: string): string {

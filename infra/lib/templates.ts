@@ -101,8 +101,31 @@ export function buildLambdaTemplateStack(app: App): Stack {
     default: 'rate(1 hour)',
     description: 'How often every domain is reconciled (EventBridge schedule expression).',
   });
+  const canaryAddress = new CfnParameter(stack, 'CanaryAddress', {
+    type: 'String',
+    default: '',
+    allowedPattern: '^([^@\\s]+@[^@\\s]+\\.[^@\\s]+)?$',
+    description:
+      "Signing canary: the address its mail goes to (e.g. canary@canary.example.com). SES receiving in this stack's Region stores it in a private SSE-KMS bucket; the domain must be verified in SES here, and the receipt rule set activated once. Empty: no canary.",
+  });
+  const canaryZoneId = new CfnParameter(stack, 'CanaryHostedZoneId', {
+    type: 'String',
+    default: '',
+    allowedPattern: '^(Z[A-Z0-9]{1,31})?$',
+    description:
+      "Route 53 hosted zone of the canary address's domain: its MX record (inbound-smtp.<region>.amazonaws.com) is created there. Empty: publish the MX record yourself.",
+  });
   const hasZone = new CfnCondition(stack, 'HasHostedZone', {
     expression: Fn.conditionNot(Fn.conditionEquals(hostedZoneId.valueAsString, '')),
+  });
+  const hasCanary = new CfnCondition(stack, 'HasCanary', {
+    expression: Fn.conditionNot(Fn.conditionEquals(canaryAddress.valueAsString, '')),
+  });
+  const hasCanaryZone = new CfnCondition(stack, 'HasCanaryZone', {
+    expression: Fn.conditionAnd(
+      hasCanary,
+      Fn.conditionNot(Fn.conditionEquals(canaryZoneId.valueAsString, '')),
+    ),
   });
   const dns = Fn.conditionIf(
     hasZone.logicalId,
@@ -126,6 +149,9 @@ export function buildLambdaTemplateStack(app: App): Stack {
     },
     hostedZoneIds: [hostedZoneId.valueAsString],
     hostedZoneCondition: hasZone,
+    canary: { to: canaryAddress.valueAsString, hostedZoneId: canaryZoneId.valueAsString },
+    canaryCondition: hasCanary,
+    canaryZoneCondition: hasCanaryZone,
   });
   new CfnOutput(stack, 'FunctionName', { value: rotation.function.functionName });
   new CfnOutput(stack, 'TopicArn', {
@@ -134,6 +160,18 @@ export function buildLambdaTemplateStack(app: App): Stack {
   });
   new CfnOutput(stack, 'KeyBucket', { value: rotation.bucket.bucketName });
   new CfnOutput(stack, 'ConfigParameter', { value: rotation.configParameter.parameterName });
+  const inbox = rotation.canaryInbox as NonNullable<typeof rotation.canaryInbox>;
+  new CfnOutput(stack, 'CanaryInboxBucket', {
+    value: inbox.bucket.bucketName,
+    condition: hasCanary,
+    description: 'Where SES receiving stores the canary mail (read and deleted by the function).',
+  });
+  new CfnOutput(stack, 'CanaryReceiptRuleSet', {
+    value: inbox.ruleSetName,
+    condition: hasCanary,
+    description:
+      'Activate it once (aws ses set-active-receipt-rule-set --rule-set-name <this>) unless this account already receives mail in this Region; then move the rule into your active set.',
+  });
   Validations.of(stack).acknowledge({
     id: 'CdkNagValidationFailure',
     reason: 'Parameter-driven values are checked at deploy time by CloudFormation.',

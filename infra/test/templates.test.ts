@@ -65,6 +65,8 @@ describe('plain templates', () => {
         'CodeBucket',
         'CodeKey',
         'ScheduleExpression',
+        'CanaryAddress',
+        'CanaryHostedZoneId',
       ]),
     );
     expect((lambdaTemplate.Parameters as Record<string, Json>).CertificateValidityDays).toMatchObject({
@@ -148,6 +150,74 @@ describe('plain templates', () => {
         Properties: { EmailIdentity: { Ref: 'DomainName' }, DkimAttributes: { SigningEnabled: false } },
       },
     });
+  });
+
+  it('deploy the signing canary only when a canary address is given, SES sending bound to the canary addresses', () => {
+    const resources = lambdaTemplate.Resources as Record<string, Json>;
+    const canaryTypes = ['AWS::SES::ReceiptRuleSet', 'AWS::SES::ReceiptRule', 'AWS::Route53::RecordSet'];
+    const canaryIds = Object.entries(resources)
+      .filter(([id, r]) => id.includes('Canary') || canaryTypes.includes(String(r.Type)))
+      .map(([id]) => id);
+    expect(canaryIds.length).toBeGreaterThanOrEqual(7);
+    for (const id of canaryIds) {
+      const wanted = resources[id]?.Type === 'AWS::Route53::RecordSet' ? 'HasCanaryZone' : 'HasCanary';
+      expect(resources[id]?.Condition, id).toBe(wanted);
+    }
+    const conditions = lambdaTemplate.Conditions as Json;
+    expect(evaluate(conditions.HasCanary, lambdaTemplate, {})).toBe(false);
+    expect(evaluate(conditions.HasCanary, lambdaTemplate, { CanaryAddress: 'canary@c.example.com' })).toBe(
+      true,
+    );
+    expect(
+      evaluate(conditions.HasCanaryZone, lambdaTemplate, { CanaryAddress: 'canary@c.example.com' }),
+    ).toBe(false);
+    expect(
+      evaluate(conditions.HasCanaryZone, lambdaTemplate, {
+        CanaryAddress: 'canary@c.example.com',
+        CanaryHostedZoneId: 'Z0CANARY',
+      }),
+    ).toBe(true);
+
+    // The function's config: a canary reading the deployed inbox, or none at all.
+    expect(parseConfig(configFor({}), '/ssm/config').config.canary).toBeUndefined();
+    const loaded = parseConfig(configFor({ CanaryAddress: 'canary@c.example.com' }), '/ssm/config');
+    const bucketId = Object.keys(resources).find(
+      (id) => resources[id]?.Type === 'AWS::S3::Bucket' && id.includes('CanaryInbox'),
+    );
+    expect(loaded.config.canary).toMatchObject({
+      to: 'canary@c.example.com',
+      inbox: { type: 's3', bucket: `<${bucketId}>`, prefix: 'canary/', region: 'ap-northeast-1' },
+    });
+
+    // The only statement that lets the function send mail: from the canary address of each domain.
+    const send = policyStatements(lambdaTemplate).filter((s) =>
+      actionsOf(s).some((a) => /^ses:Send/.test(a)),
+    );
+    expect(send).toHaveLength(1);
+    expect(resources[send[0]?.where ?? '']?.Condition).toBe('HasCanary');
+    expect(evaluate(send[0]?.Condition, lambdaTemplate, BASE_PARAMETERS)).toEqual({
+      StringEquals: {
+        'ses:FromAddress': ['byodkim-canary@example.com', 'byodkim-canary@example.net'],
+        'aws:RequestedRegion': ['ap-northeast-1', 'us-east-1'],
+      },
+    });
+    expect(evaluate(send[0]?.Resource, lambdaTemplate, BASE_PARAMETERS)).toEqual([
+      'arn:*:ses:*:*:identity/example.com',
+      'arn:*:ses:*:*:identity/example.net',
+    ]);
+
+    // A deploy-time rule refuses a Region without SES receiving, only when a canary is asked for.
+    const rules = Object.values(lambdaTemplate.Rules as Record<string, Json>);
+    expect(rules).toHaveLength(1);
+    const rule = rules[0] as { RuleCondition: unknown; Assertions: Array<{ Assert: Json }> };
+    expect(evaluate(rule.RuleCondition, lambdaTemplate, {})).toBe(false);
+    expect(evaluate(rule.RuleCondition, lambdaTemplate, { CanaryAddress: 'canary@c.example.com' })).toBe(
+      true,
+    );
+    const contains = rule.Assertions[0]?.Assert['Fn::Contains'] as [string[], unknown];
+    expect(contains[0]).toEqual(expect.arrayContaining(['us-east-1', 'eu-west-1', 'ap-northeast-1']));
+    expect(contains[0]).not.toContain('ap-east-1');
+    expect(contains[1]).toEqual({ Ref: 'AWS::Region' });
   });
 
   it('report nothing unacknowledged to cdk-nag AwsSolutions', () => {
