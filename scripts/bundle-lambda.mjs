@@ -34,10 +34,11 @@ import { build } from 'esbuild';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = join(ROOT, 'src/lambda/handler.ts');
 /**
- * 1.5 MB: the budget for what importing the function loads (index.mjs and its static
- * imports); `init()` then loads the adapters its config names (S3, DynamoDB, Route 53...).
+ * 1.6 MB: the budget for what importing the function loads (index.mjs and its static
+ * imports; 1.5 MB until SES v1 came in for the batched health reads, +64 KB); `init()` then
+ * loads the adapters its config names (S3, DynamoDB, Route 53...).
  */
-export const MAX_BYTES = 1_500_000;
+export const MAX_BYTES = 1_600_000;
 /** 5 MB: the budget for the whole function directory (the canary's chunks included), minified. */
 export const MAX_TOTAL_BYTES = 5_000_000;
 

@@ -215,6 +215,22 @@ export class ServiceError extends ByodkimError {
   }
 }
 
+/**
+ * The call found no room in a service's API budget: throttled after its retries
+ * (`<SERVICE>_THROTTLED`), or deferred by byodkim's own SES budget before a deadline
+ * (`SES_DEFERRED`). The work is due again at the next pass: deferred, never a failure.
+ *
+ * @example
+ * ```ts
+ * if (isOverBudget(error)) console.error(`deferred to the next pass: ${error.message}`);
+ * ```
+ */
+export function isOverBudget(error: unknown): error is ServiceError {
+  return (
+    error instanceof ServiceError && (error.code.endsWith('_THROTTLED') || error.code === 'SES_DEFERRED')
+  );
+}
+
 /** Error codes of a vault key that cannot go to SES (the state records them as a key problem). */
 export const KEY_MISMATCH = 'KEY_MISMATCH';
 export const KEY_MISSING = 'KEY_MISSING';

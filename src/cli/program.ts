@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_CONCURRENCY } from '../engine/concurrency.js';
 import { ByodkimError, describeError, ExitCode } from '../errors.js';
 import type { GlobalOptions } from './context.js';
 
@@ -113,7 +114,7 @@ export function buildProgram(): Command {
     .description('run one reconcile pass: phases 3–8 for every domain (exit 3 while waiting on DNS or SES)')
     .option('--domain <domain>', 'only this domain')
     .option('--watch [seconds]', 'repeat every N seconds (default 300) until interrupted')
-    .option('--concurrency <n>', 'domains worked on at once', '16')
+    .option('--concurrency <n>', 'domains worked on at once', String(DEFAULT_CONCURRENCY))
     .action(lazy(() => import('./commands/apply.js')));
 
   program

@@ -23,7 +23,7 @@ export interface Stores {
 export interface ComposeOptions {
   /** Share (or inject) the AWS client factory; one per loaded config by default. */
   awsClients?: AwsClientFactory;
-  /** The time SES pacing keeps (the sandbox's virtual clock); the wall clock by default. */
+  /** The SES budget's time: the wall clock by default; a virtual one where days are simulated (bench). */
   sesPacerTimer?: PacerTimer;
 }
 
@@ -164,16 +164,27 @@ export async function buildRoute53Publisher(
   });
 }
 
-/** SES v2 in every region, through the config's AWS client factory. */
+/**
+ * SES in every region, through the config's AWS client factory, keeping one API budget for
+ * the whole process (`aws.sesRequestsPerSecond`, default 1 per account and region).
+ */
 export async function buildSigningService(
   loaded: LoadedConfig,
   options: ComposeOptions = {},
 ): Promise<SigningService> {
-  const { SesSigningService } = await import('../adapters/aws/ses.js');
-  const rate = loaded.config.aws?.sesRequestsPerSecond;
+  const [{ SesSigningService }, { SesBudget }] = await Promise.all([
+    import('../adapters/aws/ses.js'),
+    import('../adapters/aws/pacing.js'),
+  ]);
+  const aws = loaded.config.aws;
+  const budget = new SesBudget({
+    ...(aws?.sesRequestsPerSecond === undefined ? {} : { ratePerSecond: aws.sesRequestsPerSecond }),
+    ...(aws?.sesBurst === undefined ? {} : { burst: aws.sesBurst }),
+    ...(options.sesPacerTimer ? { timer: options.sesPacerTimer } : {}),
+  });
   return new SesSigningService({
     clients: options.awsClients ?? (await buildAwsClients(loaded)),
-    ...(rate === undefined ? {} : { requestsPerSecond: rate }),
-    ...(options.sesPacerTimer ? { pacerTimer: options.sesPacerTimer } : {}),
+    budget,
+    batchedHealthReads: aws?.sesBatchedHealthReads ?? true,
   });
 }

@@ -401,7 +401,22 @@ export const configSchema = z
           .max(10_000)
           .optional()
           .describe(
-            "Pace SES calls to at most this many per second per region (set it to your account's SES API rate): a fleet pass then runs at the rate instead of bouncing off it. Off by default.",
+            "SES calls per second per account and region (default 1, SES's documented and not adjustable rate for every action but sending). Every SES call of the process waits its turn: writes first, then reads of identities in transition, scheduled health reads last. Raise it only where AWS has granted more.",
+          ),
+        sesBurst: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .optional()
+          .describe(
+            'SES calls that may leave back to back after a quiet spell (default 1: the client keeps a token of the service in reserve so latency jitter does not turn into throttling).',
+          ),
+        sesBatchedHealthReads: z
+          .boolean()
+          .optional()
+          .describe(
+            'Make the scheduled health read with SES v1 GetIdentityDkimAttributes, 100 identities per call (default true); anything but SUCCESS with signing on is read again with SES v2 in the same pass.',
           ),
       })
       .strict()

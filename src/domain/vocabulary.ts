@@ -108,6 +108,11 @@ export function failedReason(reason: string): string {
   return `${reason}Failed`;
 }
 
+/** The history reason of a step the API budget deferred to the next pass: `<reason>Deferred`. */
+export function deferredReason(reason: string): string {
+  return `${reason}Deferred`;
+}
+
 /**
  * Step kinds and what each does to the world. `sideEffect`: the step calls a port (vault,
  * DNS, SES, notifier). `creates`: the side effect makes something that must be named by

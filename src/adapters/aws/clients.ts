@@ -15,9 +15,9 @@
  * - The retry strategies classify HTTP 429, `ThrottlingException`,
  *   `TooManyRequestsException` (and the other throttling codes) as throttling, 5xx and
  *   connection resets as transient, and back off exponentially with full jitter (throttling
- *   with a larger base delay), within a client-wide retry quota. `adaptive` adds a
- *   client-side token bucket that slows sending down after throttling, which suits SES's
- *   per-account rate limit when a fleet pass calls it thousands of times.
+ *   with a larger base delay), within a client-wide retry quota. SES's one request per second
+ *   is kept by byodkim's own budget (pacing.ts), which every attempt waits on, so SES clients
+ *   use `standard` retries too: the SDK's `adaptive` limiter would slow them a second time.
  *
  * @example
  * const clients = new AwsClientFactory({ profile: 'prod', endpoints: { s3: 'http://127.0.0.1:5000' } });
@@ -27,11 +27,20 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { type AwsSetup, rememberSetup } from './errors.js';
 
 /** The services byodkim uses, by the keys of the config's `aws.endpoints`. */
-export type AwsServiceName = 'sesv2' | 's3' | 'secretsmanager' | 'dynamodb' | 'route53' | 'sns' | 'kms';
+export type AwsServiceName =
+  | 'sesv2'
+  | 'ses'
+  | 's3'
+  | 'secretsmanager'
+  | 'dynamodb'
+  | 'route53'
+  | 'sns'
+  | 'kms';
 
 /** The environment variables the SDK itself reads for each service (its service id, upper-cased, spaces as `_`). */
 export const SDK_ENDPOINT_ENV: Readonly<Record<AwsServiceName, string>> = {
   sesv2: 'AWS_ENDPOINT_URL_SESV2',
+  ses: 'AWS_ENDPOINT_URL_SES',
   s3: 'AWS_ENDPOINT_URL_S3',
   secretsmanager: 'AWS_ENDPOINT_URL_SECRETS_MANAGER',
   dynamodb: 'AWS_ENDPOINT_URL_DYNAMODB',
@@ -55,7 +64,7 @@ export interface AwsClientOptions {
   credentials?: AwsCredentials;
   /** Attempts per call including the first. Default 5. */
   maxAttempts?: number;
-  /** Default: `adaptive` for SES (rate-limited per account), `standard` for the rest. */
+  /** Default `standard` (SES is paced by byodkim's own budget, not the SDK's adaptive limiter). */
   retryMode?: 'standard' | 'adaptive';
   /** Time to establish a connection. Default 5 s (config `aws.connectTimeoutMs`). */
   connectionTimeoutMs?: number;
@@ -105,7 +114,25 @@ export class AwsClientFactory {
   /** The endpoint a client of `service` will use, if any is overridden (config first, then the SDK's env vars). */
   endpointOf(service: AwsServiceName): string | undefined {
     const env = this.#options.env ?? process.env;
+    if (service === 'ses')
+      return this.#options.endpoints?.ses ?? env[SDK_ENDPOINT_ENV.ses] ?? this.endpointOf('sesv2');
     return this.#options.endpoints?.[service] ?? env[SDK_ENDPOINT_ENV[service]] ?? env.AWS_ENDPOINT_URL;
+  }
+
+  /**
+   * The endpoint set on the client itself: the config's, and for SES v1 whatever SES v2 goes
+   * to (SES serves both APIs on one host, so a v2 emulator endpoint must never leave v1 reads
+   * going to AWS).
+   */
+  #explicitEndpoint(service: AwsServiceName): string | undefined {
+    const env = this.#options.env ?? process.env;
+    if (
+      service === 'ses' &&
+      this.#options.endpoints?.ses === undefined &&
+      env[SDK_ENDPOINT_ENV.ses] === undefined
+    )
+      return this.endpointOf('sesv2');
+    return this.#options.endpoints?.[service];
   }
 
   /**
@@ -115,10 +142,10 @@ export class AwsClientFactory {
    */
   config(service: AwsServiceName, region: string | undefined): AwsClientConfig {
     const o = this.#options;
-    const explicitEndpoint = o.endpoints?.[service];
+    const explicitEndpoint = this.#explicitEndpoint(service);
     const config: AwsClientConfig = {
       maxAttempts: o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      retryMode: o.retryMode ?? (service === 'sesv2' ? 'adaptive' : 'standard'),
+      retryMode: o.retryMode ?? 'standard',
       requestHandler: {
         connectionTimeout: o.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
         requestTimeout: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { applyDomain, forEachDomain } from '../../engine/reconcile.js';
+import { applyDomain, DEFAULT_CONCURRENCY, forEachDomain } from '../../engine/reconcile.js';
 import { domainSummary, soonestFollowUp, stepReports } from '../../engine/report.js';
 import { type GlobalOptions, integerOption } from '../context.js';
 import { cliEngine, exitCodeOf, reportDomainErrors } from '../engine-context.js';
@@ -16,7 +16,7 @@ export async function run(
       : options.watch === true
         ? 300
         : integerOption(options.watch, '--watch', 1, 7 * 86_400);
-  const concurrency = integerOption(options.concurrency ?? 16, '--concurrency', 1, 1024);
+  const concurrency = integerOption(options.concurrency ?? DEFAULT_CONCURRENCY, '--concurrency', 1, 1024);
   const { deps, domains } = await cliEngine(global, options.domain);
   for (;;) {
     const { results } = await forEachDomain(domains, (d) => applyDomain(d, deps), { concurrency });

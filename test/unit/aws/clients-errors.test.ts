@@ -31,10 +31,24 @@ describe('AWS client factory', () => {
       requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
     });
     const ses = factory.config('sesv2', 'eu-west-1');
-    expect(ses.retryMode).toBe('adaptive');
+    // SES is paced by byodkim's own budget; the SDK's adaptive limiter would slow it twice.
+    expect(ses.retryMode).toBe('standard');
     expect(ses.endpoint).toBeUndefined();
     expect(ses.forcePathStyle).toBeUndefined();
     expect(factory.config('dynamodb', undefined).region).toBeUndefined();
+  });
+
+  it('sends SES v1 (batched health reads) wherever SES v2 goes, unless told otherwise', () => {
+    const configured = new AwsClientFactory({ endpoints: { sesv2: 'http://127.0.0.1:4579' }, env: {} });
+    expect(configured.config('ses', 'eu-west-1').endpoint).toBe('http://127.0.0.1:4579');
+    const byEnv = new AwsClientFactory({ env: { AWS_ENDPOINT_URL_SESV2: 'http://127.0.0.1:4580' } });
+    expect(byEnv.config('ses', 'eu-west-1').endpoint).toBe('http://127.0.0.1:4580');
+    const own = new AwsClientFactory({
+      env: { AWS_ENDPOINT_URL_SESV2: 'http://127.0.0.1:4580', AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:4581' },
+    });
+    expect(own.config('ses', 'eu-west-1').endpoint).toBeUndefined(); // the SDK reads its own variable
+    expect(own.endpointOf('ses')).toBe('http://127.0.0.1:4581');
+    expect(new AwsClientFactory({ env: {} }).config('ses', 'eu-west-1').endpoint).toBeUndefined();
   });
 
   it('leaves AWS_ENDPOINT_URL* to the SDK, but knows S3 then needs path-style addressing', () => {
