@@ -27,8 +27,14 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { canaryFromAddresses, grantCanary } from './canary-iam.js';
-import { type ByodkimCanary, ByodkimCanaryInbox } from './canary-inbox.js';
+import {
+  canaryFromAddresses,
+  grantCanaryImapPassword,
+  grantCanaryInbox,
+  grantCanarySend,
+  imapSecretId,
+} from './canary-iam.js';
+import { type ByodkimCanary, ByodkimCanaryInbox, S3_INBOX_SETTINGS } from './canary-inbox.js';
 import {
   type DomainListTokens,
   domainsValue,
@@ -189,13 +195,21 @@ export interface ByodkimRotationProps {
   readonly hostedZoneCondition?: CfnCondition;
   /**
    * The signing canary: its inbox (SES receiving in this stack's Region into a private
-   * SSE-KMS bucket, the MX record in Route 53 when the zone is given), the config `canary`,
-   * and IAM to read and delete under the inbox prefix and to send only from the canary address.
-   * Default: no canary.
+   * SSE-KMS bucket, the MX record in Route 53 when the zone is given) or an IMAP mailbox,
+   * the config `canary`, and IAM to send only as the canary address and to read the inbox
+   * (objects under its prefix, or the IMAP password's one secret). Default: no canary.
    */
   readonly canary?: ByodkimCanary;
-  /** Deploy the canary only when this holds (the plain template's `HasCanary`). */
+  /** Send canaries only when this holds (the plain template's `HasCanary`). */
   readonly canaryCondition?: CfnCondition;
+  /**
+   * Deploy the SES receiving inbox only when this holds (the plain template's
+   * `HasCanaryInbox`); with it, `canary.imap` is used only while `canaryImapCondition` holds.
+   * Its expression must use parameters only (a deploy-time rule repeats it). Default `canaryCondition`.
+   */
+  readonly canaryInboxCondition?: CfnCondition;
+  /** Read the canaries over IMAP only when this holds (the plain template's `HasCanaryImap`). */
+  readonly canaryImapCondition?: CfnCondition;
   /** Deploy the canary's MX record only when this holds (the plain template's `HasCanaryZone`). */
   readonly canaryZoneCondition?: CfnCondition;
 }
@@ -234,7 +248,7 @@ export class ByodkimRotation extends Construct {
   readonly stackEventRule: events.Rule;
   readonly alarms: cloudwatch.IAlarm[];
   readonly dashboard: cloudwatch.Dashboard;
-  /** The signing canary's inbox, when `canary` is given. */
+  /** The signing canary's SES receiving inbox, when `canary` is given without `imap` (or both, conditionally). */
   readonly canaryInbox: ByodkimCanaryInbox | undefined;
 
   constructor(scope: Construct, id: string, props: ByodkimRotationProps) {
@@ -383,15 +397,15 @@ export class ByodkimRotation extends Construct {
     });
 
     // ── Signing canary: its inbox ─────────────────────────────────────────────────────
+    const inboxCondition = props.canaryInboxCondition ?? props.canaryCondition;
     this.canaryInbox =
-      props.canary === undefined
+      props.canary === undefined || !deploysInbox(props)
         ? undefined
         : new ByodkimCanaryInbox(this, 'CanaryInbox', {
             canary: props.canary,
             removalPolicy,
             // A conditional inbox cannot log into the shared bucket (see ByodkimCanaryInbox).
-            ...(props.canaryCondition ? {} : { accessLogsBucket: this.accessLogsBucket }),
-            ...(props.canaryCondition ? { condition: props.canaryCondition } : {}),
+            ...(inboxCondition ? { condition: inboxCondition } : { accessLogsBucket: this.accessLogsBucket }),
             ...(props.canaryZoneCondition ? { zoneCondition: props.canaryZoneCondition } : {}),
           });
 
@@ -526,25 +540,51 @@ export class ByodkimRotation extends Construct {
     );
   }
 
-  /** `canary: {...}` for the function's config (empty without a canary, or while its condition fails). */
+  /**
+   * `canary: {...}` for the function's config: reading the IMAP mailbox or the deployed
+   * inbox, whichever the conditions choose; empty without a canary.
+   */
   #canaryConfigLine(props: ByodkimRotationProps): string {
     const canary = props.canary;
+    if (!canary) return '';
+    const line = (inbox: Record<string, unknown>) =>
+      yamlLines([
+        [
+          'canary',
+          jsonValue(this, {
+            to: canary.to,
+            ...(canary.from === undefined ? {} : { from: canary.from }),
+            inbox,
+            ...(canary.intervalHours === undefined ? {} : { intervalHours: canary.intervalHours }),
+            ...(canary.switchIntervalMinutes === undefined
+              ? {}
+              : { switchIntervalMinutes: canary.switchIntervalMinutes }),
+            ...(canary.retentionHours === undefined ? {} : { retentionHours: canary.retentionHours }),
+          }),
+        ],
+      ]);
     const inbox = this.canaryInbox;
-    if (!canary || !inbox) return '';
-    const value = {
-      to: canary.to,
-      ...(canary.from === undefined ? {} : { from: canary.from }),
-      inbox: { type: 's3', bucket: inbox.bucket.bucketName, prefix: inbox.prefix, region: Aws.REGION },
-      ...(canary.intervalHours === undefined ? {} : { intervalHours: canary.intervalHours }),
-      ...(canary.switchIntervalMinutes === undefined
-        ? {}
-        : { switchIntervalMinutes: canary.switchIntervalMinutes }),
-      ...(canary.retentionHours === undefined ? {} : { retentionHours: canary.retentionHours }),
-    };
-    const line = yamlLines([['canary', jsonValue(this, value)]]);
-    return props.canaryCondition
-      ? Fn.conditionIf(props.canaryCondition.logicalId, line, '').toString()
-      : line;
+    const s3Line = inbox
+      ? line({ type: 's3', bucket: inbox.bucket.bucketName, prefix: inbox.prefix, region: Aws.REGION })
+      : '';
+    const { imap } = canary;
+    const imapLine = imap
+      ? line({
+          type: 'imap',
+          host: imap.host,
+          port: imap.port ?? 993,
+          secure: imap.secure ?? true,
+          user: imap.user,
+          mailbox: imap.mailbox ?? 'INBOX',
+          passwordSecret: imapSecretId(imap.passwordSecret),
+        })
+      : '';
+    const inboxCondition = props.canaryInboxCondition ?? props.canaryCondition;
+    const s3Text =
+      inbox && inboxCondition ? Fn.conditionIf(inboxCondition.logicalId, s3Line, '').toString() : s3Line;
+    if (!imap) return s3Text;
+    if (!props.canaryImapCondition) return imapLine;
+    return Fn.conditionIf(props.canaryImapCondition.logicalId, imapLine, s3Text).toString();
   }
 
   #grant(
@@ -751,15 +791,27 @@ export class ByodkimRotation extends Construct {
     // SNS: its own topic.
     add('PublishNotifications', { actions: ['sns:Publish'], resources: [this.topic.topicArn] });
 
-    if (this.canaryInbox && props.canary) {
-      const canaryPolicy = grantCanary(this, {
+    // The canary: send only as the canary address, read only its inbox.
+    if (props.canary) {
+      grantCanarySend(this, {
         role: this.role,
-        inbox: this.canaryInbox,
         fromAddresses: canaryFromAddresses(props.canary, props.domains),
         sendScope,
+        condition: props.canaryCondition,
       });
-      if (props.canaryCondition) {
-        (canaryPolicy.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = props.canaryCondition;
+      if (this.canaryInbox) {
+        grantCanaryInbox(this, {
+          role: this.role,
+          inbox: this.canaryInbox,
+          condition: props.canaryInboxCondition ?? props.canaryCondition,
+        });
+      }
+      if (props.canary.imap) {
+        grantCanaryImapPassword(this, {
+          role: this.role,
+          imap: props.canary.imap,
+          condition: props.canaryImapCondition ?? props.canaryCondition,
+        });
       }
     }
   }
@@ -869,6 +921,30 @@ export class ByodkimRotation extends Construct {
     );
     return dashboard;
   }
+}
+
+/**
+ * Whether the SES receiving inbox is deployed: without `imap` always; with it only in a
+ * template that chooses between the two by condition. Inbox settings beside `imap` alone
+ * would be silently ignored, so they are refused.
+ */
+function deploysInbox(props: ByodkimRotationProps): boolean {
+  const canary = props.canary;
+  if (!canary?.imap) return true;
+  if (props.canaryImapCondition) {
+    if (!props.canaryInboxCondition)
+      throw new Error(
+        'ByodkimRotation: canaryImapCondition needs canaryInboxCondition (the inbox must not be deployed while IMAP is chosen)',
+      );
+    return true;
+  }
+  const stray = S3_INBOX_SETTINGS.filter((k) => canary[k] !== undefined);
+  if (stray.length > 0) {
+    throw new Error(
+      `ByodkimRotation: canary.imap reads an existing mailbox, so canary.${stray.join(', canary.')} (settings of the SES receiving inbox) cannot apply; remove them or canary.imap`,
+    );
+  }
+  return false;
 }
 
 function sesIdentityArn(stack: Stack, region: string, identity: string): string {

@@ -11,6 +11,7 @@ import {
   aws_route53 as route53,
   Stack,
   aws_s3 as s3,
+  type aws_secretsmanager as secretsmanager,
   aws_ses as ses,
   Token,
   Validations,
@@ -59,14 +60,45 @@ export interface ByodkimCanary {
    * and CloudFormation cannot switch it without replacing yours.
    */
   readonly receiptRuleSetName?: string;
+  /**
+   * Read the canaries from this existing IMAP mailbox instead of deploying an SES receiving
+   * inbox (then none of the inbox settings above apply). Default: the SES receiving inbox.
+   */
+  readonly imap?: ByodkimCanaryImap;
 }
+
+/** A mailbox the canary address already delivers to, read over IMAP (config `canary.inbox` of type `imap`). */
+export interface ByodkimCanaryImap {
+  readonly host: string;
+  /** Default 993. */
+  readonly port?: number;
+  /** TLS from the start (default true); false: STARTTLS when offered. */
+  readonly secure?: boolean;
+  readonly user: string;
+  /** Default `INBOX`. */
+  readonly mailbox?: string;
+  /**
+   * The secret holding the password (its whole string, or a JSON `password` field): the
+   * function may read this one secret and no other.
+   */
+  readonly passwordSecret: secretsmanager.ISecret;
+}
+
+/** The settings that belong to the SES receiving inbox, meaningless with `imap`. */
+export const S3_INBOX_SETTINGS = [
+  'prefix',
+  'bucketName',
+  'hostedZoneId',
+  'receiptRuleSetName',
+  'inboxExpiration',
+] as const satisfies ReadonlyArray<keyof ByodkimCanary>;
 
 export interface ByodkimCanaryInboxProps {
   readonly canary: ByodkimCanary;
   /** Bucket for the inbox's S3 server access logs; without it the inbox is not logged (acknowledged). */
   readonly accessLogsBucket?: s3.IBucket;
   readonly removalPolicy: RemovalPolicy;
-  /** Deploy everything only when this holds (the plain template's `HasCanary`). */
+  /** Deploy everything only when this holds (the plain template's `HasCanaryInbox`). */
   readonly condition?: CfnCondition;
   /** Deploy the MX record only when this holds (the plain template's `HasCanaryZone`). */
   readonly zoneCondition?: CfnCondition;

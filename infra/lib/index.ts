@@ -17,7 +17,12 @@ export {
   METRICS_NAMESPACE,
   PHASE_MANAGER_INPUT,
 } from './byodkim-rotation.js';
-export { DEFAULT_CANARY_FROM } from './canary-iam.js';
-export { type ByodkimCanary, ByodkimCanaryInbox, type ByodkimCanaryInboxProps } from './canary-inbox.js';
+export { CANARY_SEND_ACTIONS, DEFAULT_CANARY_FROM } from './canary-iam.js';
+export {
+  type ByodkimCanary,
+  type ByodkimCanaryImap,
+  ByodkimCanaryInbox,
+  type ByodkimCanaryInboxProps,
+} from './canary-inbox.js';
 export { ByodkimSesIdentities, type ByodkimSesIdentitiesProps } from './ses-identities.js';
 export { inboundSmtpEndpoint, SES_RECEIVING_REGIONS } from './ses-receiving.js';

@@ -3,11 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, aws_kms as kms, Stack, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { ByodkimRotation, type ByodkimRotationProps } from '../lib/byodkim-rotation.js';
+import type { ByodkimCanary } from '../lib/canary-inbox.js';
 import { SES_RECEIVING_REGIONS } from '../lib/ses-receiving.js';
 import {
   actionsOf,
@@ -27,12 +28,13 @@ const REGION = 'ap-northeast-1';
 const CANARY_TO = 'canary@canary.example.com';
 
 function build(
-  canary: ByodkimRotationProps['canary'],
+  canary: ByodkimCanary | ((stack: Stack) => ByodkimCanary) | undefined,
   overrides: Partial<ByodkimRotationProps> & { region?: string } = {},
 ) {
   const { region, ...rest } = overrides;
   const app = new App();
   const stack = new Stack(app, 'Test', { env: { account: ACCOUNT, region: region ?? REGION } });
+  if (typeof canary === 'function') canary = canary(stack);
   const rotation = new ByodkimRotation(stack, 'Rotation', {
     domains: [
       { domain: 'example.com', regions: ['ap-northeast-1', 'us-east-1'] },
@@ -211,15 +213,17 @@ describe('ByodkimRotation canary: the inbox', () => {
 });
 
 describe('ByodkimRotation canary: what the function may do', () => {
-  const canaryStatements = policyStatements(json).filter((s) => s.where.startsWith('RotationCanaryPolicy'));
+  const inboxStatements = policyStatements(json).filter((s) =>
+    s.where.startsWith('RotationCanaryInboxPolicy'),
+  );
 
   it('reads and deletes inbox objects under the prefix only, lists only the prefix, decrypts only through S3', () => {
-    const s3 = canaryStatements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    const s3 = inboxStatements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
     expect(s3.map((s) => [actionsOf(s), resolved(s.Resource), resolved(s.Condition)])).toEqual([
       [['s3:GetObject', 's3:DeleteObject'], `<${inboxBucketId}.Arn>/canary/*`, undefined],
       [['s3:ListBucket'], `<${inboxBucketId}.Arn>`, { StringLike: { 's3:prefix': ['canary/*'] } }],
     ]);
-    const kms = canaryStatements.find((s) => actionsOf(s).includes('kms:Decrypt'));
+    const kms = inboxStatements.find((s) => actionsOf(s).includes('kms:Decrypt'));
     expect(resolved(kms?.Resource)).toBe(`<${inboxKeyId}.Arn>`);
     expect(resolved(kms?.Condition)).toEqual({
       StringEquals: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` },
@@ -227,7 +231,7 @@ describe('ByodkimRotation canary: what the function may do', () => {
     // Nothing else of the function reaches the inbox bucket.
     const elsewhere = policyStatements(json).filter(
       (s) =>
-        !s.where.startsWith('RotationCanaryPolicy') &&
+        !s.where.startsWith('RotationCanaryInboxPolicy') &&
         !s.where.includes('BucketPolicy') &&
         JSON.stringify(s.Resource ?? '').includes(inboxBucketId),
     );
@@ -238,7 +242,8 @@ describe('ByodkimRotation canary: what the function may do', () => {
     const send = policyStatements(json).filter((s) => actionsOf(s).some((a) => /^ses:Send/.test(a)));
     expect(send).toHaveLength(1);
     const [statement] = send as [PolicyStatementJson];
-    expect(actionsOf(statement)).toEqual(['ses:SendEmail']);
+    // SES v2 SendEmail is authorized as SendEmail (simple content) or SendRawEmail (raw).
+    expect(actionsOf(statement)).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
     expect(resolved(statement.Condition)).toEqual({
       StringEquals: { 'ses:FromAddress': ['byodkim-canary@example.com', 'byodkim-canary@example.net'] },
     });
@@ -250,7 +255,7 @@ describe('ByodkimRotation canary: what the function may do', () => {
       ].sort(),
     );
     const custom = build({ to: CANARY_TO, from: 'dkim-probe@{domain}' });
-    const customSend = policyStatements(custom.json).find((s) => actionsOf(s).includes('ses:SendEmail'));
+    const customSend = policyStatements(custom.json).find((s) => actionsOf(s).includes('ses:SendRawEmail'));
     expect(evaluate(customSend?.Condition, custom.json, {})).toEqual({
       StringEquals: { 'ses:FromAddress': ['dkim-probe@example.com', 'dkim-probe@example.net'] },
     });
@@ -267,6 +272,149 @@ describe('ByodkimRotation canary: what the function may do', () => {
       'byodkim-canary@example.com',
       'byodkim-canary@example.net',
     ]);
+  });
+});
+
+describe('ByodkimRotation canary: an IMAP mailbox instead of the SES receiving inbox', () => {
+  const SECRET_NAME = 'canary/imap';
+  /** What Secrets Manager would name that secret (six random characters appended). */
+  const secretArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${SECRET_NAME}-AbC123`;
+  const imapCanary =
+    (secret: (stack: Stack) => secretsmanager.ISecret, extra: Partial<ByodkimCanary> = {}) =>
+    (stack: Stack): ByodkimCanary => ({
+      to: CANARY_TO,
+      imap: { host: 'imap.example.com', user: 'canary', passwordSecret: secret(stack) },
+      ...extra,
+    });
+  const byName = imapCanary((stack) => secretsmanager.Secret.fromSecretNameV2(stack, 'Imap', SECRET_NAME));
+  const imap = build(byName);
+
+  /** Whether an IAM resource pattern (`*`, `?` wildcards) matches an ARN. */
+  const matches = (pattern: unknown, arn: string) =>
+    typeof pattern === 'string' &&
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\/]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    ).test(arn);
+
+  it('deploys no SES receiving, bucket, key or MX record, and needs no receiving Region', () => {
+    for (const type of ['AWS::SES::ReceiptRuleSet', 'AWS::SES::ReceiptRule', 'AWS::Route53::RecordSet'])
+      expect(resourcesOf(imap.json, type), type).toEqual([]);
+    expect(imap.rotation.canaryInbox).toBeUndefined();
+    expect(JSON.stringify(imap.json)).not.toContain('CanaryInbox');
+    // ap-east-1 has no SES receiving; an IMAP canary does not need it.
+    expect(() => build(byName, { region: 'ap-east-1' })).not.toThrow();
+  });
+
+  it('lets the function read that one secret and no other statement reach it', () => {
+    // Every statement that could read a secret's value (ListSecrets returns metadata only).
+    const reads = policyStatements(imap.json).filter((s) =>
+      actionsOf(s).some((a) => ['secretsmanager:GetSecretValue', 'secretsmanager:*', '*'].includes(a)),
+    );
+    const canary = reads.filter((s) => s.where.startsWith('RotationCanaryImapPolicy'));
+    expect(canary).toHaveLength(1);
+    const [statement] = canary as [PolicyStatementJson];
+    expect(actionsOf(statement)).toEqual(['secretsmanager:GetSecretValue']);
+    expect(evaluate(statement.Resource, imap.json, {})).toBe(
+      `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${SECRET_NAME}-??????`,
+    );
+    expect(matches(evaluate(statement.Resource, imap.json, {}), secretArn)).toBe(true);
+    // A secret whose name only starts the same is not read.
+    expect(
+      matches(evaluate(statement.Resource, imap.json, {}), `${secretArn.replace('-AbC123', '-old-AbC123')}`),
+    ).toBe(false);
+    const others = reads.filter(
+      (s) =>
+        s !== statement &&
+        resourcesOfStatement(s).some((r) => matches(evaluate(r, imap.json, {}), secretArn)),
+    );
+    expect(others).toEqual([]);
+    // No S3 inbox to read.
+    expect(policyStatements(imap.json).some((s) => s.where.startsWith('RotationCanaryInboxPolicy'))).toBe(
+      false,
+    );
+  });
+
+  it('names a secret given by complete ARN exactly, and decrypts it through Secrets Manager when it has its own key', () => {
+    const withKey = build(
+      imapCanary((stack) =>
+        secretsmanager.Secret.fromSecretAttributes(stack, 'Imap', {
+          secretCompleteArn: secretArn,
+          encryptionKey: kms.Key.fromKeyArn(
+            stack,
+            'ImapKey',
+            `arn:aws:kms:${REGION}:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555`,
+          ),
+        }),
+      ),
+    );
+    const statements = policyStatements(withKey.json).filter((s) =>
+      s.where.startsWith('RotationCanaryImapPolicy'),
+    );
+    expect(
+      statements.map((s) => [
+        actionsOf(s),
+        evaluate(s.Resource, withKey.json, {}),
+        evaluate(s.Condition, withKey.json, {}),
+      ]),
+    ).toEqual([
+      [['secretsmanager:GetSecretValue'], secretArn, undefined],
+      [
+        ['kms:Decrypt'],
+        `arn:aws:kms:${REGION}:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555`,
+        { StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` } },
+      ],
+    ]);
+    const parameter = onlyResource(withKey.json, 'AWS::SSM::Parameter').Properties as Json;
+    const loaded = parseConfig(String(evaluate(parameter.Value, withKey.json, {})), '/ssm/config');
+    expect(loaded.config.canary?.inbox).toMatchObject({ type: 'imap', passwordSecret: secretArn });
+  });
+
+  it('hands the function a config whose canary reads the mailbox, the password by secret name', () => {
+    const parameter = onlyResource(imap.json, 'AWS::SSM::Parameter').Properties as Json;
+    const loaded = parseConfig(String(evaluate(parameter.Value, imap.json, {})), '/ssm/config');
+    expect(loaded.config.canary).toEqual(
+      expect.objectContaining({
+        to: CANARY_TO,
+        inbox: {
+          type: 'imap',
+          host: 'imap.example.com',
+          port: 993,
+          secure: true,
+          user: 'canary',
+          mailbox: 'INBOX',
+          passwordSecret: SECRET_NAME,
+          allowSelfSigned: false,
+        },
+      }),
+    );
+  });
+
+  it('still sends only as the canary addresses', () => {
+    const send = policyStatements(imap.json).filter((s) => actionsOf(s).some((a) => /^ses:Send/.test(a)));
+    expect(send).toHaveLength(1);
+    expect(evaluate(send[0]?.Condition, imap.json, {})).toEqual({
+      StringEquals: { 'ses:FromAddress': ['byodkim-canary@example.com', 'byodkim-canary@example.net'] },
+    });
+  });
+
+  it('refuses settings of the SES receiving inbox beside imap, naming them', () => {
+    expect(() =>
+      build(
+        imapCanary((stack) => secretsmanager.Secret.fromSecretNameV2(stack, 'Imap', SECRET_NAME), {
+          hostedZoneId: 'Z0CANARY',
+          prefix: 'x/',
+        }),
+      ),
+    ).toThrow(
+      /canary\.imap reads an existing mailbox, so canary\.prefix, canary\.hostedZoneId .*cannot apply/,
+    );
+  });
+
+  it('reports nothing unacknowledged to cdk-nag AwsSolutions', () => {
+    expect(unacknowledgedNagFindings(imap.stack)).toEqual([]);
   });
 });
 
@@ -311,7 +459,14 @@ describe('the synthesized template, read back from disk', () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('allows ses:SendEmail only with ses:FromAddress equal to the canary addresses', () => {
+  const DOMAINS = [
+    'domains:',
+    '  - { domain: example.com, regions: [us-east-1, eu-west-1] }',
+    '  - { domain: example.org, regions: [us-east-1] }',
+  ];
+
+  /** `cdk synth` of the sample app for this config; the template file read back as JSON. */
+  function synth(canaryLines: string[]): unknown {
     const dir = mkdtempSync(join(tmpdir(), 'byodkim-canary-synth-'));
     dirs.push(dir);
     const config = join(dir, 'byodkim.config.yaml');
@@ -320,34 +475,35 @@ describe('the synthesized template, read back from disk', () => {
       [
         'version: 1',
         'dns: { provider: route53, hostedZoneId: Z0EXAMPLE1234567890 }',
-        'canary:',
-        '  to: canary@canary.example.com',
-        '  from: "dkim-canary@{domain}"',
-        '  inbox: { type: s3, bucket: example-canary-inbox, prefix: canary/ }',
-        'domains:',
-        '  - { domain: example.com, regions: [us-east-1, eu-west-1] }',
-        '  - { domain: example.org, regions: [us-east-1] }',
+        ...canaryLines,
+        ...DOMAINS,
         '',
       ].join('\n'),
     );
     const out = join(dir, 'cdk.out');
-    execFileSync(resolve(infra, '../node_modules/.bin/tsx'), ['bin/app.ts'], {
-      cwd: infra,
-      env: {
-        ...process.env,
-        CDK_OUTDIR: out,
-        CDK_CONTEXT_JSON: JSON.stringify({
-          config,
-          account: ACCOUNT,
-          region: 'us-east-1',
-          canaryHostedZoneId: 'Z0CANARYZONE',
-        }),
-      },
-      stdio: 'pipe',
-    });
-    const template = JSON.parse(readFileSync(join(out, 'Byodkim.template.json'), 'utf8')) as unknown;
+    try {
+      execFileSync(resolve(infra, '../node_modules/.bin/tsx'), ['bin/app.ts'], {
+        cwd: infra,
+        env: {
+          ...process.env,
+          CDK_OUTDIR: out,
+          CDK_CONTEXT_JSON: JSON.stringify({
+            config,
+            account: ACCOUNT,
+            region: 'us-east-1',
+            canaryHostedZoneId: 'Z0CANARYZONE',
+          }),
+        },
+        stdio: 'pipe',
+      });
+    } catch (error) {
+      throw new Error(String((error as { stderr?: Buffer }).stderr ?? error));
+    }
+    return JSON.parse(readFileSync(join(out, 'Byodkim.template.json'), 'utf8')) as unknown;
+  }
 
-    // Every policy statement anywhere in the file, found by shape rather than by resource type.
+  /** Every policy statement anywhere in the file, found by shape rather than by resource type. */
+  function statementsIn(template: unknown): Json[] {
     const statements: Json[] = [];
     const walk = (node: unknown): void => {
       if (Array.isArray(node)) node.forEach(walk);
@@ -358,14 +514,24 @@ describe('the synthesized template, read back from disk', () => {
       }
     };
     walk(template);
+    return statements;
+  }
+  const actions = (s: Json) => (Array.isArray(s.Action) ? s.Action : [s.Action]) as string[];
+  const allowing = (statements: Json[], wanted: (action: string) => boolean) =>
+    statements.filter((s) => s.Effect === 'Allow' && actions(s).some((a) => a === '*' || wanted(a)));
+
+  it('allows ses:SendEmail and ses:SendRawEmail only with ses:FromAddress equal to the canary addresses', () => {
+    const template = synth([
+      'canary:',
+      '  to: canary@canary.example.com',
+      '  from: "dkim-canary@{domain}"',
+      '  inbox: { type: s3, bucket: example-canary-inbox, prefix: canary/ }',
+    ]);
+    const statements = statementsIn(template);
     expect(statements.length).toBeGreaterThan(10);
-    const actions = (s: Json) => (Array.isArray(s.Action) ? s.Action : [s.Action]) as string[];
-    const couldSend = statements.filter(
-      (s) =>
-        s.Effect === 'Allow' && actions(s).some((a) => a === '*' || a === 'ses:*' || /^ses:Send/i.test(a)),
-    );
+    const couldSend = allowing(statements, (a) => a === 'ses:*' || /^ses:Send/i.test(a));
     expect(couldSend).toHaveLength(1);
-    expect(actions(couldSend[0] as Json)).toEqual(['ses:SendEmail']);
+    expect(actions(couldSend[0] as Json)).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
     expect((couldSend[0] as Json).Condition).toEqual({
       StringEquals: { 'ses:FromAddress': ['dkim-canary@example.com', 'dkim-canary@example.org'] },
     });
@@ -373,6 +539,43 @@ describe('the synthesized template, read back from disk', () => {
     const text = JSON.stringify(template);
     expect(text).toContain('"BucketName":"example-canary-inbox"');
     expect(text).toContain('"HostedZoneId":"Z0CANARYZONE"');
+  });
+
+  it('with an IMAP inbox, reads the password from that one secret and deploys no SES receiving', () => {
+    const template = synth([
+      'canary:',
+      '  to: canary@mail.example.net',
+      '  inbox: { type: imap, host: imap.example.net, user: canary, passwordSecret: byodkim/canary-imap }',
+    ]);
+    const statements = statementsIn(template);
+    const couldRead = allowing(
+      statements,
+      (a) => a === 'secretsmanager:*' || a === 'secretsmanager:GetSecretValue',
+    );
+    const imapReads = couldRead.filter((s) => JSON.stringify(s.Resource).includes('canary-imap'));
+    expect(imapReads).toHaveLength(1);
+    expect(actions(imapReads[0] as Json)).toEqual(['secretsmanager:GetSecretValue']);
+    expect(JSON.stringify(imapReads[0]?.Resource)).toContain(':secret:byodkim/canary-imap-??????');
+    const text = JSON.stringify(template);
+    expect(text).not.toContain('AWS::SES::ReceiptRule');
+    expect(text).not.toContain('inbound-smtp');
+    const couldSend = allowing(statements, (a) => a === 'ses:*' || /^ses:Send/i.test(a));
+    expect(couldSend).toHaveLength(1);
+    expect((couldSend[0] as Json).Condition).toEqual({
+      StringEquals: { 'ses:FromAddress': ['byodkim-canary@example.com', 'byodkim-canary@example.org'] },
+    });
+  });
+
+  it('refuses an IMAP inbox whose password the function could not read, naming the field', () => {
+    expect(() =>
+      synth([
+        'canary:',
+        '  to: canary@mail.example.net',
+        '  inbox: { type: imap, host: imap.example.net, user: canary, passwordEnv: CANARY_IMAP_PASSWORD }',
+      ]),
+    ).toThrow(
+      /canary\.inbox: the deployed function reads the IMAP password from Secrets Manager; give passwordSecret/,
+    );
   });
 });
 
