@@ -17,7 +17,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, aws_secretsmanager as secretsmanager, Stack, Validations } from 'aws-cdk-lib';
+import { App, Stack, aws_secretsmanager as secretsmanager, Validations } from 'aws-cdk-lib';
 import cdkNag from 'cdk-nag';
 import { loadConfig } from '../../src/config/load.js';
 import type { CanaryConfig } from '../../src/config/schema.js';
@@ -111,7 +111,9 @@ function canaryOf(canary: CanaryConfig): ByodkimCanary {
     );
   }
   if (inbox.allowSelfSigned) {
-    throw new Error(`${where}: allowSelfSigned is for test servers; the deployed function does not accept it`);
+    throw new Error(
+      `${where}: allowSelfSigned is for test servers; the deployed function does not accept it`,
+    );
   }
   return {
     ...common,

@@ -41,7 +41,12 @@ interface CanaryPolicyProps {
   condition?: CfnCondition | undefined;
 }
 
-function canaryPolicy(scope: Construct, id: string, props: CanaryPolicyProps, statements: iam.PolicyStatement[]) {
+function canaryPolicy(
+  scope: Construct,
+  id: string,
+  props: CanaryPolicyProps,
+  statements: iam.PolicyStatement[],
+) {
   const policy = new iam.Policy(scope, id, { roles: [props.role], statements });
   if (props.condition) (policy.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = props.condition;
   return policy;

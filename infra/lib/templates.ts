@@ -3,13 +3,13 @@ import {
   CfnCondition,
   CfnOutput,
   CfnParameter,
+  CfnRule,
   DefaultStackSynthesizer,
   aws_events as events,
   Fn,
   aws_lambda as lambda,
   Stack,
   type StackProps,
-  CfnRule,
   aws_s3 as s3,
   aws_secretsmanager as secretsmanager,
   Validations,
@@ -144,10 +144,7 @@ export function buildLambdaTemplateStack(app: App): Stack {
   const hasCanary = new CfnCondition(stack, 'HasCanary', { expression: given(canaryAddress) });
   const imapChosen = Fn.conditionAnd(given(canaryAddress), given(imapHost));
   const hasCanaryImap = new CfnCondition(stack, 'HasCanaryImap', { expression: imapChosen });
-  const inboxChosen = Fn.conditionAnd(
-    given(canaryAddress),
-    Fn.conditionEquals(imapHost.valueAsString, ''),
-  );
+  const inboxChosen = Fn.conditionAnd(given(canaryAddress), Fn.conditionEquals(imapHost.valueAsString, ''));
   const hasCanaryInbox = new CfnCondition(stack, 'HasCanaryInbox', { expression: inboxChosen });
   const hasCanaryZone = new CfnCondition(stack, 'HasCanaryZone', {
     expression: Fn.conditionAnd(inboxChosen, given(canaryZoneId)),
