@@ -20,6 +20,11 @@
  * that saw SES signing with the new selector) and from real mail (the first canary signed
  * with it) — and the sandbox checks that both agree with the emulator's own record of when
  * it first signed with the new key.
+ *
+ * Once every domain has rotated, someone else swaps a domain's key in one SES region behind
+ * byodkim's back (the emulator's control): the next canary from there must raise the alarm.
+ * byodkim does not fight a selector it did not set (it asks a person to look, and leaves SES
+ * alone there), so the run ends with that alarm holding, and only there.
  */
 import { performance } from 'node:perf_hooks';
 import { AwsClientFactory } from '../adapters/aws/clients.js';
@@ -75,6 +80,25 @@ export interface MailFailure {
   why: string;
   /** Inside a measured switch gap (SES re-verifying after a put), where unsigned mail is expected. */
   inGap: boolean;
+  /** After the key was swapped behind byodkim's back and before a canary showed it restored. */
+  afterSwap: boolean;
+}
+
+/** The key swapped behind byodkim's back, and what the canary made of it. */
+export interface KeySwapRecord {
+  domain: string;
+  region: string;
+  /** The other actor's selector (no record for it in DNS). */
+  selector: string;
+  swappedAt: string;
+  /** The first canary byodkim sent from that domain through that region after the swap. */
+  firstCanaryAfter: { id: string; sentAt: string } | null;
+  /** The canary alarm raised there, and the canary that raised it. */
+  alarm: { code: string; canaryId: string; canarySentAt: string; raisedAt: string } | null;
+  /** What byodkim asked of a person when it read SES holding a selector it did not set. */
+  needsPerson: string | null;
+  /** SES writes byodkim made there after the swap (it must make none: the key is not its own). */
+  sesWritesAfter: number;
 }
 
 /** One region of one switch: the put, and the first pass that saw SES signing with the selector. */
@@ -137,6 +161,8 @@ export interface SandboxResult {
   mailFailures: MailFailure[];
   /** Every switch's gap per region, in order. */
   gaps: SwitchGapRecord[];
+  /** The key swapped behind byodkim's back after the rotations (null if the run never got there). */
+  keySwap: KeySwapRecord | null;
   /** SES API calls the run made, per region and operation, and how many SES throttled. */
   sesCalls: { byRegion: Record<string, number>; byOperation: Record<string, number>; throttled: number };
   wallMs: number;
@@ -155,6 +181,15 @@ const ROLES: Record<string, DomainRole> = {
  * may still jump to the next event) nor are worth a line of the log each.
  */
 const CANARY_ROUTINE = new Set<string>(['send-canary', 'canary-judged', 'discard-canary']);
+
+/** Where the key is swapped behind byodkim's back, and the other actor's selector. */
+const SWAP = {
+  domain: SANDBOX_DOMAINS.automatic,
+  region: SANDBOX_REGIONS[0] as string,
+  selector: 'intruder',
+};
+/** Hourly passes after the swap: the daily canary is due within a day. */
+const SWAP_MAX_PASSES = 30;
 
 /** The existing set-up's key is this much older than the start, as if made by the seed system. */
 const ADOPTED_KEY_AGE_DAYS = 30;
@@ -186,6 +221,7 @@ class SandboxRun {
   readonly #gaps = new Map<string, SwitchGapRecord>();
   /** `domain|region` → canaries judged, passed, and judged inside a gap. */
   readonly #canaries = new Map<string, { judged: number; passed: number; inGap: number }>();
+  #swap: KeySwapRecord | null = null;
   #mailChecks = 0;
   #passes = 0;
   #loaded!: LoadedConfig;
@@ -235,7 +271,7 @@ class SandboxRun {
     try {
       this.#intro();
       await this.#adoptExistingSetup();
-      await this.#lifecycle();
+      if (await this.#lifecycle()) await this.#keySwappedBehindItsBack();
       return await this.#finish(wallStart, virtualStart);
     } finally {
       awsClients.destroy();
@@ -327,11 +363,56 @@ class SandboxRun {
 
   // --- the lifecycle loop -------------------------------------------------------------------
 
-  async #lifecycle(): Promise<void> {
+  /** Passes until every domain has rotated once; false if the safety stop came first. */
+  async #lifecycle(): Promise<boolean> {
     this.reporter.line(
       'Lifecycle, in virtual time (✓ done  · waiting  ! warning  ✗ failed; "mail" = a message SES sends now, verified by mailauth on ns1 and ns2):',
     );
-    const maxPasses = this.options.maxPasses ?? 400;
+    const done = await this.#passesUntil((results) => results.every((r) => this.#complete(r)));
+    if (!done) this.reporter.line(`stopped after ${this.#passes} passes without completing the rotation`);
+    return done;
+  }
+
+  /**
+   * Someone else puts a key of their own into SES for one domain in one region (what another
+   * actor's PutEmailIdentityDkimSigningAttributes would do; the emulator's control). SES
+   * re-verifies and finds no record for it, so it stops signing with the domain: the next
+   * canary from there must raise the alarm. Passes an hour apart (the clock does not jump
+   * over the day to the next daily canary) until the alarm, and one more.
+   */
+  async #keySwappedBehindItsBack(): Promise<void> {
+    this.#clock.advance(HOUR_MS);
+    const at = this.#clock.now().toISOString();
+    await this.world.ses.swapKey({ region: SWAP.region, identity: SWAP.domain, selector: SWAP.selector });
+    this.#swap = {
+      ...SWAP,
+      swappedAt: at,
+      firstCanaryAfter: null,
+      alarm: null,
+      needsPerson: null,
+      sesWritesAfter: 0,
+    };
+    this.#log(
+      SWAP.domain,
+      'someone else',
+      '!',
+      `SES ${SWAP.region}: PutEmailIdentityDkimSigningAttributes (EXTERNAL, s=${SWAP.selector}, a key byodkim never made) behind byodkim's back`,
+    );
+    let afterAlarm = 0;
+    const limit = this.#passes + SWAP_MAX_PASSES;
+    const done = await this.#passesUntil(() => this.#swap?.alarm != null && afterAlarm++ > 0, {
+      jump: false,
+      maxPasses: limit,
+    });
+    if (!done) this.reporter.line(`stopped ${SWAP_MAX_PASSES} passes after the swap without a canary alarm`);
+  }
+
+  /** Passes, moving the virtual clock between them, until `done` (true) or the safety stop (false). */
+  async #passesUntil(
+    done: (results: readonly DomainResult[]) => boolean,
+    how: { jump: boolean; maxPasses?: number } = { jump: true },
+  ): Promise<boolean> {
+    const maxPasses = Math.min(how.maxPasses ?? Number.POSITIVE_INFINITY, this.options.maxPasses ?? 400);
     while (this.#passes < maxPasses) {
       // The world moves first: the secondary transfers, the DNS team does what is due.
       this.world.syncSecondary();
@@ -350,10 +431,10 @@ class SandboxRun {
       this.#drawPanel();
       await this.options.afterPass?.(this.world, this.#passes);
 
-      if (results.every((r) => this.#complete(r))) return;
-      this.#advance(results, teamActions.length > 0);
+      if (done(results)) return true;
+      this.#advance(results, teamActions.length > 0 || !how.jump);
     }
-    this.reporter.line(`stopped after ${maxPasses} passes without completing the rotation`);
+    return false;
   }
 
   /** Onboarded (or adopted), rotated once, old selector retired, nothing in flight. */
@@ -436,6 +517,7 @@ class SandboxRun {
     for (const { step, status, error, generated } of result.steps ?? []) {
       if (step.kind === 'clear-request' || status === 'not-run') continue;
       if (step.kind === 'canary-judged' && status === 'done') this.#countCanary(domain, step);
+      if (status === 'done') this.#followSwap(domain, step, result.state);
       // A canary is worth a line when it says something: the gap, its end, or an alarm.
       if (
         status === 'done' &&
@@ -457,6 +539,7 @@ class SandboxRun {
           ? `hand-off written to dns-requests/ (CSV, zone lines, JSON) for the DNS team: ${parts.join(', ')}`
           : `RFC 2136 update signed with TSIG, accepted by ns1: ${parts.join(', ')}`;
       } else if (step.kind === 'set-streak' && step.streak === 0) mark = '·';
+      else if (step.kind === 'raise-alarm' && status === 'done') mark = '!';
       if (step.kind === 'canary-judged' && status === 'done') {
         // Unsigned inside the gap is expected; outside it, byodkim raises an alarm (logged too).
         mark = step.expectation === 'gap' ? '·' : step.expectation === 'expected' ? '✓' : '!';
@@ -481,6 +564,33 @@ class SandboxRun {
       result.plan?.warnings.map((w) => `${w.code}: ${w.message}`) ?? [],
       (m) => this.#log(domain, 'warning', '!', m),
     );
+    const swap = this.#swap;
+    if (swap && domain === swap.domain && !swap.needsPerson) {
+      const unknown = result.plan?.warnings.find(
+        (w) => w.code === Reason.UnknownSelectorInSes && w.region === swap.region,
+      );
+      if (unknown) swap.needsPerson = unknown.message;
+    }
+  }
+
+  /** What byodkim did about the swapped key: the first canary after it, the alarm, any SES write there. */
+  #followSwap(domain: string, step: Plan['steps'][number], state: DomainState | undefined): void {
+    const swap = this.#swap;
+    if (!swap || domain !== swap.domain) return;
+    const now = this.#clock.now().toISOString();
+    if (step.kind === 'send-canary' && step.region === swap.region && !swap.firstCanaryAfter) {
+      const pending = state?.canary?.regions[swap.region]?.pending?.find((p) => p.id === step.id);
+      swap.firstCanaryAfter = { id: step.id, sentAt: pending?.sentAt ?? now };
+    } else if (step.kind === 'raise-alarm' && step.region === swap.region && step.code.startsWith('Canary')) {
+      const last = state?.canary?.regions[swap.region]?.lastJudged;
+      if (!swap.alarm && last)
+        swap.alarm = { code: step.code, canaryId: last.id, canarySentAt: last.sentAt, raisedAt: now };
+    } else if (
+      (step.kind === 'ses-put' || step.kind === 'ses-create' || step.kind === 'ses-enable') &&
+      step.region === swap.region
+    ) {
+      swap.sesWritesAfter++;
+    }
   }
 
   #countCanary(domain: string, step: Extract<Plan['steps'][number], { kind: 'canary-judged' }>): void {
@@ -556,6 +666,14 @@ class SandboxRun {
     return { byRegion, byOperation, throttled };
   }
 
+  /** Whether mail at `at` was sent through the swapped region after the swap behind byodkim's back. */
+  #afterSwap(domain: string, region: string, at: string): boolean {
+    const swap = this.#swap;
+    if (!swap || swap.domain !== domain || swap.region !== region) return false;
+    const t = Date.parse(at);
+    return Date.parse(swap.swappedAt) <= t;
+  }
+
   /** Whether unsigned mail at `at` falls inside a switch gap of that domain and region. */
   #inGap(domain: string, region: string, at: string): boolean {
     const t = Date.parse(at);
@@ -603,7 +721,14 @@ class SandboxRun {
       try {
         samples = await this.world.sample(d.domain);
       } catch (error) {
-        this.#mailFailure({ at, domain: d.domain, region: '-', why: describeError(error), inGap: false });
+        this.#mailFailure({
+          at,
+          domain: d.domain,
+          region: '-',
+          why: describeError(error),
+          inGap: false,
+          afterSwap: false,
+        });
         continue;
       }
       this.#mailChecks += samples.length;
@@ -624,6 +749,7 @@ class SandboxRun {
           region: s.region,
           why,
           inGap: this.#inGap(d.domain, s.region, at),
+          afterSwap: this.#afterSwap(d.domain, s.region, at),
         });
       }
       const selectors = [...new Set(samples.filter((s) => s.pass).map((s) => s.selector ?? '?'))];
@@ -643,7 +769,16 @@ class SandboxRun {
 
   #mailFailure(failure: MailFailure): void {
     this.#mailFailures.push(failure);
-    if (failure.inGap)
+    if (failure.afterSwap && !failure.inGap) {
+      // Once: every check after it says the same until a person acts.
+      if (this.#mailFailures.filter((f) => f.afterSwap && !f.inGap).length > 1) return;
+      this.#log(
+        failure.domain,
+        'mail',
+        '!',
+        `SES ${failure.region}: not signed by the domain's key since the key was swapped behind byodkim's back (and on every check after): ${failure.why}`,
+      );
+    } else if (failure.inGap)
       this.#log(
         failure.domain,
         'mail',
@@ -679,9 +814,11 @@ class SandboxRun {
       );
       const ses = row?.ses ?? {};
       const canary = this.#canarySummary(d, state);
+      // Where the key was swapped behind its back, byodkim leaves SES to a person: not checked here.
+      const swapped = (region: string) => this.#swap?.domain === d.domain && this.#swap.region === region;
       const verified =
         samples.length === d.regions.length &&
-        samples.every((s) => s.pass && s.selector === active?.selector);
+        samples.every((s) => swapped(s.region) || (s.pass && s.selector === active?.selector));
       domains.push({
         domain: d.domain,
         role: ROLES[d.domain] ?? 'dns-automatic',
@@ -702,15 +839,21 @@ class SandboxRun {
           );
       }
       for (const alarm of Object.keys(state?.alarms ?? {}).filter((a) => a.startsWith('Canary')))
-        problems.push(`${d.domain}: canary alarm ${alarm} holds at the end`);
-      for (const region of d.regions)
+        if (!swapped(alarm.split('@')[1] ?? ''))
+          problems.push(`${d.domain}: canary alarm ${alarm} holds at the end`);
+      for (const region of d.regions.filter((r) => swapped(r)))
+        if (!Object.keys(state?.alarms ?? {}).some((a) => a.startsWith('Canary') && a.endsWith(`@${region}`)))
+          problems.push(
+            `${d.domain}: no canary alarm holds in ${region}, where SES signs with a key byodkim never made`,
+          );
+      for (const region of d.regions.filter((r) => !swapped(r)))
         if (ses[region] !== 'SUCCESS')
           problems.push(`${d.domain}: SES ${region} is ${ses[region] ?? 'unknown'}, not SUCCESS`);
       if (!verified) problems.push(`${d.domain}: the sample message does not verify in every region`);
       if (retired.length === 0)
         problems.push(`${d.domain}: no rotation completed (old selector not retired)`);
     }
-    const outside = this.#mailFailures.filter((f) => !f.inGap);
+    const outside = this.#mailFailures.filter((f) => !f.inGap && !f.afterSwap);
     if (outside.length > 0)
       problems.push(
         `${outside.length} moment(s) outside any switch gap at which mail would not have verified`,
@@ -726,6 +869,7 @@ class SandboxRun {
           (this.#loaded.domains.find((d) => d.domain === domain)?.canary?.switchIntervalMs ?? 0) / 1000,
       ),
     );
+    problems.push(...keySwapProblems(this.#swap));
     return {
       ok: problems.length === 0,
       problems,
@@ -738,6 +882,7 @@ class SandboxRun {
       mailChecks: this.#mailChecks,
       mailFailures: this.#mailFailures,
       gaps,
+      keySwap: this.#swap,
       sesCalls: this.#sesCalls(),
       wallMs: Math.round(performance.now() - wallStart),
       domains,
@@ -773,6 +918,23 @@ function canaryGapProblems(
         `${where}: the canary measured ${gap.canaryGapSeconds} s, SES signed from ${truth} s after the put (allowed: up to one canary interval, ${interval} s, more)`,
       );
   }
+  return problems;
+}
+
+/** The swap behind byodkim's back must be caught by the very next canary from there, and repaired. */
+function keySwapProblems(swap: KeySwapRecord | null): string[] {
+  if (!swap) return ["the key was never swapped behind byodkim's back (the rotations did not complete)"];
+  const where = `${swap.domain} in ${swap.region}: the key swapped behind byodkim's back at ${swap.swappedAt}`;
+  if (!swap.firstCanaryAfter) return [`${where} was never followed by a canary`];
+  if (!swap.alarm) return [`${where} raised no canary alarm`];
+  const problems: string[] = [];
+  if (swap.alarm.canaryId !== swap.firstCanaryAfter.id)
+    problems.push(
+      `${where} was alarmed by canary ${swap.alarm.canaryId}, not by the first canary after it (${swap.firstCanaryAfter.id})`,
+    );
+  if (!swap.needsPerson) problems.push(`${where}: byodkim never asked a person to look at SES`);
+  if (swap.sesWritesAfter > 0)
+    problems.push(`${where}: byodkim wrote to SES ${swap.sesWritesAfter} time(s) over a key it did not set`);
   return problems;
 }
 

@@ -75,6 +75,7 @@ function jsonSummary(result: SandboxResult) {
     mailChecks: result.mailChecks,
     mailFailures: result.mailFailures,
     gaps: result.gaps,
+    keySwap: result.keySwap,
     sesCalls: result.sesCalls,
     seconds: Math.round(result.wallMs / 100) / 10,
     workDir: result.kept ? result.workDir : null,
@@ -175,13 +176,32 @@ function printReport(result: SandboxResult): void {
       out(
         `   ${d.domain.padEnd(20)} ${region.padEnd(15)} sent ${String(c.sent).padStart(3)}, judged ${String(c.judged).padStart(3)}: ${c.passed} signed and DMARC pass, ${c.inGap} unsigned inside a gap; last signed s=${c.lastSigned?.selector ?? '-'}`,
       );
+  const swap = result.keySwap;
+  if (swap) {
+    const at = (iso: string | null | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : 'never');
+    out();
+    out(
+      `A key swapped behind byodkim's back (someone else's EXTERNAL put, s=${swap.selector}, no record in DNS):`,
+    );
+    out(`   ${swap.domain} SES ${swap.region}: swapped ${at(swap.swappedAt)}`);
+    out(
+      `   first canary after it: ${swap.firstCanaryAfter ? `${swap.firstCanaryAfter.id}, sent ${at(swap.firstCanaryAfter.sentAt)}` : 'none'}`,
+    );
+    out(
+      `   alarm: ${swap.alarm ? `${swap.alarm.code} raised ${at(swap.alarm.raisedAt)} by canary ${swap.alarm.canaryId}${swap.alarm.canaryId === swap.firstCanaryAfter?.id ? ' (that first canary)' : ''}` : 'none'}`,
+    );
+    out(
+      `   byodkim: ${swap.needsPerson ?? 'asked no one'}; SES writes there since: ${swap.sesWritesAfter} (the key is not byodkim's to replace)`,
+    );
+  }
   out();
   const inGap = result.mailFailures.filter((f) => f.inGap).length;
-  const outside = result.mailFailures.length - inGap;
+  const afterSwap = result.mailFailures.filter((f) => f.afterSwap && !f.inGap).length;
+  const outside = result.mailFailures.length - inGap - afterSwap;
   out(
     `Mail checked ${result.mailChecks} times (every region, before and after each of ${result.passes} passes): ${
       outside === 0
-        ? `it verified every time outside the measured gaps${inGap > 0 ? ` (${inGap} unsigned inside them)` : ''}, and every gap ended.`
+        ? `it verified every time outside the measured gaps${inGap > 0 ? ` (${inGap} unsigned inside them)` : ''}${afterSwap > 0 ? ` and the swapped key (${afterSwap} unsigned)` : ''}, and every gap ended.`
         : `${outside} time(s) outside any gap it would NOT have verified.`
     }`,
   );
@@ -210,7 +230,7 @@ function printReport(result: SandboxResult): void {
   out();
   if (result.ok)
     out(
-      'sandbox OK: every domain signs in both regions with SES SUCCESS, its mail verifies, and it rotated once.',
+      "sandbox OK: every domain rotated once and signs in both regions with SES SUCCESS, its mail verifying; then a key swapped behind byodkim's back raised the alarm on the next canary, and byodkim left that region to a person.",
     );
   else {
     out('sandbox FAILED:');
