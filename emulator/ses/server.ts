@@ -17,7 +17,13 @@ import { AccountResolver, type RequestCredentials } from './accounts.js';
 import { ApiBudget } from './budget.js';
 import { type ControlTarget, handleControl } from './control.js';
 import { Counters, RequestLog, type RequestRecord } from './counters.js';
-import { Delivery, type InboundRoute, type OutboxEntry, type OutboxFilter } from './delivery.js';
+import {
+  Delivery,
+  type InboundRoute,
+  type MailboxMessage,
+  type OutboxEntry,
+  type OutboxFilter,
+} from './delivery.js';
 import { DnsChecker } from './dns-check.js';
 import { internalError, SesApiError, throttlingException, tooManyRequests } from './errors.js';
 import { CheckFaultQueue, type CheckFaultSpec, FaultQueue, type FaultSpec } from './faults.js';
@@ -60,6 +66,7 @@ export type {
   InboundRoute,
   KeyPut,
   KeyPutFilter,
+  MailboxMessage,
   OutboxEntry,
   OutboxFilter,
   SampleOptions,
@@ -173,6 +180,16 @@ export class SesEmulator implements ControlTarget {
   /** Delivers every message whose moment has come on the emulator clock (SPEC.md §15). */
   deliverDue(): Promise<void> {
     return this.#delivery.deliverDue();
+  }
+
+  /** What the emulator's mailbox holds: mail delivered through a `mailbox` route (SPEC.md §15). */
+  mailbox(): MailboxMessage[] {
+    return this.#delivery.mailbox();
+  }
+
+  /** Deletes one message from the emulator's mailbox; false when it is not there. */
+  removeFromMailbox(id: string): boolean {
+    return this.#delivery.removeFromMailbox(id);
   }
 
   /** Another actor's EXTERNAL put with a key the emulator makes (SPEC.md §16). */

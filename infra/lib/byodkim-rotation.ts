@@ -37,6 +37,14 @@ import {
   scheduleAccounts,
 } from './accounts.js';
 import {
+  canaryFromAddresses,
+  grantCanaryImapPassword,
+  grantCanaryInbox,
+  grantCanarySend,
+  imapSecretId,
+} from './canary-iam.js';
+import { type ByodkimCanary, ByodkimCanaryInbox, S3_INBOX_SETTINGS } from './canary-inbox.js';
+import {
   type DomainListTokens,
   domainsValue,
   isListTokens,
@@ -44,6 +52,7 @@ import {
   type RenderedDomain,
   yamlLines,
 } from './config-text.js';
+import { nagResource } from './nag.js';
 
 /** CloudWatch namespace and metric names the function publishes (dimension `Domain`). */
 export const METRICS_NAMESPACE = 'byodkim';
@@ -202,6 +211,25 @@ export interface ByodkimRotationProps {
   readonly rawConfig?: Readonly<Record<string, string>>;
   /** Grant the Route 53 permissions only when this condition holds (the plain template's `HasHostedZone`). */
   readonly hostedZoneCondition?: CfnCondition;
+  /**
+   * The signing canary: its inbox (SES receiving in this stack's Region into a private
+   * SSE-KMS bucket, the MX record in Route 53 when the zone is given) or an IMAP mailbox,
+   * the config `canary`, and IAM to send only as the canary address and to read the inbox
+   * (objects under its prefix, or the IMAP password's one secret). Default: no canary.
+   */
+  readonly canary?: ByodkimCanary;
+  /** Send canaries only when this holds (the plain template's `HasCanary`). */
+  readonly canaryCondition?: CfnCondition;
+  /**
+   * Deploy the SES receiving inbox only when this holds (the plain template's
+   * `HasCanaryInbox`); with it, `canary.imap` is used only while `canaryImapCondition` holds.
+   * Its expression must use parameters only (a deploy-time rule repeats it). Default `canaryCondition`.
+   */
+  readonly canaryInboxCondition?: CfnCondition;
+  /** Read the canaries over IMAP only when this holds (the plain template's `HasCanaryImap`). */
+  readonly canaryImapCondition?: CfnCondition;
+  /** Deploy the canary's MX record only when this holds (the plain template's `HasCanaryZone`). */
+  readonly canaryZoneCondition?: CfnCondition;
 }
 
 const LISTED_ARN_LIMIT = 150;
@@ -240,6 +268,8 @@ export class ByodkimRotation extends Construct {
   readonly stackEventRule: events.Rule;
   readonly alarms: cloudwatch.IAlarm[];
   readonly dashboard: cloudwatch.Dashboard;
+  /** The signing canary's SES receiving inbox, when `canary` is given without `imap` (or both, conditionally). */
+  readonly canaryInbox: ByodkimCanaryInbox | undefined;
 
   constructor(scope: Construct, id: string, props: ByodkimRotationProps) {
     super(scope, id);
@@ -388,6 +418,19 @@ export class ByodkimRotation extends Construct {
       enforceSSL: true,
     });
 
+    // ── Signing canary: its inbox ─────────────────────────────────────────────────────
+    const inboxCondition = props.canaryInboxCondition ?? props.canaryCondition;
+    this.canaryInbox =
+      props.canary === undefined || !deploysInbox(props)
+        ? undefined
+        : new ByodkimCanaryInbox(this, 'CanaryInbox', {
+            canary: props.canary,
+            removalPolicy,
+            // A conditional inbox cannot log into the shared bucket (see ByodkimCanaryInbox).
+            ...(inboxCondition ? { condition: inboxCondition } : { accessLogsBucket: this.accessLogsBucket }),
+            ...(props.canaryZoneCondition ? { zoneCondition: props.canaryZoneCondition } : {}),
+          });
+
     // ── Config (SSM parameter) ────────────────────────────────────────────────────────
     const config = props.config ?? {};
     const configText = this.#renderConfig(props, config, domains, stateConfig);
@@ -524,7 +567,57 @@ export class ByodkimRotation extends Construct {
         }));
     entries.push(['domains', domainsValue(rendered)]);
     const raw = props.rawConfig ?? {};
-    return yamlLines(entries.map(([key, value]) => [key, raw[key] ?? value] as const));
+    return (
+      yamlLines(entries.map(([key, value]) => [key, raw[key] ?? value] as const)) +
+      this.#canaryConfigLine(props)
+    );
+  }
+
+  /**
+   * `canary: {...}` for the function's config: reading the IMAP mailbox or the deployed
+   * inbox, whichever the conditions choose; empty without a canary.
+   */
+  #canaryConfigLine(props: ByodkimRotationProps): string {
+    const canary = props.canary;
+    if (!canary) return '';
+    const line = (inbox: Record<string, unknown>) =>
+      yamlLines([
+        [
+          'canary',
+          jsonValue(this, {
+            to: canary.to,
+            ...(canary.from === undefined ? {} : { from: canary.from }),
+            inbox,
+            ...(canary.intervalHours === undefined ? {} : { intervalHours: canary.intervalHours }),
+            ...(canary.switchIntervalMinutes === undefined
+              ? {}
+              : { switchIntervalMinutes: canary.switchIntervalMinutes }),
+            ...(canary.retentionHours === undefined ? {} : { retentionHours: canary.retentionHours }),
+          }),
+        ],
+      ]);
+    const inbox = this.canaryInbox;
+    const s3Line = inbox
+      ? line({ type: 's3', bucket: inbox.bucket.bucketName, prefix: inbox.prefix, region: Aws.REGION })
+      : '';
+    const { imap } = canary;
+    const imapLine = imap
+      ? line({
+          type: 'imap',
+          host: imap.host,
+          port: imap.port ?? 993,
+          secure: imap.secure ?? true,
+          user: imap.user,
+          mailbox: imap.mailbox ?? 'INBOX',
+          passwordSecret: imapSecretId(imap.passwordSecret),
+        })
+      : '';
+    const inboxCondition = props.canaryInboxCondition ?? props.canaryCondition;
+    const s3Text =
+      inbox && inboxCondition ? Fn.conditionIf(inboxCondition.logicalId, s3Line, '').toString() : s3Line;
+    if (!imap) return s3Text;
+    if (!props.canaryImapCondition) return imapLine;
+    return Fn.conditionIf(props.canaryImapCondition.logicalId, imapLine, s3Text).toString();
   }
 
   #grant(
@@ -566,6 +659,8 @@ export class ByodkimRotation extends Construct {
     // Member accounts' identities are reached through their own roles, never this one's.
     const own = domains.filter((d) => d.account === undefined);
     grantAssumeMemberRoles(this.role, props.accounts ?? []);
+    /** The identities (and, for list tokens, the Region pin) the canary may send from. */
+    let sendScope: { resources: string[]; conditions?: Record<string, unknown> };
     if (isListTokens(props.domains)) {
       // Plain templates: the lists are parameters. CloudFormation cannot build the cross
       // product (Fn::Join delimiters must be literal, so neither the account nor a region can
@@ -578,6 +673,7 @@ export class ByodkimRotation extends Construct {
         resources: arns,
         conditions: { StringEquals: { 'aws:RequestedRegion': list.regions } },
       });
+      sendScope = { resources: arns, conditions: { 'aws:RequestedRegion': list.regions } };
       acknowledge(
         `AwsSolutions-IAM5[Resource::${nagResource(stack, arns)}]`,
         "One ARN per listed domain (from the Domains parameter); the wildcards stand for the region, pinned by aws:RequestedRegion to the Regions parameter, and the account, which is always the role's own for SES identity APIs.",
@@ -589,6 +685,7 @@ export class ByodkimRotation extends Construct {
           actions: sesActions,
           resources: regions.map((region) => sesIdentityArn(stack, region, '*')),
         });
+      sendScope = { resources: regions.map((region) => sesIdentityArn(stack, region, '*')) };
       for (const region of regions) {
         acknowledge(
           `AwsSolutions-IAM5[Resource::${nagResource(stack, sesIdentityArn(stack, region, '*'))}]`,
@@ -603,6 +700,7 @@ export class ByodkimRotation extends Construct {
         );
       }
       if (arns.length > 0) add('ManageListedSesIdentities', { actions: sesActions, resources: arns });
+      sendScope = { resources: arns };
     }
     const creatable = own.filter((d) => d.createIdentity === true);
     if (creatable.length > 0) {
@@ -729,6 +827,32 @@ export class ByodkimRotation extends Construct {
 
     // SNS: its own topic.
     add('PublishNotifications', { actions: ['sns:Publish'], resources: [this.topic.topicArn] });
+
+    // The canary: send only as the canary address, read only its inbox.
+    if (props.canary) {
+      // Member accounts' canaries leave through their own roles (ByodkimMemberRole canary).
+      if (sendScope.resources.length > 0)
+        grantCanarySend(this, {
+          role: this.role,
+          fromAddresses: canaryFromAddresses(props.canary, props.domains),
+          sendScope,
+          condition: props.canaryCondition,
+        });
+      if (this.canaryInbox) {
+        grantCanaryInbox(this, {
+          role: this.role,
+          inbox: this.canaryInbox,
+          condition: props.canaryInboxCondition ?? props.canaryCondition,
+        });
+      }
+      if (props.canary.imap) {
+        grantCanaryImapPassword(this, {
+          role: this.role,
+          imap: props.canary.imap,
+          condition: props.canaryImapCondition ?? props.canaryCondition,
+        });
+      }
+    }
   }
 
   #alarms(props: ByodkimRotationProps): cloudwatch.IAlarm[] {
@@ -839,23 +963,27 @@ export class ByodkimRotation extends Construct {
 }
 
 /**
- * How cdk-nag spells a resource in an IAM5 finding id (`Resource::<this>`): literals as is,
- * `Ref` as `<Name>`, `Fn::GetAtt` as `<Name.Attr>`, `Fn::Join` flattened.
+ * Whether the SES receiving inbox is deployed: without `imap` always; with it only in a
+ * template that chooses between the two by condition. Inbox settings beside `imap` alone
+ * would be silently ignored, so they are refused.
  */
-export function nagResource(stack: Stack, value: unknown): string {
-  const flatten = (v: unknown): string => {
-    if (typeof v === 'string') return v;
-    if (Array.isArray(v)) return v.map(flatten).join('');
-    const o = v as Record<string, unknown>;
-    if (o.Ref !== undefined) return `<${String(o.Ref)}>`;
-    if (o['Fn::GetAtt'] !== undefined) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
-    if (o['Fn::Join'] !== undefined) {
-      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return parts.map(flatten).join(sep);
-    }
-    return JSON.stringify(v);
-  };
-  return flatten(stack.resolve(value));
+function deploysInbox(props: ByodkimRotationProps): boolean {
+  const canary = props.canary;
+  if (!canary?.imap) return true;
+  if (props.canaryImapCondition) {
+    if (!props.canaryInboxCondition)
+      throw new Error(
+        'ByodkimRotation: canaryImapCondition needs canaryInboxCondition (the inbox must not be deployed while IMAP is chosen)',
+      );
+    return true;
+  }
+  const stray = S3_INBOX_SETTINGS.filter((k) => canary[k] !== undefined);
+  if (stray.length > 0) {
+    throw new Error(
+      `ByodkimRotation: canary.imap reads an existing mailbox, so canary.${stray.join(', canary.')} (settings of the SES receiving inbox) cannot apply; remove them or canary.imap`,
+    );
+  }
+  return false;
 }
 
 function sesIdentityArn(stack: Stack, region: string, identity: string): string {

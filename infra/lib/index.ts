@@ -20,6 +20,13 @@ export {
   METRICS_NAMESPACE,
   PHASE_MANAGER_INPUT,
 } from './byodkim-rotation.js';
+export { CANARY_SEND_ACTIONS, DEFAULT_CANARY_FROM } from './canary-iam.js';
+export {
+  type ByodkimCanary,
+  type ByodkimCanaryImap,
+  ByodkimCanaryInbox,
+  type ByodkimCanaryInboxProps,
+} from './canary-inbox.js';
 export {
   ByodkimMemberRole,
   type ByodkimMemberRoleProps,
@@ -28,3 +35,4 @@ export {
   MEMBER_SES_IDENTITY_ACTIONS,
 } from './member-role.js';
 export { ByodkimSesIdentities, type ByodkimSesIdentitiesProps } from './ses-identities.js';
+export { inboundSmtpEndpoint, SES_RECEIVING_REGIONS } from './ses-receiving.js';

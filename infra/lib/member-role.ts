@@ -1,6 +1,6 @@
 import { Aws, type CfnCondition, aws_iam as iam, Stack, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { nagResource } from './byodkim-rotation.js';
+import { nagResource } from './nag.js';
 
 /**
  * The role byodkim assumes in a member account (config `accounts[]`), least privilege: SES

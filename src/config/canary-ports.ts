@@ -18,6 +18,8 @@ export interface CanaryWiring {
   /** Overrides for front ends and tests that bring their own. */
   sender?: MailSender;
   judge?: MailJudge;
+  /** One inbox for every domain with a canary, in place of the configured ones (the sandbox's). */
+  inbox?: CanaryInbox;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -57,7 +59,7 @@ export async function buildCanaryPorts(
   for (const d of withCanary) {
     const config = d.canaryInbox as CanaryInboxConfig;
     const key = JSON.stringify(config);
-    let inbox = inboxes.get(key);
+    let inbox = wiring.inbox ?? inboxes.get(key);
     if (!inbox) {
       inbox = await buildInbox(config, clients, wiring.env ?? process.env);
       inboxes.set(key, inbox);
