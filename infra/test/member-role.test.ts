@@ -144,7 +144,9 @@ describe('ByodkimMemberRole (CDK)', () => {
     const full = templateOf(stack).json;
     const route53 = roleOf(full).grants.filter((s) => list(s.Action).some((a) => a.startsWith('route53:')));
     const change = route53.find((s) => list(s.Action).includes('route53:ChangeResourceRecordSets'));
-    expect(evaluate(change?.Resource, full, {})).toEqual(['arn:aws:route53:::hostedzone/Z0MEMBER']);
+    expect(list(evaluate(change?.Resource, full, {}) as string | string[])).toEqual([
+      'arn:aws:route53:::hostedzone/Z0MEMBER',
+    ]);
     expect(change?.Condition).toEqual({
       'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'] },
       'ForAllValues:StringLike': {
