@@ -43,6 +43,13 @@ export function buildMemberRoleTemplateStack(app: App): Stack {
     description:
       "A Route 53 hosted zone in this account whose _domainkey TXT records byodkim changes (a zone's dns.account in the config). Empty: none.",
   });
+  const canaryFrom = new CfnParameter(stack, 'CanaryFromAddress', {
+    type: 'String',
+    default: '',
+    allowedPattern: '^([^\\s@]+@[^\\s@]+)?$',
+    description:
+      "Let the signing canary send from this account's identities, only as this address (wildcards allowed; byodkim's default sender is byodkim-canary@<domain>, so byodkim-canary@*). Empty: no sending.",
+  });
   const member = new ByodkimMemberRole(stack, 'Member', {
     centralRoleArn: centralRoleArn.valueAsString,
     externalId: externalId.valueAsString,
@@ -54,6 +61,10 @@ export function buildMemberRoleTemplateStack(app: App): Stack {
     hostedZoneIds: [hostedZoneId.valueAsString],
     hostedZoneCondition: new CfnCondition(stack, 'HasHostedZone', {
       expression: Fn.conditionNot(Fn.conditionEquals(hostedZoneId.valueAsString, '')),
+    }),
+    canaryFromAddresses: [canaryFrom.valueAsString],
+    canaryCondition: new CfnCondition(stack, 'SendsCanaries', {
+      expression: Fn.conditionNot(Fn.conditionEquals(canaryFrom.valueAsString, '')),
     }),
   });
   new CfnOutput(stack, 'RoleArn', {

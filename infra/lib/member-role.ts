@@ -1,5 +1,6 @@
 import { Aws, type CfnCondition, aws_iam as iam, Stack, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { CANARY_SEND_ACTIONS } from './canary-iam.js';
 import { nagResource } from './nag.js';
 
 /**
@@ -16,7 +17,8 @@ import { nagResource } from './nag.js';
  *   PutEmailIdentityDkimAttributes          turn signing on
  *   GetIdentityDkimAttributes               the batched health read (v1, 100 identities a call)
  *   CreateEmailIdentity                     only with `createIdentity`
- *   SendEmail                               only with `canary` (the signing canary's messages)
+ *   SendEmail (authorized as SendEmail or SendRawEmail)  only with `canaryFromAddresses`:
+ *                                           the signing canary, only from those addresses
  *
  * All but GetIdentityDkimAttributes are scoped to `arn:<partition>:ses:<region>:<this
  * account>:identity/*`; that v1 action supports no resource type (IAM's service authorization
@@ -42,8 +44,12 @@ export interface ByodkimMemberRoleProps {
   readonly regions?: readonly string[];
   /** Let byodkim create missing identities (`createIdentity: true` domains). Default false. */
   readonly createIdentity?: boolean;
-  /** Let the signing canary send from this account's identities (`ses:SendEmail`). Default false. */
-  readonly canary?: boolean;
+  /**
+   * Let the signing canary send from this account's identities, only as these addresses
+   * (`ses:FromAddress`, wildcards allowed, e.g. `byodkim-canary@*`, the default sender's
+   * form). Default: no sending.
+   */
+  readonly canaryFromAddresses?: readonly string[];
   /**
    * Route 53 hosted zones in this account whose `_domainkey` TXT records byodkim changes (a
    * zone's `dns.account` in the config). Default none.
@@ -53,6 +59,8 @@ export interface ByodkimMemberRoleProps {
   readonly createIdentityCondition?: CfnCondition;
   /** Grant `hostedZoneIds` only when this holds (the plain template's parameter). */
   readonly hostedZoneCondition?: CfnCondition;
+  /** Grant `canaryFromAddresses` only when this holds (the plain template's parameter). */
+  readonly canaryCondition?: CfnCondition;
 }
 
 /** The SES actions on identities byodkim needs in a member account, whatever the options. */
@@ -119,10 +127,20 @@ export class ByodkimMemberRole extends Construct {
         props.createIdentityCondition,
       );
     }
-    if (props.canary) {
-      option('SendCanaries', [
-        new iam.PolicyStatement({ sid: 'SendCanaries', actions: ['ses:SendEmail'], resources: identities }),
-      ]);
+    const canaryFrom = props.canaryFromAddresses ?? [];
+    if (canaryFrom.length > 0) {
+      option(
+        'SendCanaries',
+        [
+          new iam.PolicyStatement({
+            sid: 'SendOnlyAsTheCanary',
+            actions: CANARY_SEND_ACTIONS,
+            resources: identities,
+            conditions: { StringLike: { 'ses:FromAddress': [...canaryFrom] } },
+          }),
+        ],
+        props.canaryCondition,
+      );
     }
     const zones = props.hostedZoneIds ?? [];
     if (zones.length > 0) {

@@ -89,7 +89,7 @@ function checkGrants(grants: Statement[], resolve: (v: unknown) => unknown, iden
       }
       if (action.startsWith('route53:')) continue; // checked by its own test
       expect(action, 'an SES BYODKIM action').toMatch(
-        /^ses:(GetEmailIdentity|PutEmailIdentityDkimSigningAttributes|PutEmailIdentityDkimAttributes|CreateEmailIdentity|SendEmail)$/,
+        /^ses:(GetEmailIdentity|PutEmailIdentityDkimSigningAttributes|PutEmailIdentityDkimAttributes|CreateEmailIdentity|SendEmail|SendRawEmail)$/,
       );
       expect(resources.length).toBeGreaterThan(0);
       for (const r of resources) expect(r, action).toMatch(identityArn);
@@ -126,14 +126,23 @@ describe('ByodkimMemberRole (CDK)', () => {
   });
 
   it('with every option, grants what byodkim’s SES adapters call (ListEmailIdentities only ever lists the own account)', () => {
-    const stack = memberStack({ createIdentity: true, canary: true, regions: ['eu-west-1', 'us-east-1'] });
+    const stack = memberStack({
+      createIdentity: true,
+      canaryFromAddresses: ['byodkim-canary@*'],
+      regions: ['eu-west-1', 'us-east-1'],
+    });
     const full = templateOf(stack).json;
     const granted = checkGrants(
       roleOf(full).grants,
       (v) => evaluate(v, full, {}),
       /^arn:aws:ses:(eu-west-1|us-east-1):123456789012:identity\/\*$/,
     );
-    expect(granted).toEqual(productSesActions().filter((a) => a !== 'ses:ListEmailIdentities'));
+    // SES v2 SendEmail with raw content is authorized as ses:SendRawEmail: both, for the canary.
+    expect(granted).toEqual(
+      [...productSesActions().filter((a) => a !== 'ses:ListEmailIdentities'), 'ses:SendRawEmail'].sort(),
+    );
+    const send = roleOf(full).grants.find((s) => list(s.Action).includes('ses:SendEmail'));
+    expect(send?.Condition).toEqual({ StringLike: { 'ses:FromAddress': ['byodkim-canary@*'] } });
     // Regions given: the resource-less v1 read is pinned to them.
     const batch = roleOf(full).grants.find((s) => list(s.Action).includes('ses:GetIdentityDkimAttributes'));
     expect(batch?.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] } });
@@ -164,7 +173,11 @@ describe('ByodkimMemberRole (CDK)', () => {
     expect(unacknowledgedNagFindings(memberStack())).toEqual([]);
     expect(
       unacknowledgedNagFindings(
-        memberStack({ createIdentity: true, canary: true, hostedZoneIds: ['Z0MEMBER'] }),
+        memberStack({
+          createIdentity: true,
+          canaryFromAddresses: ['byodkim-canary@*'],
+          hostedZoneIds: ['Z0MEMBER'],
+        }),
       ),
     ).toEqual([]);
   });
@@ -210,12 +223,28 @@ describe('templates/byodkim-member-role.yaml (StackSets)', () => {
     expect(checkGrants(statementsWith(creating), (v) => evaluate(v, template, creating), identities)).toEqual(
       [...base, 'ses:CreateEmailIdentity'].sort(),
     );
+    const canary = { ...params, CanaryFromAddress: 'byodkim-canary@*' };
+    const withCanary = statementsWith(canary);
+    expect(checkGrants(withCanary, (v) => evaluate(v, template, canary), identities)).toEqual(
+      [...base, 'ses:SendEmail', 'ses:SendRawEmail'].sort(),
+    );
+    const send = withCanary.find((s) => list(s.Action).includes('ses:SendEmail'));
+    expect(evaluate(send?.Condition, template, canary)).toEqual({
+      StringLike: { 'ses:FromAddress': ['byodkim-canary@*'] },
+    });
   });
 
   it('is what the construct synthesizes, and cdk-nag clean', () => {
     expect(unacknowledgedNagFindings(buildMemberRoleTemplateStack(new App()))).toEqual([]);
     expect(Object.keys(template.Parameters as Json).sort()).toEqual(
-      ['AllowCreateIdentity', 'CentralRoleArn', 'ExternalId', 'HostedZoneId', 'RoleName'].sort(),
+      [
+        'AllowCreateIdentity',
+        'CanaryFromAddress',
+        'CentralRoleArn',
+        'ExternalId',
+        'HostedZoneId',
+        'RoleName',
+      ].sort(),
     );
   });
 });
