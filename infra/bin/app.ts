@@ -81,7 +81,8 @@ if (context('identityStacks') === 'true') {
     });
     new ByodkimSesIdentities(identities, 'Identities', {
       domains: loaded.domains
-        .filter((d) => d.regions.includes(identityRegion) && !d.createIdentity)
+        // Member accounts' identities belong in their own accounts (deploy ses-configuration.yaml there).
+        .filter((d) => d.regions.includes(identityRegion) && !d.createIdentity && d.account === undefined)
         .map((d) => d.domain),
     });
   }
