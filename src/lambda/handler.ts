@@ -437,7 +437,9 @@ export function ordered(
   random: () => number,
 ): ResolvedDomain[] {
   const first = new Set(carryOver);
-  const head = domains.filter((d) => first.has(d.domain));
+  // In the carried-over order (SES work deferred before domains not started), not the config's.
+  const byName = new Map(domains.map((d) => [d.domain, d]));
+  const head = [...first].flatMap((name) => byName.get(name) ?? []);
   const rest = domains.filter((d) => !first.has(d.domain));
   const offset = rest.length === 0 ? 0 : Math.floor(random() * rest.length) % rest.length;
   return [...head, ...rest.slice(offset), ...rest.slice(0, offset)];
