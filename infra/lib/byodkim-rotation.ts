@@ -52,6 +52,7 @@ import {
   type RenderedDomain,
   yamlLines,
 } from './config-text.js';
+import { MEMBER_SES_BATCH_READ_ACTION } from './member-role.js';
 import { nagResource } from './nag.js';
 
 /** CloudWatch namespace and metric names the function publishes (dimension `Domain`). */
@@ -701,6 +702,24 @@ export class ByodkimRotation extends Construct {
       }
       if (arns.length > 0) add('ManageListedSesIdentities', { actions: sesActions, resources: arns });
       sendScope = { resources: arns };
+    }
+    // The scheduled health read (SES v1 GetIdentityDkimAttributes, up to 100 identities a call)
+    // names no resource in IAM, so it can only be granted on "*"; without it the function's
+    // batched reads are refused and each identity costs one SES v2 read of the 1 request/s
+    // budget instead. It reads DKIM attributes only, and only in the configured regions.
+    const readRegions = isListTokens(props.domains)
+      ? props.domains.regions
+      : [...new Set(own.flatMap((d) => d.regions))].sort();
+    if (isListTokens(props.domains) || own.length > 0) {
+      add('BatchedSesHealthReads', {
+        actions: [MEMBER_SES_BATCH_READ_ACTION],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:RequestedRegion': readRegions } },
+      });
+      acknowledge(
+        'AwsSolutions-IAM5[Resource::*]',
+        'ses:GetIdentityDkimAttributes (SES v1, the batched health read of up to 100 identities) supports no resource type; it only reads DKIM attributes, pinned to the configured regions.',
+      );
     }
     const creatable = own.filter((d) => d.createIdentity === true);
     if (creatable.length > 0) {

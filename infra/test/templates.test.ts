@@ -129,9 +129,18 @@ describe('plain templates', () => {
     expect(statements.some((s) => actionsOf(s).includes('ses:CreateEmailIdentity'))).toBe(false);
   });
 
-  it('grant no SES, S3, KMS or Route 53 action on "*"', () => {
+  it('grant no SES, S3, KMS or Route 53 action on "*" but the region-pinned batched health read', () => {
     for (const s of policyStatements(lambdaTemplate)) {
       if (!actionsOf(s).some((a) => /^(ses|s3|kms|route53):|^\*$/.test(a))) continue;
+      if (s.Sid === 'BatchedSesHealthReads') {
+        // SES v1 GetIdentityDkimAttributes supports no resource type: "*" only, pinned to the
+        // Regions parameter, and alone in its statement.
+        expect(actionsOf(s)).toEqual(['ses:GetIdentityDkimAttributes']);
+        expect(evaluate(s.Condition, lambdaTemplate, BASE_PARAMETERS)).toEqual({
+          StringEquals: { 'aws:RequestedRegion': ['ap-northeast-1', 'us-east-1'] },
+        });
+        continue;
+      }
       const resources = resourcesOfStatement(s).flatMap((r) => {
         const value = evaluate(r, lambdaTemplate, { ...BASE_PARAMETERS, HostedZoneId: 'Z0123456789ABC' });
         return Array.isArray(value) ? value : [value];
