@@ -298,11 +298,12 @@ describe('ByodkimRotation: IAM', () => {
       // SES v1 GetIdentityDkimAttributes supports no resource type: "*" is the only grant that
       // works, so it stands alone in its statement, pinned to the configured regions.
       const batched = statements.filter((s) => actionsOf(s).includes('ses:GetIdentityDkimAttributes'));
-      expect(batched).toHaveLength(1);
-      expect(actionsOf(batched[0]!)).toEqual(['ses:GetIdentityDkimAttributes']);
-      expect(JSON.stringify(batched[0])).toContain('aws:RequestedRegion');
+      const [batchedRead] = batched;
+      if (batched.length !== 1 || batchedRead === undefined) throw new Error('one batched health read grant');
+      expect(actionsOf(batchedRead)).toEqual(['ses:GetIdentityDkimAttributes']);
+      expect(JSON.stringify(batchedRead)).toContain('aws:RequestedRegion');
       for (const s of statements) {
-        if (s === batched[0]) continue;
+        if (s === batchedRead) continue;
         const touchesScoped = actionsOf(s).some((a) => a === '*' || scoped.some((p) => a.startsWith(p)));
         if (!touchesScoped) continue;
         for (const resource of resourcesOfStatement(s)) {
