@@ -30,11 +30,11 @@ import { ByodkimRotation } from '@byodkim/cdk';
 import { loadConfig } from 'byodkim/core';
 
 // The same YAML config the CLI reads, through the library's pure entry point.
-const { config } = await loadConfig('byodkim.config.yaml');
+const { config, domains } = await loadConfig('byodkim.config.yaml'); // domains: regions resolved
 const app = new App();
 const stack = new Stack(app, 'Dkim', { env: { account: '123456789012', region: 'ap-northeast-1' } });
 new ByodkimRotation(stack, 'Rotation', {
-  domains: config.domains.map((d) => ({ domain: d.domain, regions: d.regions })),
+  domains: domains.map((d) => ({ domain: d.domain, regions: d.regions })),
   config: { policy: config.policy, dns: config.dns },
 });
 Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app));

@@ -162,8 +162,8 @@ describe("import('byodkim'), installed from the tarball", () => {
       expect(results.map((r) => r.domain)).toEqual(['example.com', 'example.net']);
       for (const r of results) {
         expect(r.errors).toEqual([]);
-        // A new domain: phase 3 first, a key to generate.
-        expect(r.steps[0]).toBe('3 generate-key');
+        // A new domain: what SES said is remembered, and a key is to be generated (phase 3).
+        expect(r.steps).toContain('3 generate-key');
       }
       // The plan read SES (through the AWS SDK the package depends on), once per domain and region.
       expect(world.ses.counters().GetEmailIdentity).toBe(4);
