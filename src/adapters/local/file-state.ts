@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DomainState } from '../../domain/state.js';
@@ -63,7 +64,11 @@ export class FileStateStore implements StateStore {
 
   async save(state: DomainState, expectedVersion: string | undefined): Promise<string> {
     await ensurePrivateDir(this.#dir);
-    const lock = new LockFile(`${this.#path(state.domain)}.lock`, `save:${process.pid}`);
+    // One owner per save: two saves in one process must exclude each other too.
+    const lock = new LockFile(
+      `${this.#path(state.domain)}.lock`,
+      `save:${process.pid}:${randomBytes(6).toString('hex')}`,
+    );
     await acquireWaiting(lock);
     try {
       const current = await this.#read(state.domain);

@@ -16,7 +16,9 @@ interface LockBody {
  * A lock file with an expiry: created with O_EXCL semantics (link), so exactly one of two
  * racing processes gets it. A lock whose expiry has passed, or whose process is gone on
  * this host, is stale: it is moved aside with rename (only one racer's rename succeeds)
- * and taken. The same owner can re-take and renew its own lock.
+ * and taken. The same owner can re-take its own lock (as the StateStore port promises: only
+ * "someone else" is refused), so owners must name one actor each; renew and release act
+ * only for the acquisition that holds the lock now (by its token).
  */
 export class LockFile {
   readonly #path: string;
@@ -41,8 +43,8 @@ export class LockFile {
         return;
       }
       const current = await this.#read();
-      if (current && current.owner === this.#owner && current.token === this.#token) {
-        await this.renew(ttlMs, now);
+      if (current && current.owner === this.#owner) {
+        await this.#write(ttlMs, now);
         return;
       }
       if (current && !isStale(current, now)) {
@@ -71,14 +73,18 @@ export class LockFile {
         context: { lock: this.#path },
       });
     }
-    const body = this.#body(ttlMs, now);
-    await writeFile(this.#path, JSON.stringify(body), { mode: 0o600 });
-    this.#expiresAt = new Date(body.expiresAt);
+    await this.#write(ttlMs, now);
   }
 
   async release(): Promise<void> {
     const current = await this.#read();
     if (current?.token === this.#token) await unlink(this.#path).catch(() => undefined);
+  }
+
+  async #write(ttlMs: number, now: Date): Promise<void> {
+    const body = this.#body(ttlMs, now);
+    await writeFile(this.#path, JSON.stringify(body), { mode: 0o600 });
+    this.#expiresAt = new Date(body.expiresAt);
   }
 
   #body(ttlMs: number, now: Date): LockBody {
