@@ -2,7 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 // `unit` and `e2e` need nothing outside this repository (npm test); `e2e` runs the real CLI
 // against the emulators;
-// `integration` needs real services (BIND 9, moto server) and runs in .ci/run.
+// `integration` needs real services (BIND 9, moto server) and runs in .ci/run;
+// `properties` runs the engine's property tests at full strength (npm run test:properties):
+// 1,000 runs per property unless BYODKIM_PROPERTY_RUNS says otherwise (unit runs them a few
+// dozen times).
 export default defineConfig({
   test: {
     projects: [
@@ -19,6 +22,13 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'properties',
+          include: ['test/unit/engine/properties.test.ts'],
+          env: { BYODKIM_PROPERTY_RUNS: process.env.BYODKIM_PROPERTY_RUNS ?? '1000' },
         },
       },
       {
