@@ -11,7 +11,7 @@
  *   4  (the harness itself checks that every pass after a kill converges)
  *   5  no private key material in CLI output, state, notifications or hand-offs
  *
- * and, once the world has converged, that nothing is left behind: every vault key and
+ * and, once a domain has converged, that nothing is left behind: every vault key and
  * every `_domainkey` record is named by the domain's state, and no temp or lock file stays.
  * Findings are de-duplicated by what they are about and keep the moment first seen.
  */
@@ -171,28 +171,30 @@ export class Monitor {
     this.#scan(`CLI output (${run.killed ? 'killed run' : `exit ${run.code}`})`, run.stdout + run.stderr);
   }
 
-  /**
-   * Once every domain has converged: no orphans, no stray files, and no key material in
-   * any file the CLI writes besides the vault.
-   */
-  async atConvergence(): Promise<void> {
-    for (const domain of this.#domains) {
-      const orphans = findOrphans({
-        domain,
-        state: await this.#world.loadState(domain),
-        vaultSelectors: await this.#world.vault.list(domain),
-        recordSelectors: [
-          ...new Set([...this.#world.records(domain).keys(), ...this.#world.secondaryRecords(domain).keys()]),
-        ],
-      });
-      for (const o of orphans) {
-        this.report(
-          'orphan',
-          `${o.kind}:${o.domain}:${o.selector}`,
-          `${o.domain}: orphan ${o.kind === 'key' ? 'key in the vault' : 'record in DNS'}: ${o.selector} (${o.named})`,
-        );
-      }
+  /** Once `domain` has converged: every key in the vault and every record in DNS is named by its state. */
+  async domainConverged(domain: string): Promise<void> {
+    const orphans = findOrphans({
+      domain,
+      state: await this.#world.loadState(domain),
+      vaultSelectors: await this.#world.vault.list(domain),
+      recordSelectors: [
+        ...new Set([...this.#world.records(domain).keys(), ...this.#world.secondaryRecords(domain).keys()]),
+      ],
+    });
+    for (const o of orphans) {
+      this.report(
+        'orphan',
+        `${o.kind}:${o.domain}:${o.selector}`,
+        `${o.domain}: orphan ${o.kind === 'key' ? 'key in the vault' : 'record in DNS'}: ${o.selector} (${o.named})`,
+      );
     }
+  }
+
+  /**
+   * After an unkilled pass (which leaves no temp or lock file of its own): no stray files
+   * anywhere, and no key material in any file the CLI writes besides the vault.
+   */
+  async afterCleanPass(): Promise<void> {
     for (const file of await walk(this.#world.dir)) {
       const rel = relative(this.#world.dir, file);
       const base = rel.split('/').at(-1) ?? rel;
@@ -206,20 +208,15 @@ export class Monitor {
     }
   }
 
-  /** Every domain on one active key, used by SES in every region with SUCCESS and signing on. */
-  async settled(): Promise<boolean> {
-    await this.#readSes();
-    for (const domain of this.#domains) {
-      const state = await this.#world.loadState(domain);
-      const active = state?.keys.filter((k) => k.status === 'active') ?? [];
-      if (active.length !== 1) return false;
-      const views = this.sesViews.get(domain) ?? [];
-      if (
-        !views.every((v) => v.selector === active[0]?.selector && v.status === 'SUCCESS' && v.signingEnabled)
-      )
-        return false;
-    }
-    return true;
+  /** `domain` on one active key, used by SES in every region with SUCCESS and signing on. */
+  async settled(domain: string): Promise<boolean> {
+    const state = await this.#world.loadState(domain);
+    const active = state?.keys.filter((k) => k.status === 'active') ?? [];
+    if (active.length !== 1) return false;
+    const views = this.sesViews.get(domain) ?? [];
+    return views.every(
+      (v) => v.selector === active[0]?.selector && v.status === 'SUCCESS' && v.signingEnabled,
+    );
   }
 
   async #readSes(): Promise<void> {
@@ -264,11 +261,11 @@ export class Monitor {
         emergency: false,
         served: this.#world.servedAt(`${selector}._domainkey.${domain}`),
       });
-      for (const problem of problems)
+      if (problems.length > 0)
         this.report(
           'violation',
-          `inv3-destroy:${id}:${problem}`,
-          `${domain}: ${problem} (${keyId(gone.publicKey)})`,
+          `inv3-destroy:${id}`,
+          `${domain}: ${problems.join('; ')} (key ${keyId(gone.publicKey)})`,
         );
     }
     this.#vault = now;
@@ -375,19 +372,20 @@ export class Monitor {
         ['ns1', this.#world.records(domain)],
         ['ns2', this.#world.secondaryRecords(domain)],
       ];
+      const unbacked = new Map<string, string[]>();
       for (const [ns, records] of served) {
         for (const [selector, values] of records) {
-          for (const value of values.filter(isLiveKeyRecord)) {
-            const publicKey = keys.get(selector);
-            if (publicKey === undefined || !value.includes(publicKey)) {
-              this.report(
-                'violation',
-                `inv3-served:${domain}:${ns}:${selector}`,
-                `${domain}: invariant 3: ${ns} serves the record of ${selector}, but the vault ${publicKey ? 'holds another key' : 'holds no key'} for it`,
-              );
-            }
-          }
+          const publicKey = keys.get(selector);
+          if (values.filter(isLiveKeyRecord).some((v) => publicKey === undefined || !v.includes(publicKey)))
+            unbacked.set(selector, [...(unbacked.get(selector) ?? []), ns]);
         }
+      }
+      for (const [selector, nameservers] of unbacked) {
+        this.report(
+          'violation',
+          `inv3-served:${domain}:${selector}`,
+          `${domain}: invariant 3: ${nameservers.join(' and ')} serve${nameservers.length === 1 ? 's' : ''} the record of ${selector}, but the vault ${keys.has(selector) ? 'holds another key' : 'holds no key'} for it`,
+        );
       }
       for (const view of this.sesViews.get(domain) ?? []) {
         if (view.selector !== undefined && !keys.has(view.selector)) {
