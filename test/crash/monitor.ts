@@ -15,9 +15,9 @@
  * every `_domainkey` record is named by the domain's state, and no temp or lock file stays.
  * Findings are de-duplicated by what they are about and keep the moment first seen.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { importPrivateKey } from '../../src/domain/key.js';
+import { type DkimPrivateKey, importPrivateKey } from '../../src/domain/key.js';
 import {
   checkKeyDestroyed,
   checkRecordRemoval,
@@ -27,7 +27,7 @@ import {
   isLiveKeyRecord,
   isRevocation,
   keyId,
-  leaks,
+  SecretIndex,
   type ServedAt,
   SesUsage,
   secretFingerprints,
@@ -56,7 +56,10 @@ export class Monitor {
   /** Keys in the vault as last seen, by `domain/selector`. */
   #vault = new Map<string, KnownKey>();
   /** Every key ever seen (vault or SES put), by public key: for the leak scan. */
-  readonly #fingerprints = new Map<string, string[]>();
+  readonly #secrets = new SecretIndex();
+  readonly #known = new Set<string>();
+  /** Files already scanned, as `mtime:size`, so a pass reads only what changed. */
+  readonly #scanned = new Map<string, string>();
   /** Primary records as last seen, by domain then selector. */
   #records = new Map<string, Map<string, string[]>>();
   /** What every nameserver served when the current pass began, by record name. */
@@ -126,7 +129,7 @@ export class Monitor {
     try {
       const key = importPrivateKey(change.privateKey, `SES request for ${change.selector}`);
       publicKey = key.publicKey;
-      this.#remember(publicKey, secretFingerprints(key));
+      this.#remember(key);
     } catch {
       this.report(
         'violation',
@@ -203,7 +206,12 @@ export class Monitor {
       else if (base.endsWith('.lease') || base.endsWith('.lock'))
         this.report('stray', rel, `lock file left after a clean pass: ${rel}`);
       if (!rel.startsWith('keys/') && rel !== 'tsig.key') {
-        this.#scan(rel, await readFile(file, 'utf8').catch(() => ''));
+        const info = await stat(file).catch(() => undefined);
+        const seen = info === undefined ? undefined : `${info.mtimeMs}:${info.size}`;
+        if (seen !== undefined && this.#scanned.get(rel) !== seen) {
+          this.#scanned.set(rel, seen);
+          this.#scan(rel, await readFile(file, 'utf8').catch(() => ''));
+        }
       }
     }
   }
@@ -239,7 +247,7 @@ export class Monitor {
         if (key === undefined) continue;
         const id = `${domain}/${selector}`;
         now.set(id, { publicKey: key.publicKey });
-        this.#remember(key.publicKey, secretFingerprints(key));
+        this.#remember(key);
         const before = this.#vault.get(id);
         if (before !== undefined && before.publicKey !== key.publicKey) {
           this.report(
@@ -399,21 +407,21 @@ export class Monitor {
     }
   }
 
-  #remember(publicKey: string, fingerprints: string[]): void {
-    if (!this.#fingerprints.has(publicKey)) this.#fingerprints.set(publicKey, fingerprints);
+  #remember(key: DkimPrivateKey): void {
+    if (this.#known.has(key.publicKey)) return;
+    this.#known.add(key.publicKey);
+    this.#secrets.add(key.publicKey, secretFingerprints(key));
   }
 
   /** Invariant 5: no key material in `text`. Names the key by a hash of its public half only. */
   #scan(where: string, text: string): void {
     if (text === '') return;
-    for (const [publicKey, fingerprints] of this.#fingerprints) {
-      if (leaks(text, fingerprints)) {
-        this.report(
-          'violation',
-          `inv5:${where}:${publicKey}`,
-          `invariant 5: private key material (key ${keyId(publicKey)}) in ${where}`,
-        );
-      }
+    for (const publicKey of this.#secrets.find(text)) {
+      this.report(
+        'violation',
+        `inv5:${where}:${publicKey}`,
+        `invariant 5: private key material (key ${keyId(publicKey)}) in ${where}`,
+      );
     }
   }
 }

@@ -79,7 +79,7 @@ function settings(): Settings {
   return {
     kills: number('kills', values.kills ?? process.env.BYODKIM_CRASH_KILLS, 300),
     seed: number('seed', values.seed ?? process.env.BYODKIM_CRASH_SEED, Math.floor(Math.random() * 2 ** 31)),
-    minutes: number('minutes', values.minutes ?? process.env.BYODKIM_CRASH_MINUTES, 60),
+    minutes: number('minutes', values.minutes ?? process.env.BYODKIM_CRASH_MINUTES, 90),
     keep: values.keep === true,
   };
 }

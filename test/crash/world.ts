@@ -13,7 +13,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { VirtualClock } from '../../emulator/clock.js';
 import { EmbeddedDnsServer } from '../../emulator/dns/server.js';
 import { ZoneStore } from '../../emulator/dns/zone-store.js';
@@ -71,7 +70,6 @@ export interface SesRegionView {
 export class CrashWorld {
   /** What the secondary serves: the primary as of the last transfer. */
   #secondaryCopy: ZoneStore;
-  readonly #sesClients = new Map<string, SESv2Client>();
   readonly vault: FileKeyVault;
   readonly state: FileStateStore;
 
@@ -170,33 +168,36 @@ export class CrashWorld {
     return (await this.state.load(domain))?.value;
   }
 
-  /** SES as a console user would see it now, straight from the emulator (not through the proxy). */
+  /**
+   * SES as a console user would see it now (GetEmailIdentity), straight from the emulator,
+   * not through the proxy. A plain HTTP call: the emulator takes the region from the SigV4
+   * credential scope and does not check the signature (emulator/SPEC.md).
+   */
   async sesView(domain: string, region: string): Promise<SesRegionView> {
-    let client = this.#sesClients.get(region);
-    if (client === undefined) {
-      client = new SESv2Client({
-        region,
-        endpoint: this.ses.endpoint,
-        credentials: { accessKeyId: 'AKIDCRASH', secretAccessKey: 'crash-not-secret' },
-        maxAttempts: 1,
-      });
-      this.#sesClients.set(region, client);
-    }
-    try {
-      const out = await client.send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
-      const dkim = out.DkimAttributes;
-      const external = dkim?.SigningAttributesOrigin === 'EXTERNAL';
-      return {
-        region,
-        selector: external ? dkim?.Tokens?.[0] : undefined,
-        status: dkim?.Status,
-        signingEnabled: dkim?.SigningEnabled === true,
+    const response = await fetch(`${this.ses.endpoint}/v2/email/identities/${encodeURIComponent(domain)}`, {
+      headers: {
+        authorization: `AWS4-HMAC-SHA256 Credential=AKIDCRASH/20260101/${region}/ses/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+    });
+    const body = (await response.json()) as {
+      DkimAttributes?: {
+        SigningAttributesOrigin?: string;
+        Tokens?: string[];
+        Status?: string;
+        SigningEnabled?: boolean;
       };
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NotFoundException')
-        return { region, selector: undefined, status: undefined, signingEnabled: false };
-      throw error;
-    }
+    };
+    if (response.status === 404)
+      return { region, selector: undefined, status: undefined, signingEnabled: false };
+    if (!response.ok)
+      throw new Error(`SES emulator answered ${response.status} to GetEmailIdentity ${domain} in ${region}`);
+    const dkim = body.DkimAttributes;
+    return {
+      region,
+      selector: dkim?.SigningAttributesOrigin === 'EXTERNAL' ? dkim.Tokens?.[0] : undefined,
+      status: dkim?.Status,
+      signingEnabled: dkim?.SigningEnabled === true,
+    };
   }
 
   /**
@@ -250,7 +251,6 @@ export class CrashWorld {
   }
 
   async stop(options: { keep: boolean }): Promise<void> {
-    for (const client of this.#sesClients.values()) client.destroy();
     await this.proxy.stop().catch(() => undefined);
     await this.ses.stop().catch(() => undefined);
     await this.secondary.stop().catch(() => undefined);

@@ -168,13 +168,45 @@ export function checkKeyDestroyed(args: {
 export function secretFingerprints(key: DkimPrivateKey): string[] {
   const der = key.toSesBase64();
   // Past the first 100 characters: the start of a DER key is the same for every key of a size.
-  return [100, Math.floor(der.length / 2), der.length - 120].map((at) => der.slice(at, at + 40));
+  return [100, Math.floor(der.length / 2), der.length - 120].map((at) =>
+    der.slice(at, at + SecretIndex.WIDTH),
+  );
+}
+
+/** Text as a leak scan reads it: no whitespace, no JSON `\n` escapes (PEM lines joined up again). */
+function compact(text: string): string {
+  return text.replace(/\\n|\s/g, '');
 }
 
 /** Whether `text` carries any of the fingerprints, also across line breaks and JSON `\n` escapes. */
 export function leaks(text: string, fingerprints: readonly string[]): boolean {
-  const compact = text.replace(/\\n|\s/g, '');
-  return fingerprints.some((f) => compact.includes(f));
+  const compacted = compact(text);
+  return fingerprints.some((f) => compacted.includes(f));
+}
+
+/**
+ * The fingerprints of many keys, for scanning a lot of text: one pass over the text
+ * whatever the number of keys (a sliding window looked up in a map).
+ */
+export class SecretIndex {
+  static readonly WIDTH = 40;
+  readonly #owners = new Map<string, string>();
+
+  /** Remembers a key's fingerprints under `id` (e.g. its public key). */
+  add(id: string, fingerprints: readonly string[]): void {
+    for (const f of fingerprints) if (f.length === SecretIndex.WIDTH) this.#owners.set(f, id);
+  }
+
+  /** The ids of the keys whose material appears in `text`. */
+  find(text: string): string[] {
+    const compacted = compact(text);
+    const found = new Set<string>();
+    for (let i = 0; i + SecretIndex.WIDTH <= compacted.length; i++) {
+      const owner = this.#owners.get(compacted.slice(i, i + SecretIndex.WIDTH));
+      if (owner !== undefined) found.add(owner);
+    }
+    return [...found];
+  }
 }
 
 /** A stable, printable id of a key for reports: never the key, a hash of its public half. */
