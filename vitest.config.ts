@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 // `properties` runs the engine's property tests at full strength (npm run test:properties):
 // 1,000 runs per property unless BYODKIM_PROPERTY_RUNS says otherwise (unit runs them a few
 // dozen times).
+// `release` packs both packages and installs them outside the repository (npm test:release).
 export default defineConfig({
   test: {
     projects: [
@@ -37,6 +38,17 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'release',
+          include: ['test/release/**/*.test.ts'],
+          globalSetup: ['test/release/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // One file at a time: packing and installing are CPU- and disk-heavy already.
           fileParallelism: false,
         },
       },

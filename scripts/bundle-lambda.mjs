@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 /**
- * Builds the Lambda bundle: dist/lambda/index.mjs (handler `index.handler`), one ESM file
+ * Builds the Lambda bundle: infra/lambda/index.mjs (handler `index.handler`), one ESM file
  * with the AWS SDK clients inside (the runtime's own SDK copy is not relied on), minified
  * and tree-shaken, plus a source map without sources (the CDK construct runs the function
  * with --enable-source-maps). esbuild's metafile (what went in, and how big) is written to
- * dist/lambda.meta.json, outside the deployed directory.
+ * infra/lambda.meta.json, outside the deployed directory.
+ *
+ * infra/lambda/ is where the CDK construct looks by default, and what the @byodkim/cdk
+ * package carries (its prepack builds it); `npm run package:lambda` zips it for the plain
+ * CloudFormation templates.
  *
  *   node scripts/bundle-lambda.mjs [--outdir DIR] [--no-minify] [--quiet]
  *
@@ -60,7 +64,7 @@ const englishOnlyZod = {
 };
 
 export async function bundleLambda(options = {}) {
-  const outdir = resolve(options.outdir ?? join(ROOT, 'dist/lambda'));
+  const outdir = resolve(options.outdir ?? join(ROOT, 'infra/lambda'));
   const outfile = join(outdir, 'index.mjs');
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });

@@ -14,8 +14,25 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** Plain data naming the offending value and where it came from (never key material). */
 export type ErrorContext = Readonly<Record<string, string | number | boolean | undefined>>;
 
+/**
+ * The base of every error byodkim throws on purpose. `code` is a stable string (part of the
+ * public API: scripts may branch on it), `exitCode` is what the CLI exits with, `context`
+ * names the value and its source.
+ *
+ * @example
+ * ```ts
+ * import { ByodkimError, loadConfig } from 'byodkim';
+ *
+ * try {
+ *   await loadConfig('missing.yaml');
+ * } catch (error) {
+ *   if (error instanceof ByodkimError) console.error(error.code, error.exitCode, error.context); // CONFIG_NOT_FOUND 2 { path: 'missing.yaml' }
+ * }
+ * ```
+ */
 export class ByodkimError extends Error {
   readonly code: string;
   readonly exitCode: ExitCode;
@@ -34,49 +51,110 @@ export class ByodkimError extends Error {
   }
 }
 
-/** Bad input from a user: config, flags, files. Exit code 2, nothing changed. */
+/**
+ * Bad input from a user: config, flags, files. Exit code 2, nothing changed.
+ *
+ * @example
+ * ```ts
+ * import { InputError, parseConfig } from 'byodkim/core';
+ *
+ * try {
+ *   parseConfig('domains: [{ domain: example.com, regions: [ap-northeast-9] }]', 'inline.yaml');
+ * } catch (error) {
+ *   if (error instanceof InputError) console.error(error.message); // ...domains[0].regions[0]: "ap-northeast-9" is not an SES region
+ * }
+ * ```
+ */
 export class InputError extends ByodkimError {
   constructor(code: string, message: string, options: { context?: ErrorContext; cause?: unknown } = {}) {
     super(code, message, { ...options, exitCode: ExitCode.badInput });
   }
 }
 
-/** A stored file or record that cannot be read as what it should be. Left untouched. */
+/**
+ * A stored file or record that cannot be read as what it should be (code `CORRUPT_DATA`).
+ * byodkim leaves it untouched for a person to look at.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof CorruptDataError) console.error(`repair by hand: ${error.message}`);
+ * ```
+ */
 export class CorruptDataError extends ByodkimError {
   constructor(message: string, options: { context?: ErrorContext; cause?: unknown } = {}) {
     super('CORRUPT_DATA', message, options);
   }
 }
 
-/** Optimistic concurrency: someone else saved first. */
+/**
+ * Optimistic concurrency (code `CONFLICT`): someone else saved the domain's state first. The
+ * next pass starts from what they saved.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ConflictError) console.error('another run changed the domain; run again');
+ * ```
+ */
 export class ConflictError extends ByodkimError {
   constructor(message: string, options: { context?: ErrorContext; cause?: unknown } = {}) {
     super('CONFLICT', message, options);
   }
 }
 
-/** A lease/lock on a domain is held by another actor. */
+/**
+ * A lease/lock on a domain is held by another actor (code `LOCKED`). {@link applyDomain}
+ * reports it as the outcome `locked` instead of throwing.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof LockedError) console.error(`busy: ${error.message}`);
+ * ```
+ */
 export class LockedError extends ByodkimError {
   constructor(message: string, options: { context?: ErrorContext; cause?: unknown } = {}) {
     super('LOCKED', message, options);
   }
 }
 
-/** An attempt to overwrite something that must never be overwritten (a stored key). */
+/**
+ * An attempt to overwrite something that must never be overwritten, such as a stored key
+ * (code `ALREADY_EXISTS`). The stored one stays intact.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof AlreadyExistsError) console.error(`kept the existing key: ${error.message}`);
+ * ```
+ */
 export class AlreadyExistsError extends ByodkimError {
   constructor(message: string, options: { context?: ErrorContext; cause?: unknown } = {}) {
     super('ALREADY_EXISTS', message, options);
   }
 }
 
-/** What was written does not read back the same. */
+/**
+ * What was written does not read back the same (code `READ_BACK_MISMATCH`): a key is never
+ * referred to until it reads back from the vault.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ReadBackError) console.error(`vault problem: ${error.message}`);
+ * ```
+ */
 export class ReadBackError extends ByodkimError {
   constructor(message: string, options: { context?: ErrorContext; cause?: unknown } = {}) {
     super('READ_BACK_MISMATCH', message, options);
   }
 }
 
-/** A remote service (SES, S3, DNS, ...) failed; context names service, operation, region, target. */
+/**
+ * A remote service (SES, S3, DNS, ...) failed; `context` names service, operation, region
+ * and target, `retryable` says whether trying again later may help.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof ServiceError && error.retryable) console.error(`try again later: ${error.message}`);
+ * ```
+ */
 export class ServiceError extends ByodkimError {
   readonly retryable: boolean;
   constructor(
@@ -89,11 +167,72 @@ export class ServiceError extends ByodkimError {
   }
 }
 
+/** Error codes of a vault key that cannot go to SES (the state records them as a key problem). */
+export const KEY_MISMATCH = 'KEY_MISMATCH';
+export const KEY_MISSING = 'KEY_MISSING';
+
+/**
+ * The vault's key for a selector is not the one the state recorded and DNS serves: putting
+ * it in SES would leave SES pending on a key no record matches. Names the selector, never
+ * the key.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof KeyMismatchError) console.error(error.code, error.context.selector); // KEY_MISMATCH
+ * ```
+ */
+export class KeyMismatchError extends ByodkimError {
+  constructor(domain: string, selector: string, vault: string) {
+    super(
+      KEY_MISMATCH,
+      `KeyMismatch: the private key ${vault} holds for ${domain} selector ${selector} is not the key whose public half the state recorded and DNS serves; not putting it in SES`,
+      { context: { domain, selector, vault } },
+    );
+  }
+}
+
+/**
+ * The vault has no key for a selector the state names as stored.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof KeyMissingError) console.error(error.code, error.context.selector); // KEY_MISSING
+ * ```
+ */
+export class KeyMissingError extends ByodkimError {
+  constructor(domain: string, selector: string, vault: string) {
+    super(KEY_MISSING, `KeyMissing: the private key of ${domain} selector ${selector} is not in ${vault}`, {
+      context: { domain, selector, vault },
+    });
+  }
+}
+
+/**
+ * Whether a thrown value is one of byodkim's errors (with `code`, `exitCode`, `context`).
+ *
+ * @example
+ * ```ts
+ * import { isByodkimError } from 'byodkim/core';
+ *
+ * process.exitCode = isByodkimError(error) ? error.exitCode : 1;
+ * ```
+ */
 export function isByodkimError(error: unknown): error is ByodkimError {
   return error instanceof ByodkimError;
 }
 
-/** A one-line description of any thrown value, safe to print. */
+/**
+ * A one-line description of any thrown value, safe to print (byodkim's messages never carry
+ * key material).
+ *
+ * @example
+ * ```ts
+ * import { describeError } from 'byodkim/core';
+ *
+ * describeError(new Error('boom')); // 'boom'
+ * describeError('plain string'); // 'plain string'
+ * ```
+ */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

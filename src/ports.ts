@@ -3,8 +3,20 @@
  * engine makes; adapters implement them over files, AWS or DNS, and accept injected
  * clients so tests can point them at emulators.
  */
+import type { CanaryMessage, MailVerdict } from './domain/canary.js';
+import type { DnsRecordChange } from './domain/dns-change.js';
 import type { DkimPrivateKey } from './domain/key.js';
+import type { ProbeResult, SesDkimView } from './domain/observation.js';
 import type { Actor, DomainState } from './domain/state.js';
+
+export type { DnsRecordChange } from './domain/dns-change.js';
+export type {
+  NameserverAnswer,
+  NameserverOutcome,
+  ProbeResult,
+  SesDkimStatus,
+  SesDkimView,
+} from './domain/observation.js';
 
 export interface Clock {
   now(): Date;
@@ -55,19 +67,6 @@ export interface StateStore {
   acquireLease(domain: string, owner: string, ttlMs: number): Promise<Lease>;
 }
 
-export interface DnsRecordChange {
-  action: 'upsert' | 'delete';
-  /** Fully qualified, no trailing dot: `<selector>._domainkey.<domain>`. */
-  name: string;
-  /** The whole TXT value; for delete, exactly what was published (only that record is removed). */
-  value: string;
-  ttl?: number;
-  selector: string;
-  reason: string;
-  /** For removals handed to a DNS team: the earliest moment removal is safe. */
-  notBefore?: string;
-}
-
 export type PublishOutcome = 'applied' | 'handed-off';
 
 /** Puts records into DNS, or hands the change to the people who can. One call = one batch. */
@@ -78,57 +77,10 @@ export interface DnsPublisher {
   apply(domain: string, changes: readonly DnsRecordChange[]): Promise<PublishOutcome>;
 }
 
-export type NameserverOutcome =
-  | 'match'
-  | 'missing'
-  | 'other-key'
-  | 'revoked'
-  | 'invalid'
-  | 'servfail'
-  | 'refused'
-  | 'timeout'
-  | 'error';
-
-export interface NameserverAnswer {
-  /** Nameserver host name (or the address when configured by address). */
-  nameserver: string;
-  address: string;
-  outcome: NameserverOutcome;
-  /** The TXT records served at the name, each as its joined character-strings. */
-  served: string[];
-  /** CNAMEs followed on the way (delegated selectors). */
-  cnames?: string[];
-  detail?: string;
-}
-
-export interface ProbeResult {
-  name: string;
-  answers: NameserverAnswer[];
-}
-
 /** Asks every authoritative nameserver directly what it serves at a DKIM record name. */
 export interface DnsProbe {
   /** `publicKey`: the key that should be served; outcomes are relative to it. */
   probe(name: string, publicKey: string | undefined): Promise<ProbeResult>;
-}
-
-export type SesDkimStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'TEMPORARY_FAILURE' | 'NOT_STARTED';
-
-/** One identity's DKIM as SES reports it in one region. */
-export interface SesDkimView {
-  identity: string;
-  region: string;
-  exists: boolean;
-  origin?: 'EXTERNAL' | 'AWS_SES' | 'AWS_SES_AF_SOUTH_1' | string;
-  status?: SesDkimStatus;
-  signingEnabled?: boolean;
-  /** For BYODKIM: [selector]. For Easy DKIM: three tokens. */
-  tokens: string[];
-  verifiedForSending?: boolean;
-  verificationStatus?: string;
-  verificationError?: string;
-  lastCheckedAt?: string;
-  lastSuccessAt?: string;
 }
 
 export interface SigningService {
@@ -143,6 +95,41 @@ export interface SigningService {
     signing?: { selector: string; key: DkimPrivateKey },
   ): Promise<void>;
   listIdentities(region: string): Promise<string[]>;
+}
+
+/** Sends mail through SES (v2 SendEmail) in one region: the canary's only way out. */
+export interface MailSender {
+  send(region: string, message: CanaryMessage): Promise<{ messageId: string }>;
+}
+
+/** One message in an inbox, raw (RFC 5322). */
+export interface InboxMessage {
+  /** Where it is (an S3 key, an IMAP uid), to delete it. */
+  ref: string;
+  raw: string;
+  /** The inbox's own time of arrival (S3 LastModified, IMAP INTERNALDATE), ISO. */
+  storedAt?: string;
+}
+
+/** Where canaries arrive: SES receiving's S3 bucket, or an IMAP mailbox. */
+export interface CanaryInbox {
+  readonly description: string;
+  /** The canaries of `domain` in the inbox now (found by the canary header). */
+  collect(domain: string): Promise<InboxMessage[]>;
+  /** Deletes one message. Idempotent. */
+  discard(ref: string): Promise<void>;
+}
+
+/** Judges one message as a receiver would, against the domain's authoritative nameservers. */
+export interface MailJudge {
+  judge(raw: string, domain: string, now: Date): Promise<MailVerdict>;
+}
+
+/** The canary's three ports, present only when a domain has a canary configured. */
+export interface CanaryPorts {
+  sender: MailSender;
+  inbox: CanaryInbox;
+  judge: MailJudge;
 }
 
 export type Notification =

@@ -2,7 +2,7 @@
  * Lambda bundle size and cold init.
  *
  * Bundle: `node scripts/bundle-lambda.mjs --outdir <cache>/lambda` (the same build as
- * dist/lambda/index.mjs, written to the bench's own directory so a bench run never
+ * infra/lambda/index.mjs, written to the bench's own directory so a bench run never
  * replaces the bundle someone else is testing). The size is the minified index.mjs, SDK
  * clients included; the source map is not counted (it ships beside it, read only for stack
  * traces). When the script is not in the tree yet, the row says "not built".

@@ -15,7 +15,7 @@ import { CreateEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { VirtualClock } from '../../emulator/clock.js';
 import { EmbeddedDnsServer } from '../../emulator/dns/server.js';
 import { ZoneStore } from '../../emulator/dns/zone-store.js';
-import { SesEmulator } from '../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator } from '../../emulator/ses/server.js';
 import type { TsigKey } from '../../src/adapters/dns/tsig.js';
 import { buildStores } from '../../src/config/compose.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -86,7 +86,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       ...(options.dns === 'rfc2136' ? { tsigKeys: [tsig] } : {}),
     });
     const clock = new VirtualClock(new Date());
-    ses = await SesEmulator.start({ dns: { host: dns.host, port: dns.port }, clock });
+    ses = await SesEmulator.start({
+      dns: { host: dns.host, port: dns.port },
+      clock,
+      ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+    });
     dir = await mkdtemp(join(tmpdir(), 'byodkim-bench-'));
 
     for (const region of options.regions) {

@@ -337,6 +337,13 @@ export function nameRdata(name: string): Buffer {
   return encodeName(name);
 }
 
+/** MX RDATA: 16-bit preference, then the exchange's name (RFC 1035 §3.3.9). */
+export function mxRdata(preference: number, exchange: string): Buffer {
+  const head = Buffer.alloc(2);
+  head.writeUInt16BE(preference);
+  return Buffer.concat([head, encodeName(exchange)]);
+}
+
 export function parseNameRdata(rdata: Buffer): string {
   return decodeName(rdata, 0).name;
 }

@@ -4,8 +4,23 @@
  */
 import { Resolver } from 'node:dns/promises';
 import { joinTxtStrings, readKeyRecord } from './dkim-record.js';
+import type { MailFromOutcome } from './mail-from.js';
 
-export type VerificationError = 'HOST_NOT_FOUND' | 'TYPE_NOT_FOUND' | 'INVALID_VALUE' | 'DNS_SERVER_ERROR';
+/** Every value of the model's VerificationError enum (SPEC.md §3). */
+export const VERIFICATION_ERRORS = [
+  'SERVICE_ERROR',
+  'DNS_SERVER_ERROR',
+  'HOST_NOT_FOUND',
+  'TYPE_NOT_FOUND',
+  'INVALID_VALUE',
+  'REPLICATION_ACCESS_DENIED',
+  'REPLICATION_PRIMARY_NOT_FOUND',
+  'REPLICATION_PRIMARY_BYO_DKIM_NOT_SUPPORTED',
+  'REPLICATION_REPLICA_AS_PRIMARY_NOT_SUPPORTED',
+  'REPLICATION_PRIMARY_INVALID_REGION',
+] as const;
+
+export type VerificationError = (typeof VERIFICATION_ERRORS)[number];
 
 export type CheckOutcome =
   | { readonly ok: true }
@@ -35,8 +50,15 @@ export class DnsChecker {
     this.#resolver.setServers([`${host}:${target.port}`]);
   }
 
-  /** BYODKIM: every DKIM key record at `<selector>._domainkey.<domain>` carries the held key. */
-  async checkKeyRecord(domain: string, selector: string, publicKeySpkiDer: Buffer): Promise<CheckOutcome> {
+  /**
+   * BYODKIM: every DKIM key record at `<selector>._domainkey.<domain>` carries the held key.
+   * Without a usable held key (SPEC.md §4) no record can match.
+   */
+  async checkKeyRecord(
+    domain: string,
+    selector: string,
+    publicKeySpkiDer: Buffer | undefined,
+  ): Promise<CheckOutcome> {
     const name = `${selector}._domainkey.${domain}`;
     const answer = await this.#resolveTxtFollowingCnames(name);
     if (!answer.ok) return answer;
@@ -49,7 +71,11 @@ export class DnsChecker {
       if (reading.kind === 'revoked')
         return fail('INVALID_VALUE', `${name} publishes a revoked key (empty p=)`);
       if (reading.kind === 'invalid') return fail('INVALID_VALUE', `${name}: ${reading.reason}`);
-      if (reading.kind === 'key' && !reading.publicKeySpkiDer.equals(publicKeySpkiDer)) {
+      if (reading.kind !== 'key') continue;
+      if (publicKeySpkiDer === undefined) {
+        return fail('INVALID_VALUE', `${name}: SES holds no usable private key for this selector`);
+      }
+      if (!reading.publicKeySpkiDer.equals(publicKeySpkiDer)) {
         return fail('INVALID_VALUE', `${name} publishes another public key`);
       }
     }
@@ -74,6 +100,49 @@ export class DnsChecker {
     );
     const failures = outcomes.filter((outcome) => !outcome.ok);
     return failures.find((outcome) => outcome.error === 'DNS_SERVER_ERROR') ?? failures[0] ?? { ok: true };
+  }
+
+  /**
+   * Custom MAIL FROM (SPEC.md §7): at least one MX, every one of them SES's feedback host of
+   * the region; with `requireSpf`, exactly one SPF record and it includes amazonses.com.
+   */
+  async checkMailFrom(mailFromDomain: string, region: string, requireSpf: boolean): Promise<MailFromOutcome> {
+    const expected = `feedback-smtp.${region}.amazonses.com`;
+    let exchanges: string[];
+    try {
+      exchanges = (await this.#slots.run(() => this.#resolver.resolveMx(mailFromDomain))).map((mx) =>
+        normalizeName(mx.exchange),
+      );
+    } catch (error) {
+      return mailFromLookupFailure(mailFromDomain, 'MX', error);
+    }
+    if (exchanges.length === 0) return { kind: 'not-found', detail: `${mailFromDomain} has no MX record` };
+    const foreign = exchanges.find((exchange) => exchange !== expected);
+    if (foreign !== undefined) {
+      return { kind: 'not-found', detail: `${mailFromDomain} has MX ${foreign}, not only ${expected}` };
+    }
+    if (!requireSpf) return { kind: 'found' };
+    let records: string[][];
+    try {
+      records = await this.#txt(mailFromDomain);
+    } catch (error) {
+      return mailFromLookupFailure(mailFromDomain, 'TXT', error);
+    }
+    const spf = records.map(joinTxtStrings).filter((text) => /^v=spf1(\s|$)/i.test(text));
+    if (spf.length !== 1) {
+      return {
+        kind: 'not-found',
+        detail: `${mailFromDomain} has ${spf.length} SPF records, not exactly one`,
+      };
+    }
+    const terms = (spf[0] ?? '').toLowerCase().split(/\s+/);
+    if (!terms.some((term) => /^[+]?include:amazonses\.com$/.test(term))) {
+      return {
+        kind: 'not-found',
+        detail: `the SPF record of ${mailFromDomain} does not include amazonses.com`,
+      };
+    }
+    return { kind: 'found' };
   }
 
   #txt(name: string): Promise<string[][]> {
@@ -143,6 +212,14 @@ function lookupFailure(name: string, error: unknown): Extract<CheckOutcome, { ok
   if (code === 'ENOTFOUND') return fail('HOST_NOT_FOUND', `${name} does not exist (NXDOMAIN)`);
   if (code === 'ENODATA') return fail('TYPE_NOT_FOUND', `${name} has no record of the requested type`);
   return fail('DNS_SERVER_ERROR', `${name}: DNS lookup failed (${code ?? 'unknown error'})`);
+}
+
+function mailFromLookupFailure(name: string, type: string, error: unknown): MailFromOutcome {
+  const code = errorCode(error);
+  if (code === 'ENOTFOUND' || code === 'ENODATA') {
+    return { kind: 'not-found', detail: `${name} has no ${type} record (${code})` };
+  }
+  return { kind: 'temporary', detail: `${name}: DNS lookup of ${type} failed (${code ?? 'unknown error'})` };
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -9,7 +9,10 @@ export type SesErrorType =
   | 'AlreadyExistsException'
   | 'LimitExceededException'
   | 'TooManyRequestsException'
+  | 'ThrottlingException'
   | 'InternalServiceErrorException'
+  | 'MailFromDomainNotVerifiedException'
+  | 'MessageRejected'
   | 'UnknownOperationException';
 
 export class SesApiError extends Error {
@@ -37,6 +40,9 @@ export const limitExceeded = (message: string): SesApiError =>
 
 export const tooManyRequests = (message = 'Rate exceeded'): SesApiError =>
   new SesApiError('TooManyRequestsException', 429, message);
+
+export const throttlingException = (message = 'Rate exceeded'): SesApiError =>
+  new SesApiError('ThrottlingException', 400, message);
 
 export const internalError = (message: string): SesApiError =>
   new SesApiError('InternalServiceErrorException', 500, message);

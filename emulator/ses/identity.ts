@@ -6,7 +6,7 @@
  *                              |
  *                              v
  *        +------------------ PENDING <----------------------+
- *        |                   |  ^  | DNS server failure     |
+ *        |                   |  ^  | DNS / service failure  |
  *  records match             |  |  v                        |
  *        |                   | TEMPORARY_FAILURE            |
  *        v                   |     |                        |
@@ -21,12 +21,26 @@
 import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import type { CheckOutcome, VerificationError } from './dns-check.js';
+import type { MailFromSetting } from './mail-from.js';
+import {
+  nextScheduledCheck,
+  type Timing,
+  type Window,
+  windowEndMs,
+  windowOpenedByPut,
+  windowOpenedByRecheck,
+} from './schedule.js';
 import type { HeldKey, KeyLength } from './validation.js';
 
 export type DkimStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'TEMPORARY_FAILURE';
 
 export type DkimConfig =
-  | { readonly origin: 'EXTERNAL'; readonly selector: string; readonly key: HeldKey }
+  | {
+      readonly origin: 'EXTERNAL';
+      readonly selector: string;
+      /** Undefined when SES accepted a key it cannot use (SPEC.md §4, unusableKey). */
+      readonly key: HeldKey | undefined;
+    }
   | {
       readonly origin: 'AWS_SES';
       readonly tokens: readonly [string, string, string];
@@ -42,6 +56,12 @@ export interface Tag {
   readonly Value: string;
 }
 
+/** A DNS check under way, shared by concurrent readers of the same configuration. */
+export interface InflightCheck {
+  readonly generation: number;
+  readonly done: Promise<void>;
+}
+
 export interface Identity {
   /** As first created. */
   readonly name: string;
@@ -54,12 +74,10 @@ export interface Identity {
   dkim: DkimConfig | undefined;
   signingEnabled: boolean;
   status: DkimStatus;
-  /** Start of the current 72 h window (put, or the recheck that first failed). */
-  windowStartMs: number;
-  /** A window opened by a put tolerates "not found" as PENDING; one opened by a recheck does not. */
-  windowKind: 'verification' | 'recheck';
-  /** No check before this moment (verification delay). */
-  notBeforeMs: number;
+  /** The current 72 h window (put, or the recheck that first failed). */
+  window: Window;
+  /** The next scheduled check while PENDING / TEMPORARY_FAILURE. */
+  nextCheckMs: number;
   lastCheckedMs: number | undefined;
   lastSuccessMs: number | undefined;
   lastError: VerificationError | undefined;
@@ -67,15 +85,8 @@ export interface Identity {
   verified: boolean;
   /** Bumped on every change of DKIM configuration, so a check begun before it is dropped. */
   generation: number;
-  /** The DNS check under way, shared by concurrent readers of the same configuration. */
-  inflightCheck: { readonly generation: number; readonly done: Promise<void> } | undefined;
-}
-
-export interface Timing {
-  readonly verificationDelayMs: number;
-  readonly pendingCheckIntervalMs: number;
-  readonly recheckIntervalMs: number;
-  readonly failAfterMs: number;
+  inflightCheck: InflightCheck | undefined;
+  mailFrom: MailFromSetting;
 }
 
 export function newIdentity(
@@ -91,23 +102,24 @@ export function newIdentity(
   nowMs: number,
   timing: Timing,
 ): Identity {
+  const window = windowOpenedByPut(nowMs, timing);
   return {
     ...init,
     signingEnabled: init.dkim !== undefined,
     status: 'PENDING',
-    windowStartMs: nowMs,
-    windowKind: 'verification',
-    notBeforeMs: nowMs + timing.verificationDelayMs,
+    window,
+    nextCheckMs: window.firstCheckMs,
     lastCheckedMs: undefined,
     lastSuccessMs: undefined,
     lastError: undefined,
     verified: false,
     generation: 0,
     inflightCheck: undefined,
+    mailFrom: { behavior: 'USE_DEFAULT_VALUE', domain: undefined },
   };
 }
 
-/** A new DKIM configuration: verification starts over (SPEC.md §2, every put restarts it). */
+/** A new DKIM configuration: verification starts over (SPEC.md §2.5, every put restarts it). */
 export function restartVerification(
   identity: Identity,
   dkim: DkimConfig,
@@ -116,9 +128,8 @@ export function restartVerification(
 ): void {
   identity.dkim = dkim;
   identity.status = 'PENDING';
-  identity.windowStartMs = nowMs;
-  identity.windowKind = 'verification';
-  identity.notBeforeMs = nowMs + timing.verificationDelayMs;
+  identity.window = windowOpenedByPut(nowMs, timing);
+  identity.nextCheckMs = identity.window.firstCheckMs;
   identity.lastError = undefined;
   identity.generation += 1;
 }
@@ -127,8 +138,12 @@ export function isCheckDue(identity: Identity, nowMs: number, timing: Timing): b
   if (identity.dkim === undefined || identity.status === 'FAILED') return false;
   const last = identity.lastCheckedMs;
   if (identity.status === 'SUCCESS') return last === undefined || nowMs >= last + timing.recheckIntervalMs;
-  if (nowMs < identity.notBeforeMs) return false;
-  return last === undefined || nowMs >= last + timing.pendingCheckIntervalMs;
+  return nowMs >= identity.nextCheckMs;
+}
+
+/** DNS and service failures are temporary: SES could not tell (SPEC.md §3). */
+export function isTemporary(error: VerificationError): boolean {
+  return error === 'DNS_SERVER_ERROR' || error === 'SERVICE_ERROR';
 }
 
 export function applyCheckOutcome(
@@ -148,19 +163,18 @@ export function applyCheckOutcome(
   identity.lastError = outcome.error;
   if (identity.status === 'SUCCESS') {
     identity.status = 'TEMPORARY_FAILURE';
-    identity.windowStartMs = nowMs;
-    identity.windowKind = 'recheck';
+    identity.window = windowOpenedByRecheck(nowMs, timing);
+    identity.nextCheckMs = identity.window.firstCheckMs;
     return;
   }
-  if (nowMs - identity.windowStartMs >= timing.failAfterMs) {
+  if (nowMs >= windowEndMs(identity.window, timing)) {
     identity.status = 'FAILED';
     identity.verified = false;
     return;
   }
   identity.status =
-    identity.windowKind === 'recheck' || outcome.error === 'DNS_SERVER_ERROR'
-      ? 'TEMPORARY_FAILURE'
-      : 'PENDING';
+    identity.window.kind === 'recheck' || isTemporary(outcome.error) ? 'TEMPORARY_FAILURE' : 'PENDING';
+  identity.nextCheckMs = nextScheduledCheck(identity.window, nowMs, timing);
 }
 
 export type VerificationStatus = DkimStatus | 'NOT_STARTED';

@@ -1,94 +1,112 @@
 /**
- * SES v2 BYODKIM emulator: an HTTP server speaking the SES v2 REST-JSON protocol, so the real
- * `SESv2Client` works against it by `endpoint`, plus `/_emulator/*` control endpoints.
- * Behaviour is specified in `emulator/SPEC.md`.
+ * SES BYODKIM emulator: an HTTP server speaking the SES v2 REST-JSON protocol (and SES v1
+ * `awsQuery` for GetIdentityDkimAttributes), so the real `SESv2Client` and `SESClient` work
+ * against it by `endpoint`, plus `/_emulator/*` control endpoints. Behaviour is specified in
+ * `emulator/SPEC.md`; every option with its default is in §11 and `options.ts`.
  *
  * @example
  * const dns = await EmbeddedDnsServer.start();
  * const ses = await SesEmulator.start({ dns: { host: dns.host, port: dns.port }, clock });
  * const client = new SESv2Client({ endpoint: ses.endpoint, region: 'eu-west-1', credentials });
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type EmulatorClock, systemClock, VirtualClock } from '../clock.js';
+import { type EmulatorClock, systemClock } from '../clock.js';
+import { AccountResolver, type RequestCredentials } from './accounts.js';
+import { ApiBudget } from './budget.js';
+import { type ControlTarget, handleControl } from './control.js';
+import { Counters } from './counters.js';
+import { Delivery, type InboundRoute, type OutboxEntry, type OutboxFilter } from './delivery.js';
 import { DnsChecker } from './dns-check.js';
-import { badRequest, internalError, SesApiError, tooManyRequests } from './errors.js';
-import type { Timing } from './identity.js';
-import { SesService } from './service.js';
+import { internalError, SesApiError, throttlingException, tooManyRequests } from './errors.js';
+import { CheckFaultQueue, type CheckFaultSpec, FaultQueue, type FaultSpec } from './faults.js';
+import {
+  asApiError,
+  describe,
+  type Json,
+  parseJsonBody,
+  readBody,
+  sendJson,
+  sendJsonError,
+  sendXml,
+} from './http.js';
+import { type KeyPut, type KeyPutFilter, KeyPutLog } from './key-puts.js';
+import {
+  type BudgetSettings,
+  nonNegative,
+  type RateClock,
+  type ResolvedOptions,
+  resolveOptions,
+  type SesEmulatorOptions,
+} from './options.js';
+import {
+  errorXml,
+  getIdentityDkimAttributesXml,
+  identitiesParam,
+  parseQueryRequest,
+  QueryApiError,
+  toQueryError,
+} from './query-api.js';
+import { matchV2Route, type V2Route } from './rest-routes.js';
+import { SendingQuota } from './sending-quota.js';
+import { type Scope, SesService } from './service.js';
 import type { SampleOptions, SignedSample } from './signing.js';
-import { Counters, FaultQueue, type FaultSpec, TokenBucket } from './throttle.js';
 
-export interface SesEmulatorOptions {
-  host?: string;
-  port?: number;
-  dns: { host: string; port: number };
-  clock?: EmulatorClock;
-  /** Emulator-clock ms after a put before the first DNS check. Default 0. */
-  verificationDelayMs?: number;
-  /** Length of the verification window. Default 72 h. */
-  failAfterMs?: number;
-  /** Interval of rechecks after SUCCESS, emulator clock. Default 1 h. */
-  recheckIntervalMs?: number;
-  /** Minimum emulator-clock ms between checks while PENDING / TEMPORARY_FAILURE. Default 0. */
-  pendingCheckIntervalMs?: number;
-  /** Maximum API requests per second per region; unset = unlimited. */
-  ratePerRegion?: number;
-  /** Timeout of one DNS query, wall clock. Default 1000. */
-  dnsTimeoutMs?: number;
-}
+export { INSTANT_UNLIMITED } from './options.js';
+export type {
+  CheckFaultSpec,
+  FaultSpec,
+  InboundRoute,
+  KeyPut,
+  KeyPutFilter,
+  OutboxEntry,
+  OutboxFilter,
+  SampleOptions,
+  SesEmulatorOptions,
+  SignedSample,
+};
 
-export type { FaultSpec, SampleOptions, SignedSample };
-
-const HOUR_MS = 3_600_000;
 const DEFAULT_REGION = 'us-east-1';
-const MAX_BODY_BYTES = 1_048_576;
-const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/([^/,\s]+)\/[^/,\s]+\/aws4_request/;
+const CREDENTIAL_SCOPE = /Credential=([^/,\s]+)\/\d{8}\/([^/,\s]+)\/[^/,\s]+\/aws4_request/;
 
-type Operation =
-  | 'CreateEmailIdentity'
-  | 'GetEmailIdentity'
-  | 'ListEmailIdentities'
-  | 'DeleteEmailIdentity'
-  | 'PutEmailIdentityDkimSigningAttributes'
-  | 'PutEmailIdentityDkimAttributes';
-
-interface Route {
-  readonly operation: Operation;
-  readonly identity?: string;
-}
-
-type Json = Record<string, unknown>;
-
-export class SesEmulator {
-  /** `http://HOST:PORT` — give it to `SESv2Client` as `endpoint`. */
+export class SesEmulator implements ControlTarget {
+  /** `http://HOST:PORT` — give it to `SESv2Client` / `SESClient` as `endpoint`. */
   readonly endpoint: string;
   readonly #server: Server;
   readonly #clock: EmulatorClock;
+  readonly #options: ResolvedOptions;
   readonly #service: SesService;
-  readonly #initialRate: number | undefined;
-  #rate: number | undefined;
-  #buckets = new Map<string, TokenBucket>();
+  readonly #budget: ApiBudget;
+  readonly #accounts: AccountResolver;
   readonly #faults = new FaultQueue();
+  readonly #checkFaults = new CheckFaultQueue();
+  readonly #keyPuts = new KeyPutLog();
   readonly #counters = new Counters();
   readonly #rejections = new Counters();
+  readonly #sendingQuota: SendingQuota;
+  readonly #delivery: Delivery;
   #latencyMs = 0;
 
   private constructor(opts: SesEmulatorOptions, server: Server, endpoint: string) {
     this.#server = server;
     this.endpoint = endpoint;
     this.#clock = opts.clock ?? systemClock;
-    const timing: Timing = {
-      verificationDelayMs: nonNegative(opts.verificationDelayMs ?? 0, 'verificationDelayMs'),
-      failAfterMs: nonNegative(opts.failAfterMs ?? 72 * HOUR_MS, 'failAfterMs'),
-      recheckIntervalMs: nonNegative(opts.recheckIntervalMs ?? HOUR_MS, 'recheckIntervalMs'),
-      pendingCheckIntervalMs: nonNegative(opts.pendingCheckIntervalMs ?? 0, 'pendingCheckIntervalMs'),
-    };
-    const checker = new DnsChecker(opts.dns, nonNegative(opts.dnsTimeoutMs ?? 1000, 'dnsTimeoutMs'));
-    this.#service = new SesService(this.#clock, timing, checker);
-    this.#initialRate = opts.ratePerRegion;
-    this.#rate = opts.ratePerRegion;
+    this.#options = resolveOptions(opts);
+    const checker = new DnsChecker(opts.dns, this.#options.dnsTimeoutMs);
+    this.#service = new SesService(this.#clock, this.#options, checker, this.#keyPuts, this.#checkFaults);
+    this.#budget = new ApiBudget(this.#options.budget, this.#options.throttlingExceptionEvery, this.#clock);
+    this.#accounts = new AccountResolver(this.#options);
+    const sending = this.#options.sending;
+    this.#sendingQuota = new SendingQuota(
+      {
+        maxSendRate: sending.maxSendRate,
+        max24HourSend: sending.max24HourSend,
+        clock: this.#options.budget.clock,
+      },
+      this.#clock,
+    );
+    this.#delivery = new Delivery(this.#clock, sending.deliveryDelayMs, sending.inbound);
   }
 
   static async start(opts: SesEmulatorOptions): Promise<SesEmulator> {
@@ -112,11 +130,20 @@ export class SesEmulator {
     }
     server.on('request', (req, res) => {
       emulator.#dispatch(req, res).catch((error: unknown) => {
-        if (!res.headersSent) sendError(res, internalError(`emulator error: ${describe(error)}`));
+        if (!res.headersSent) sendJsonError(res, internalError(`emulator error: ${describe(error)}`));
         else res.destroy();
       });
     });
     return emulator;
+  }
+
+  get clock(): EmulatorClock {
+    return this.#clock;
+  }
+
+  /** The account of credentials nobody maps (SPEC.md §1). */
+  get defaultAccount(): string {
+    return this.#options.defaultAccount;
   }
 
   /** Runs every DNS check that is due at the emulator clock's present moment. */
@@ -124,19 +151,53 @@ export class SesEmulator {
     return this.#service.verifyPending();
   }
 
-  /** The message SES would send from `identity` now: DKIM-signed with the held key only when SES would. */
-  signSample(region: string, identity: string, opts?: SampleOptions): Promise<SignedSample> {
-    return this.#service.signSample(region, identity, opts);
+  /**
+   * The message SES would send from `identity` now: DKIM-signed with the held key only when
+   * SES would, with the MAIL FROM SES would use. `opts.account` defaults to the default account.
+   */
+  signSample(region: string, identity: string, opts: SampleOptions = {}): Promise<SignedSample> {
+    const { account, ...message } = opts;
+    return this.#service.signSample(
+      { account: account ?? this.#options.defaultAccount, region },
+      identity,
+      message,
+    );
   }
 
-  /** API requests received (throttled and faulted ones included), by `Op` and `Op@region`. */
-  counters(): Record<string, number> {
-    return this.#counters.snapshot();
+  /** Every accepted SendEmail and what became of it (SPEC.md §15). No bodies, no key material. */
+  outbox(filter?: OutboxFilter): OutboxEntry[] {
+    return this.#delivery.outbox(filter);
   }
 
-  /** Requests refused by the rate limit or an injected fault, by `throttled@region` / `faulted@region`. */
-  rejections(): Record<string, number> {
-    return this.#rejections.snapshot();
+  /** Delivers every message whose moment has come on the emulator clock (SPEC.md §15). */
+  deliverDue(): Promise<void> {
+    return this.#delivery.deliverDue();
+  }
+
+  /** Another actor's EXTERNAL put with a key the emulator makes (SPEC.md §16). */
+  swapKey(spec: {
+    region: string;
+    identity: string;
+    selector: string;
+    account?: string;
+    bits?: 1024 | 2048;
+  }): Promise<{ selector: string; publicKey: string }> {
+    return this.#service.swapKey(
+      { account: spec.account ?? this.#options.defaultAccount, region: spec.region },
+      spec.identity,
+      spec.selector,
+      spec.bits,
+    );
+  }
+
+  /** API requests received (throttled and faulted ones included), by `Op` and `Op@region`; all accounts or one. */
+  counters(account?: string): Record<string, number> {
+    return this.#counters.snapshot(account);
+  }
+
+  /** Requests refused by the budget or an injected fault, by `throttled@region` / `faulted@region`. */
+  rejections(account?: string): Record<string, number> {
+    return this.#rejections.snapshot(account);
   }
 
   resetCounters(): void {
@@ -144,21 +205,41 @@ export class SesEmulator {
     this.#rejections.clear();
   }
 
-  /** Drops every identity and held key, counters, faults and latency; the rate returns to the options'. */
-  reset(): void {
-    this.#service.reset();
-    this.resetCounters();
-    this.#faults.clear();
-    this.#latencyMs = 0;
-    this.setRate(this.#initialRate);
+  /** What each BYODKIM put sent, in order (SPEC.md §4). No key material. */
+  keyPuts(filter?: KeyPutFilter): KeyPut[] {
+    return this.#keyPuts.list(filter);
   }
 
-  setRate(perRegion: number | undefined): void {
-    if (perRegion !== undefined && (!Number.isFinite(perRegion) || perRegion < 0)) {
-      throw new RangeError('rate must be a finite number >= 0');
+  /** Drops every identity, held key and key-put record, counters, faults, cached accounts and latency; the budget returns to the options'. */
+  reset(): void {
+    this.#service.reset();
+    this.#keyPuts.clear();
+    this.resetCounters();
+    this.#faults.clear();
+    this.#checkFaults.clear();
+    this.#accounts.clearCache();
+    this.#latencyMs = 0;
+    this.#budget.configure(this.#options.budget);
+    this.#sendingQuota.reset();
+    this.#delivery.reset();
+  }
+
+  /**
+   * Requests per second per account and region; `null` or `undefined` = unlimited.
+   * `burst` defaults to max(2, rate); `clock` stays as it is unless given.
+   */
+  setRate(perRegion: number | null | undefined, opts: { burst?: number; clock?: RateClock } = {}): void {
+    const rate = perRegion ?? null;
+    if (rate !== null) nonNegative(rate, 'rate');
+    if (opts.burst !== undefined && (!Number.isFinite(opts.burst) || opts.burst < 1)) {
+      throw new RangeError('burst must be a finite number >= 1');
     }
-    this.#rate = perRegion;
-    this.#buckets = new Map();
+    const settings: BudgetSettings = {
+      ratePerSecond: rate,
+      burst: opts.burst,
+      clock: opts.clock ?? this.#budget.settings.clock,
+    };
+    this.#budget.configure(settings);
   }
 
   injectFault(f: FaultSpec): void {
@@ -169,11 +250,21 @@ export class SesEmulator {
     this.#faults.clear();
   }
 
+  /** The next `count` DKIM checks of matching identities end with `errorType` (default SERVICE_ERROR). */
+  injectCheckFault(f: CheckFaultSpec): void {
+    this.#checkFaults.add(f);
+  }
+
+  clearCheckFaults(): void {
+    this.#checkFaults.clear();
+  }
+
   setLatency(ms: number): void {
     this.#latencyMs = nonNegative(ms, 'latency');
   }
 
   async stop(): Promise<void> {
+    this.#delivery.stop();
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -186,270 +277,132 @@ export class SesEmulator {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = req.method ?? 'GET';
     if (url.pathname.startsWith('/_emulator/')) {
-      await this.#control(method, url.pathname, req, res);
+      await handleControl(this, method, url, req, res);
       return;
     }
+    if (url.pathname === '/' && method === 'POST') {
+      await this.#dispatchV1(req, res);
+      return;
+    }
+    await this.#dispatchV2(method, url, req, res);
+  }
+
+  async #dispatchV2(method: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: string;
-    let route: Route | undefined;
+    let route: V2Route | undefined;
     try {
       body = await readBody(req);
-      route = matchRoute(method, url.pathname);
+      route = matchV2Route(method, url.pathname);
     } catch (error) {
-      sendError(res, asApiError(error));
+      sendJsonError(res, asApiError(error));
       return;
     }
     if (route === undefined) {
-      sendError(
+      sendJsonError(
         res,
         new SesApiError('UnknownOperationException', 404, `No operation for ${method} ${url.pathname}`),
       );
       return;
     }
-    const region = regionFromAuthorization(req.headers.authorization);
-    this.#counters.add(route.operation);
-    this.#counters.add(`${route.operation}@${region}`);
-    if (this.#latencyMs > 0) await sleep(this.#latencyMs);
     try {
-      this.#admit(route.operation, region);
-      const output = await this.#invoke(route, region, parseJsonBody(body), url.searchParams);
+      const scope = await this.#admit(route.operation, req);
+      const output = await this.#invokeV2(route, scope, parseJsonBody(body), url.searchParams);
       sendJson(res, 200, output);
     } catch (error) {
-      sendError(res, asApiError(error));
+      sendJsonError(res, asApiError(error));
     }
   }
 
-  #admit(operation: Operation, region: string): void {
-    if (this.#rate !== undefined) {
-      let bucket = this.#buckets.get(region);
-      if (bucket === undefined) {
-        bucket = new TokenBucket(this.#rate);
-        this.#buckets.set(region, bucket);
-      }
-      if (!bucket.tryTake()) {
-        this.#rejections.add(`throttled@${region}`);
-        throw tooManyRequests();
-      }
+  async #dispatchV1(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const request = parseQueryRequest(await readBody(req));
+      const scope = await this.#admit(request.action, req);
+      const entries = await this.#service.getIdentityDkimAttributes(scope, identitiesParam(request.params));
+      sendXml(res, 200, getIdentityDkimAttributesXml(entries));
+    } catch (error) {
+      const queryError = error instanceof QueryApiError ? error : toQueryError(asApiError(error));
+      sendXml(res, queryError.status, errorXml(queryError));
     }
-    const fault = this.#faults.take(operation, region);
+  }
+
+  /**
+   * Admission of an API call (SPEC.md §10): account → count → latency → budget → fault.
+   * Throws the error the call must answer with.
+   */
+  async #admit(operation: string, req: IncomingMessage): Promise<Scope> {
+    const { region, credentials } = requestIdentity(req);
+    let account: string;
+    try {
+      account = await this.#accounts.accountOf(credentials);
+    } catch (error) {
+      this.#counters.add(operation, undefined);
+      this.#counters.add(`${operation}@${region}`, undefined);
+      throw error;
+    }
+    this.#counters.add(operation, account);
+    this.#counters.add(`${operation}@${region}`, account);
+    if (this.#latencyMs > 0) await sleep(this.#latencyMs);
+    // The send calls have their own quota (§14), not the control-plane budget.
+    const throttled = operation === 'SendEmail' ? undefined : this.#budget.admit(account, region);
+    if (throttled !== undefined) {
+      this.#rejections.add(`throttled@${region}`, account);
+      throw throttled === 'ThrottlingException' ? throttlingException() : tooManyRequests();
+    }
+    const fault = this.#faults.take(operation, region, account);
     if (fault !== undefined) {
-      this.#rejections.add(`faulted@${region}`);
+      this.#rejections.add(`faulted@${region}`, account);
       throw fault === 429 ? tooManyRequests() : internalError('Injected fault (emulator).');
     }
+    return { account, region };
   }
 
-  #invoke(route: Route, region: string, body: Json, query: URLSearchParams): Promise<Json> | Json {
+  #invokeV2(route: V2Route, scope: Scope, body: Json, query: URLSearchParams): Promise<Json> | Json {
     const service = this.#service;
     const identity = route.identity ?? '';
     switch (route.operation) {
       case 'CreateEmailIdentity':
-        return service.createEmailIdentity(region, body);
+        return service.createEmailIdentity(scope, body);
       case 'GetEmailIdentity':
-        return service.getEmailIdentity(region, identity);
+        return service.getEmailIdentity(scope, identity);
       case 'ListEmailIdentities':
         return service.listEmailIdentities(
-          region,
+          scope,
           query.has('PageSize') || query.has('NextToken')
             ? { PageSize: query.get('PageSize') ?? undefined, NextToken: query.get('NextToken') ?? undefined }
             : body,
         );
       case 'DeleteEmailIdentity':
-        return service.deleteEmailIdentity(region, identity);
+        return service.deleteEmailIdentity(scope, identity);
       case 'PutEmailIdentityDkimSigningAttributes':
-        return service.putEmailIdentityDkimSigningAttributes(region, identity, body);
+        return service.putEmailIdentityDkimSigningAttributes(scope, identity, body);
       case 'PutEmailIdentityDkimAttributes':
-        return service.putEmailIdentityDkimAttributes(region, identity, body);
+        return service.putEmailIdentityDkimAttributes(scope, identity, body);
+      case 'PutEmailIdentityMailFromAttributes':
+        return service.putEmailIdentityMailFromAttributes(scope, identity, body);
+      case 'SendEmail':
+        return this.#sendEmail(scope, body);
     }
   }
 
-  async #control(method: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    try {
-      const body = parseJsonBody(await readBody(req));
-      const route = `${method} ${path}`;
-      switch (route) {
-        case 'GET /_emulator/health':
-          return sendJson(res, 200, { ok: true, endpoint: this.endpoint });
-        case 'GET /_emulator/clock':
-          return sendJson(res, 200, {
-            now: this.#clock.now().toISOString(),
-            virtual: this.#clock instanceof VirtualClock,
-          });
-        case 'POST /_emulator/clock': {
-          const clock = this.#clock;
-          if (!(clock instanceof VirtualClock)) throw badRequest('The emulator runs on the system clock.');
-          if (body.set !== undefined) {
-            if (typeof body.set !== 'string' && typeof body.set !== 'number')
-              throw badRequest('set: ISO or epoch ms');
-            if (Number.isNaN(new Date(body.set).getTime())) throw badRequest('set is not a valid time');
-            clock.set(body.set);
-          }
-          if (body.advanceMs !== undefined) {
-            if (typeof body.advanceMs !== 'number' || !Number.isFinite(body.advanceMs)) {
-              throw badRequest('advanceMs must be a number');
-            }
-            clock.advance(body.advanceMs);
-          }
-          return sendJson(res, 200, { now: clock.now().toISOString() });
-        }
-        case 'GET /_emulator/counters':
-          return sendJson(res, 200, this.counters());
-        case 'DELETE /_emulator/counters':
-          this.resetCounters();
-          return sendEmpty(res);
-        case 'GET /_emulator/rejections':
-          return sendJson(res, 200, this.rejections());
-        case 'POST /_emulator/faults':
-          this.injectFault({
-            operation: optionalText(body.operation, 'operation'),
-            region: optionalText(body.region, 'region'),
-            status: body.status === undefined ? undefined : (body.status as 500 | 429),
-            count: typeof body.count === 'number' ? body.count : Number.NaN,
-          });
-          return sendEmpty(res);
-        case 'DELETE /_emulator/faults':
-          this.clearFaults();
-          return sendEmpty(res);
-        case 'PUT /_emulator/rate': {
-          const perRegion = body.perRegion;
-          if (perRegion !== null && perRegion !== undefined && typeof perRegion !== 'number') {
-            throw badRequest('perRegion must be a number or null');
-          }
-          this.setRate(perRegion ?? undefined);
-          return sendEmpty(res);
-        }
-        case 'PUT /_emulator/latency':
-          if (typeof body.ms !== 'number') throw badRequest('ms must be a number');
-          this.setLatency(body.ms);
-          return sendEmpty(res);
-        case 'POST /_emulator/verify':
-          await this.verifyPending();
-          return sendEmpty(res);
-        case 'POST /_emulator/sign': {
-          const region = optionalText(body.region, 'region') ?? DEFAULT_REGION;
-          const identity = optionalText(body.identity, 'identity');
-          if (identity === undefined) throw badRequest('identity is required');
-          const opts: SampleOptions = {};
-          for (const field of ['from', 'to', 'subject', 'body'] as const) {
-            const value = optionalText(body[field], field);
-            if (value !== undefined) opts[field] = value;
-          }
-          return sendJson(res, 200, await this.signSample(region, identity, opts));
-        }
-        case 'POST /_emulator/reset':
-          this.reset();
-          return sendEmpty(res);
-        default:
-          throw new SesApiError('UnknownOperationException', 404, `No control endpoint ${route}`);
-      }
-    } catch (error) {
-      if (error instanceof RangeError) return sendError(res, badRequest(error.message));
-      return sendError(res, asApiError(error));
-    }
+  async #sendEmail(scope: Scope, body: Json): Promise<Json> {
+    const sent = await this.#service.sendEmail(scope, body, () =>
+      this.#sendingQuota.take(scope.account, scope.region),
+    );
+    const { message, ...entry } = sent;
+    this.#delivery.enqueue({ ...entry, account: scope.account, region: scope.region }, message);
+    return { MessageId: sent.messageId };
   }
 }
 
-/** The region of the SigV4 credential scope; the signature itself is not verified. */
-export function regionFromAuthorization(authorization: string | undefined): string {
-  const match = authorization === undefined ? null : CREDENTIAL_SCOPE.exec(authorization);
-  return match?.[1] ?? DEFAULT_REGION;
-}
-
-function matchRoute(method: string, pathname: string): Route | undefined {
-  const segments = pathname.split('/').slice(1);
-  if (segments[0] !== 'v2' || segments[1] !== 'email') return undefined;
-  if (segments.length === 3 && segments[2] === 'list-identities' && method === 'POST') {
-    return { operation: 'ListEmailIdentities' };
-  }
-  if (segments[2] !== 'identities') return undefined;
-  if (segments.length === 3 || (segments.length === 4 && segments[3] === '')) {
-    if (method === 'POST') return { operation: 'CreateEmailIdentity' };
-    if (method === 'GET') return { operation: 'ListEmailIdentities' };
-    return undefined;
-  }
-  const raw = segments[3];
-  if (raw === undefined || raw === '') return undefined;
-  let identity: string;
-  try {
-    identity = decodeURIComponent(raw);
-  } catch {
-    throw badRequest('EmailIdentity in the path is not valid percent-encoding.');
-  }
-  const rest = segments.slice(4).join('/');
-  if (rest === '' && method === 'GET') return { operation: 'GetEmailIdentity', identity };
-  if (rest === '' && method === 'DELETE') return { operation: 'DeleteEmailIdentity', identity };
-  if (rest === 'dkim' && method === 'PUT') return { operation: 'PutEmailIdentityDkimAttributes', identity };
-  if (rest === 'dkim/signing' && method === 'PUT') {
-    return { operation: 'PutEmailIdentityDkimSigningAttributes', identity };
-  }
-  return undefined;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw badRequest('Request body too large.');
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseJsonBody(text: string): Json {
-  if (text.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw badRequest('The request body is not valid JSON.');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw badRequest('The request body must be a JSON object.');
-  }
-  return value as Json;
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  value: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    'x-amzn-requestid': randomUUID(),
-    ...headers,
-  });
-  res.end(body);
-}
-
-function sendEmpty(res: ServerResponse): void {
-  res.writeHead(204, { 'x-amzn-requestid': randomUUID() });
-  res.end();
-}
-
-function sendError(res: ServerResponse, error: SesApiError): void {
-  sendJson(res, error.status, { message: error.message }, { 'x-amzn-errortype': error.errorType });
-}
-
-function asApiError(error: unknown): SesApiError {
-  if (error instanceof SesApiError) return error;
-  return internalError(`emulator error: ${describe(error)}`);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function optionalText(value: unknown, field: string): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw badRequest(`${field} must be a string`);
-  return value;
-}
-
-function nonNegative(value: number, name: string): number {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number >= 0`);
-  return value;
+/** The region and credentials of the SigV4 credential scope; the signature itself is not verified. */
+function requestIdentity(req: IncomingMessage): { region: string; credentials: RequestCredentials } {
+  const match = CREDENTIAL_SCOPE.exec(req.headers.authorization ?? '');
+  const token = req.headers['x-amz-security-token'];
+  return {
+    region: match?.[2] ?? DEFAULT_REGION,
+    credentials: {
+      accessKeyId: match?.[1],
+      sessionToken: typeof token === 'string' ? token : undefined,
+    },
+  };
 }

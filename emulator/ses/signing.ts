@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 
 export interface SampleOptions {
+  /** The account whose identity sends; default: the emulator's default account. */
+  account?: string;
   from?: string;
   to?: string;
   subject?: string;
@@ -17,13 +19,21 @@ export interface SampleOptions {
 export interface SignedSample {
   message: string;
   signedWithDomainKey: boolean;
+  /** The envelope sender (MAIL FROM) SES would use: the custom MAIL FROM domain only when it is SUCCESS. */
+  envelopeFrom: string;
   selector?: string;
 }
 
 const CRLF = '\r\n';
 
-export function buildSampleMessage(domain: string, now: Date, opts: SampleOptions, note?: string): string {
+export function buildSampleMessage(
+  domain: string,
+  now: Date,
+  opts: SampleOptions & { envelopeFrom: string },
+  note?: string,
+): string {
   const headers = [
+    `Return-Path: <${opts.envelopeFrom}>`,
     `From: ${opts.from ?? `sender@${domain}`}`,
     `To: ${opts.to ?? 'recipient@example.net'}`,
     `Subject: ${opts.subject ?? 'byodkim emulator sample'}`,
@@ -61,7 +71,7 @@ export async function signMessage(
   return result.signatures + message;
 }
 
-function rfc5322Date(date: Date): string {
+export function rfc5322Date(date: Date): string {
   const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const pad = (n: number): string => String(n).padStart(2, '0');

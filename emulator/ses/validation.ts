@@ -76,11 +76,25 @@ export function validateSelector(value: unknown): string {
   return value;
 }
 
+export type KeyFormat = 'PKCS1' | 'PKCS8' | 'UNKNOWN';
+
+/** What SES made of a `DomainSigningPrivateKey` that passed the API's pattern (SPEC.md §4). */
+export type KeyReading =
+  | { readonly usable: true; readonly format: 'PKCS1' | 'PKCS8'; readonly key: HeldKey }
+  | {
+      readonly usable: false;
+      readonly format: KeyFormat;
+      readonly keyType: string | undefined;
+      readonly bits: number | undefined;
+      /** Why SES cannot use it; names rules, never key material. */
+      readonly problem: string;
+    };
+
 /**
- * Reads `DomainSigningPrivateKey`: base64 (no PEM armour, no line breaks) of a DER private
- * key in PKCS #8 or PKCS #1, RSA, exactly 1024 or 2048 bits.
+ * The API constraints on `DomainSigningPrivateKey` (required, length, base64 pattern): a
+ * violation is always a BadRequestException, whatever the emulator's key knobs say.
  */
-export function parsePrivateKey(value: unknown): HeldKey {
+export function checkPrivateKeyEncoding(value: unknown): string {
   const field = 'DomainSigningPrivateKey';
   if (typeof value !== 'string' || value.length === 0) {
     throw badRequest(`${field} is required for SigningAttributesOrigin EXTERNAL.`);
@@ -99,28 +113,68 @@ export function parsePrivateKey(value: unknown): HeldKey {
         `${PRIVATE_KEY_PATTERN.source}.${hint}`,
     );
   }
-  const der = Buffer.from(value, 'base64');
-  const privateKey = readDerPrivateKey(der);
-  if (!privateKey) {
-    throw badRequest(`${field} is not a base64-encoded DER private key in PKCS #1 or PKCS #8 format.`);
-  }
-  if (privateKey.asymmetricKeyType !== 'rsa') {
-    throw badRequest(
-      `${field} must be an RSA key; got a key of type ${privateKey.asymmetricKeyType ?? 'unknown'}.`,
-    );
-  }
-  const bits = privateKey.asymmetricKeyDetails?.modulusLength;
-  if (bits !== 1024 && bits !== 2048) {
-    throw badRequest(`${field} must be a 1024-bit or 2048-bit RSA key; got ${bits ?? 'an unknown'} bits.`);
-  }
-  const publicKeySpkiDer = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-  return { privateKey, publicKeySpkiDer, bits };
+  return value;
 }
 
-function readDerPrivateKey(der: Buffer): KeyObject | undefined {
-  for (const type of ['pkcs8', 'pkcs1'] as const) {
+/**
+ * Reads a pattern-valid `DomainSigningPrivateKey`: base64 of a DER private key in PKCS #1 or
+ * PKCS #8 (`pkcs1-only`: PKCS #1), RSA, exactly 1024 or 2048 bits.
+ */
+export function readPrivateKey(base64: string, formats: 'pkcs1-or-pkcs8' | 'pkcs1-only'): KeyReading {
+  const field = 'DomainSigningPrivateKey';
+  const der = Buffer.from(base64, 'base64');
+  const parsed = readDerPrivateKey(der);
+  if (parsed === undefined) {
+    return unusable(
+      'UNKNOWN',
+      undefined,
+      undefined,
+      `${field} is not a base64-encoded DER private key in PKCS #1 or PKCS #8 format.`,
+    );
+  }
+  const { format, privateKey } = parsed;
+  const keyType = privateKey.asymmetricKeyType;
+  const bits = privateKey.asymmetricKeyDetails?.modulusLength;
+  if (format === 'PKCS8' && formats === 'pkcs1-only') {
+    return unusable(format, keyType, bits, `${field} is PKCS #8; SES takes PKCS #1 (RSAPrivateKey) only.`);
+  }
+  if (keyType !== 'rsa') {
+    return unusable(
+      format,
+      keyType,
+      bits,
+      `${field} must be an RSA key; got a key of type ${keyType ?? 'unknown'}.`,
+    );
+  }
+  if (bits !== 1024 && bits !== 2048) {
+    return unusable(
+      format,
+      keyType,
+      bits,
+      `${field} must be a 1024-bit or 2048-bit RSA key; got ${bits ?? 'an unknown'} bits.`,
+    );
+  }
+  const publicKeySpkiDer = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  return { usable: true, format, key: { privateKey, publicKeySpkiDer, bits } };
+}
+
+function unusable(
+  format: KeyFormat,
+  keyType: string | undefined,
+  bits: number | undefined,
+  problem: string,
+): KeyReading {
+  return { usable: false, format, keyType, bits, problem };
+}
+
+function readDerPrivateKey(der: Buffer): { format: 'PKCS1' | 'PKCS8'; privateKey: KeyObject } | undefined {
+  // The two encodings are distinct ASN.1 structures: a DER parses as at most one of them.
+  for (const [type, format] of [
+    ['pkcs8', 'PKCS8'],
+    ['pkcs1', 'PKCS1'],
+  ] as const) {
     try {
-      return createPrivateKey({ key: der, format: 'der', type });
+      return { format, privateKey: createPrivateKey({ key: der, format: 'der', type }) };
     } catch {
       // try the next encoding
     }

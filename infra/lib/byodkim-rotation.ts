@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   Arn,
@@ -52,8 +52,12 @@ export const METRIC_NAMES = {
 /** The input both EventBridge rules send, as the seeds' `DKIMPhaseManagerRule` did. */
 export const PHASE_MANAGER_INPUT = { action: 'phase_manager' } as const;
 
-/** Where the sample app and the default look for the function bundle: `<repo>/dist/lambda`. */
-export const DEFAULT_BUNDLE_DIRECTORY = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/lambda');
+/**
+ * Where the function bundle is by default: `lambda/` at the root of this package, one level
+ * up from both the compiled module (`dist/`) and its source (`lib/`). The published
+ * @byodkim/cdk package carries it; in the byodkim repository `npm run bundle:lambda` writes it.
+ */
+export const DEFAULT_BUNDLE_DIRECTORY = resolve(dirname(fileURLToPath(import.meta.url)), '../lambda');
 
 /** One mail domain, as in the YAML config's `domains[]`. */
 export interface ByodkimDomain {
@@ -131,9 +135,13 @@ export interface ByodkimRotationProps {
    * `account`: `identity/*` in each region, for fleets whose list would not fit an IAM policy.
    */
   readonly sesIdentityScope?: 'listed' | 'account';
-  /** Function code. Default: `codeDirectory` if it exists, else a stub that fails every call. */
+  /** Function code. Default: the bundle in `codeDirectory`. */
   readonly code?: lambda.Code;
-  /** Directory holding the bundle (`index.mjs` exporting `handler`). Default `<repo>/dist/lambda`. */
+  /**
+   * Directory holding the bundle (`index.mjs` exporting `handler`). Default: the bundle this
+   * package carries ({@link DEFAULT_BUNDLE_DIRECTORY}). A directory without `index.mjs` fails
+   * the synth with a message that says how to build it.
+   */
   readonly codeDirectory?: string;
   /** Default `index.handler`. */
   readonly handler?: string;
@@ -844,16 +852,20 @@ function hostedZonesOf(config: Record<string, unknown>, domains: readonly Byodki
   return zones;
 }
 
-/** The bundle directory if it was built, else a stub so `cdk synth` works without a build. */
+/**
+ * The bundle directory as the function's asset. A missing bundle is an error at synth time:
+ * deploying anything else would leave the domains without rotation while looking deployed.
+ */
 function codeFrom(directory: string): lambda.Code {
-  if (existsSync(directory)) return lambda.Code.fromAsset(directory);
-  return lambda.Code.fromInline(
-    [
-      "'use strict';",
-      '// Placeholder: the byodkim bundle was not built when this stack was synthesized.',
-      'exports.handler = async () => {',
-      "  throw new Error('byodkim: no function bundle deployed; build it (dist/lambda) and deploy again');",
-      '};',
-    ].join('\n'),
-  );
+  if (!existsSync(join(directory, 'index.mjs'))) {
+    throw new Error(
+      `ByodkimRotation: the function bundle is missing: ${join(directory, 'index.mjs')} does not exist. ` +
+        (directory === DEFAULT_BUNDLE_DIRECTORY
+          ? 'The published @byodkim/cdk package carries it: reinstall the package (npm install @byodkim/cdk). ' +
+            'In a clone of the byodkim repository, build it with "npm run bundle:lambda". '
+          : 'Build it into that directory with "node scripts/bundle-lambda.mjs --outdir <dir>" in the byodkim repository. ') +
+        'Or pass the code yourself with the "code" prop.',
+    );
+  }
+  return lambda.Code.fromAsset(directory);
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Duration, aws_lambda as lambda, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
@@ -216,11 +219,21 @@ describe('ByodkimRotation: function and triggers', () => {
     expect(JSON.stringify(rule)).toContain('stack/Test/*');
   });
 
-  it('uses a stub function when no bundle was built, and the bundle directory when it exists', () => {
-    const { stack } = build({ codeDirectory: '/nonexistent/dist/lambda' });
-    templateOf(stack).template.hasResourceProperties('AWS::Lambda::Function', {
-      Code: { ZipFile: Match.stringLikeRegexp('no function bundle deployed') },
+  it('deploys the bundle directory as an asset, and fails the synth naming the fix when it has no bundle', () => {
+    // The default directory holds the bundle test/global-setup.ts built: an S3 asset, not inline code.
+    const fn = onlyResource(secrets.json, 'AWS::Lambda::Function').Properties as Json;
+    expect(fn.Code).toEqual({
+      S3Bucket: expect.anything(),
+      S3Key: expect.stringMatching(/^[0-9a-f]{64}\.zip$/),
     });
+    const empty = mkdtempSync(join(tmpdir(), 'byodkim-no-bundle-'));
+    try {
+      expect(() => build({ codeDirectory: empty })).toThrow(
+        `ByodkimRotation: the function bundle is missing: ${join(empty, 'index.mjs')} does not exist. Build it into that directory with "node scripts/bundle-lambda.mjs --outdir <dir>"`,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });
 

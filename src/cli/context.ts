@@ -1,4 +1,4 @@
-import { userInfo } from 'node:os';
+import { processUser } from '../config/engine.js';
 import { DEFAULT_CONFIG_FILE, type LoadedConfig, loadConfig } from '../config/load.js';
 import type { Actor } from '../domain/state.js';
 import { InputError } from '../errors.js';
@@ -38,11 +38,6 @@ export function cliClock(options: GlobalOptions): Clock {
 }
 
 export function cliActor(): Actor {
-  let user: string | undefined;
-  try {
-    user = process.env.BYODKIM_ACTOR ?? userInfo().username;
-  } catch {
-    user = undefined;
-  }
+  const user = processUser();
   return user === undefined ? { kind: 'cli' } : { kind: 'cli', user };
 }

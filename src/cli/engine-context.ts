@@ -18,7 +18,7 @@ export async function cliEngine(
   options: { quiet?: boolean } = {},
 ): Promise<CliEngine> {
   const loaded = await loadCliConfig(global);
-  const domains = domain === undefined ? loaded.domains : [findDomain(loaded, String(domain))];
+  const domains = domain === undefined ? loaded.domains : [findDomain(loaded, String(domain), '--domain')];
   const output = progressOutput(global.output === 'json' ? process.stderr : process.stdout, options);
   const deps = await buildEngineDeps(loaded, { clock: cliClock(global), actor: cliActor(), output });
   return { loaded, deps, domains };

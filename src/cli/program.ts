@@ -95,6 +95,11 @@ export function buildProgram(): Command {
       'check SES, the DKIM records on every authoritative nameserver and DMARC; name each problem and its fix (exit 0 healthy, 1 problems found)',
     )
     .option('--domain <domain>', 'only this domain')
+    .option(
+      '--send-test',
+      'send one canary per region through SES, read it back from the canary inbox and judge it (exit 0 passing, 1 naming the failing check)',
+    )
+    .option('--wait <seconds>', 'with --send-test: how long to wait for each canary (default 120)')
     .action(lazy(() => import('./commands/doctor.js')));
 
   program
@@ -115,6 +120,10 @@ export function buildProgram(): Command {
     .command('status')
     .description('table of domains: active selector, SES status per region, key age and expiry, next action')
     .option('--domain <domain>', 'only this domain')
+    .option(
+      '--refresh',
+      'read SES now in every region (by default an idle domain shows its last read, and its age)',
+    )
     .action(lazy(() => import('./commands/status.js')));
 
   program

@@ -1,13 +1,5 @@
+import { PHASES, type Phase } from '../domain/vocabulary.js';
 import type { EngineEvent, Output } from '../ports.js';
-
-const PHASE_NAMES: Record<number, string> = {
-  3: 'generate',
-  4: 'publish',
-  5: 'verify DNS',
-  6: 'switch SES',
-  7: 'signing',
-  8: 'retire',
-};
 
 /**
  * Progress for people: one line per finished side effect, warning and domain result,
@@ -37,7 +29,7 @@ export function formatEvent(event: EngineEvent): string | undefined {
     case 'step': {
       if (event.status === 'start') return undefined;
       const mark = event.status === 'done' ? '✓' : event.status === 'failed' ? '✗' : '·';
-      return `[${event.domain}] phase ${event.phase} ${(PHASE_NAMES[event.phase] ?? '').padEnd(10)} ${mark} ${event.message}`;
+      return `[${event.domain}] phase ${event.phase} ${(PHASES[event.phase as Phase] ?? '').padEnd(10)} ${mark} ${event.message}`;
     }
     case 'warning':
       return `[${event.domain ?? '-'}] warning ${event.code}: ${event.message}`;

@@ -1,4 +1,5 @@
 import type { AwsClientFactory } from '../adapters/aws/clients.js';
+import type { PacerTimer } from '../adapters/aws/pacing.js';
 import { FileStateStore } from '../adapters/local/file-state.js';
 import { FileKeyVault } from '../adapters/local/file-vault.js';
 import { InputError } from '../errors.js';
@@ -21,6 +22,8 @@ export interface Stores {
 export interface ComposeOptions {
   /** Share (or inject) the AWS client factory; one per loaded config by default. */
   awsClients?: AwsClientFactory;
+  /** The time SES pacing keeps (the sandbox's virtual clock); the wall clock by default. */
+  sesPacerTimer?: PacerTimer;
 }
 
 const factories = new WeakMap<LoadedConfig, Promise<AwsClientFactory>>();
@@ -135,5 +138,6 @@ export async function buildSigningService(
   return new SesSigningService({
     clients: options.awsClients ?? (await buildAwsClients(loaded)),
     ...(rate === undefined ? {} : { requestsPerSecond: rate }),
+    ...(options.sesPacerTimer ? { pacerTimer: options.sesPacerTimer } : {}),
   });
 }

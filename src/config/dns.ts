@@ -102,7 +102,7 @@ export interface PublisherWiringOptions extends NotifierWiringOptions {
  * @throws {@link InputError} when the TSIG secret cannot be read or a notifier is not available.
  * @example
  * ```ts
- * const publisher = await buildDnsPublisher(loaded, findDomain(loaded, 'example.com'));
+ * const publisher = await buildDnsPublisher(loaded, findDomain(loaded, 'example.com', 'domain'));
  * await publisher.apply('example.com', changes);
  * ```
  */

@@ -1,27 +1,26 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { Delegation } from '../domain/delegation.js';
 import { normalizeDomain } from '../domain/domain-name.js';
-import { type Policy, policySchema } from '../domain/policy.js';
+import type { DomainSpec } from '../domain/lifecycle/index.js';
+import { policySchema } from '../domain/policy.js';
 import { formatZodIssues } from '../domain/zod-issues.js';
 import { InputError } from '../errors.js';
-import { type Config, configSchema, type DnsProviderConfig } from './schema.js';
+import { resolveCanary } from './canary.js';
+import { type CanaryInboxConfig, type Config, configSchema, type DnsProviderConfig } from './schema.js';
 
+/** The config file the CLI reads when no `--config` is given, in the working directory. */
 export const DEFAULT_CONFIG_FILE = 'byodkim.config.yaml';
 
-/** One domain with every default and override applied. */
-export interface ResolvedDomain {
-  domain: string;
+/** One domain with every default and override applied: the core's spec plus how its DNS is reached. */
+export interface ResolvedDomain extends DomainSpec {
   regions: string[];
-  selectorPrefix: string;
-  createIdentity: boolean;
-  policy: Policy;
   dns: DnsProviderConfig;
-  /** Delegated DKIM zone (fixed selector ring), when configured. */
-  delegation?: Delegation;
+  /** Where this domain's canaries are read (with `canary`). */
+  canaryInbox?: CanaryInboxConfig;
 }
 
+/** A checked config: the file it came from, the config with defaults applied, and each domain resolved. */
 export interface LoadedConfig {
   /** Absolute path of the file read. */
   path: string;
@@ -29,7 +28,25 @@ export interface LoadedConfig {
   domains: ResolvedDomain[];
 }
 
-/** Reads, parses and validates a config file. Errors name the file, the path inside it, and the value. */
+/**
+ * Reads, parses and validates a config file. Errors name the file, the path inside it, and
+ * the value. Relative paths in the config (file vault, state, hand-off directory) resolve
+ * against the file's directory.
+ *
+ * @throws {@link InputError} `CONFIG_NOT_FOUND`, `CONFIG_UNREADABLE`, `CONFIG_YAML` or `CONFIG_INVALID`.
+ * @example
+ * ```ts
+ * import { InputError, loadConfig } from 'byodkim/core';
+ *
+ * try {
+ *   const loaded = await loadConfig('byodkim.config.yaml');
+ *   for (const d of loaded.domains) console.log(d.domain, d.regions, d.policy.validityDays);
+ * } catch (error) {
+ *   if (error instanceof InputError) console.error(error.code, error.message); // e.g. CONFIG_INVALID
+ *   else throw error;
+ * }
+ * ```
+ */
 export async function loadConfig(path: string): Promise<LoadedConfig> {
   const absolute = resolve(path);
   let text: string;
@@ -54,6 +71,23 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
   return parseConfig(text, absolute);
 }
 
+/**
+ * Parses and validates config text (YAML; JSON is YAML too) as if read from `path`: `path`
+ * names the source in errors and is the base of relative paths. The Lambda function reads
+ * its config this way.
+ *
+ * @throws {@link InputError} `CONFIG_YAML` or `CONFIG_INVALID`, naming the place and the value.
+ * @example
+ * ```ts
+ * import { parseConfig } from 'byodkim/core';
+ *
+ * const loaded = parseConfig(
+ *   'version: 1\ndomains:\n  - { domain: example.com, regions: [us-east-1] }\n',
+ *   '/etc/byodkim/byodkim.config.yaml',
+ * );
+ * loaded.domains[0].selectorPrefix; // 'example'
+ * ```
+ */
 export function parseConfig(text: string, path: string): LoadedConfig {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
@@ -92,13 +126,23 @@ export function parseConfig(text: string, path: string): LoadedConfig {
       );
     }
     const domain = normalizeDomain(d.domain, `domains[${index}].domain`);
+    const dns = d.dns ? resolveDnsPaths(d.dns, dirname(path)) : config.dns;
+    assertGraceCoversDelivery(merged.data.graceDays, dns.ttl, {
+      path,
+      field: d.policy?.graceDays === undefined ? 'policy.graceDays' : `domains[${index}].policy.graceDays`,
+      domain,
+    });
+    const canary = resolveCanary(config.canary, d.canary, { path, index, domain, base: dirname(path) });
     return {
       domain,
+      ...canary,
       regions: d.regions,
       selectorPrefix: d.selectorPrefix ?? (domain.split('.')[0] as string),
       createIdentity: d.createIdentity,
       policy: merged.data,
-      dns: d.dns ? resolveDnsPaths(d.dns, dirname(path)) : config.dns,
+      dns,
+      dnsMode: dns.provider === 'manual' ? 'manual' : 'automatic',
+      ttl: dns.ttl,
       ...(d.delegation
         ? {
             delegation: {
@@ -112,15 +156,49 @@ export function parseConfig(text: string, path: string): LoadedConfig {
   return { path, config, domains };
 }
 
-/** Finds a configured domain or fails with exit code 2 naming it and the ones known. */
-export function findDomain(loaded: LoadedConfig, domain: string): ResolvedDomain {
-  const normalized = normalizeDomain(domain, '--domain');
+/** SES may deliver a message up to 14 hours after accepting it (MaxDeliverySeconds ≤ 50,400). */
+const SES_MAX_DELIVERY_SECONDS = 50_400;
+
+/**
+ * An old selector must stay published until the last message signed with it can have been
+ * delivered and checked: SES's 14 hours of retries plus the record's TTL in resolvers'
+ * caches (SES-REALITY.md §6). A shorter grace period is a config error, not a silent risk.
+ */
+function assertGraceCoversDelivery(
+  graceDays: number,
+  ttl: number,
+  where: { path: string; field: string; domain: string },
+): void {
+  const floorDays = (SES_MAX_DELIVERY_SECONDS + ttl) / 86_400;
+  if (graceDays >= floorDays) return;
+  throw new InputError(
+    'CONFIG_INVALID',
+    `${where.path}: invalid config\n${where.field}: "${graceDays}" is too short for ${where.domain}: SES may deliver a message up to 14 hours after accepting it, and resolvers keep the record for its TTL (${ttl} s), so the old selector must stay published at least ${floorDays.toFixed(2)} days`,
+    { context: { path: where.path, field: where.field, value: graceDays } },
+  );
+}
+
+/**
+ * Finds a configured domain (normalized: case, trailing dot) or fails with exit code 2
+ * naming it, where it came from (`field`: a CLI flag, an event field) and the ones known.
+ *
+ * @throws {@link InputError} `DOMAIN_UNKNOWN`.
+ * @example
+ * ```ts
+ * import { findDomain, loadConfig } from 'byodkim/core';
+ *
+ * const domain = findDomain(await loadConfig('byodkim.config.yaml'), 'Example.COM.', 'argv[2]');
+ * domain.domain; // 'example.com'
+ * ```
+ */
+export function findDomain(loaded: LoadedConfig, domain: string, field: string): ResolvedDomain {
+  const normalized = normalizeDomain(domain, field);
   const found = loaded.domains.find((d) => d.domain === normalized);
   if (!found) {
     const known = loaded.domains.map((d) => d.domain).join(', ') || 'none';
     throw new InputError(
       'DOMAIN_UNKNOWN',
-      `--domain: "${domain}" is not configured in ${loaded.path} (configured: ${known})`,
+      `${field}: "${domain}" is not configured in ${loaded.path} (configured: ${known})`,
       {
         context: { domain },
       },

@@ -141,6 +141,112 @@ export const notifierSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('webhook'), url: z.url() }).strict(),
 ]);
 
+const canaryInboxSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z
+        .literal('s3')
+        .describe(
+          'SES receiving stores the canary in this bucket (a receipt rule with an S3 action; the CDK construct deploys it).',
+        ),
+      bucket: z.string().min(3),
+      prefix: z.string().default('canary/').describe("The receipt rule's ObjectKeyPrefix."),
+      region: z.string().optional().describe("The bucket's region (default: the SDK's)."),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('imap').describe('A mailbox the canary address delivers to, read over IMAP.'),
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65_535).default(993),
+      secure: z
+        .boolean()
+        .default(true)
+        .describe('TLS from the start (993); false: STARTTLS when offered (143).'),
+      user: z.string().min(1),
+      passwordSecret: z
+        .string()
+        .optional()
+        .describe(
+          'Secrets Manager secret (name or ARN) holding the password, as its whole string or a "password" field.',
+        ),
+      passwordEnv: z.string().optional().describe('Environment variable holding the password.'),
+      passwordFile: z.string().optional().describe('File holding the password.'),
+      mailbox: z.string().default('INBOX'),
+      allowSelfSigned: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Accept a certificate no public authority signed (a test server); never for a real mailbox.',
+        ),
+    })
+    .strict()
+    .refine(
+      (i) => [i.passwordSecret, i.passwordEnv, i.passwordFile].filter((p) => p !== undefined).length === 1,
+      {
+        message:
+          'give exactly one of passwordSecret, passwordEnv or passwordFile (passwords are not written in the config)',
+        path: ['passwordSecret'],
+      },
+    ),
+]);
+
+const canaryFields = {
+  from: z
+    .string()
+    .regex(/^[^\s@]+@[^\s@]+$/, 'expected an email address')
+    .optional()
+    .describe(
+      'Sender of the canary, an address on the domain ({domain} is replaced). Default byodkim-canary@{domain}.',
+    ),
+  to: z.email().describe('Where the canary goes: an address the inbox receives for.'),
+  inbox: canaryInboxSchema,
+  intervalHours: z
+    .number()
+    .min(1)
+    .max(168)
+    .default(24)
+    .describe(
+      'One canary per region this often while nothing is switching (sending quota, not the API budget).',
+    ),
+  switchIntervalMinutes: z
+    .number()
+    .min(1)
+    .max(60)
+    .default(5)
+    .describe(
+      'One canary per region this often while a switch is open there or a canary alarm holds: the gap seen by real mail is known to within this.',
+    ),
+  retentionHours: z
+    .number()
+    .min(0)
+    .max(720)
+    .default(0)
+    .describe('How long a judged canary stays in the inbox (0: deleted as soon as it is judged).'),
+};
+
+/**
+ * The signing canary: byodkim sends a short message through SES in each region, reads it
+ * back from an inbox and judges it as a receiver would (DKIM d= and s=, body hash,
+ * signature, SPF and DMARC alignment) against the authoritative nameservers.
+ */
+export const canarySchema = z.object(canaryFields).strict();
+
+/** A domain's canary: `false` turns the global one off; fields override the global ones. */
+export const canaryOverrideSchema = z.union([
+  z.literal(false),
+  z
+    .object({
+      ...canaryFields,
+      to: canaryFields.to.optional(),
+      inbox: canaryInboxSchema.optional(),
+      intervalHours: z.number().min(1).max(168).optional(),
+      switchIntervalMinutes: z.number().min(1).max(60).optional(),
+      retentionHours: z.number().min(0).max(720).optional(),
+    })
+    .strict(),
+]);
+
 export const domainConfigSchema = z
   .object({
     domain: domainName.describe('The SES identity (mail domain).'),
@@ -182,6 +288,9 @@ export const domainConfigSchema = z
       ),
     policy: policyOverrideSchema.optional(),
     dns: dnsProviderSchema.optional().describe('Overrides the top-level dns for this domain.'),
+    canary: canaryOverrideSchema
+      .optional()
+      .describe('Overrides the top-level canary for this domain (false: no canary).'),
   })
   .strict();
 
@@ -195,6 +304,9 @@ export const configSchema = z
     dns: dnsProviderSchema.default({ provider: 'manual', outDir: 'dns-requests', ttl: 300 }),
     probe: probeSchema.default(probeSchema.parse({})),
     notify: z.array(notifierSchema).default([{ type: 'stdout' }]),
+    canary: canarySchema
+      .optional()
+      .describe('The signing canary for every domain (each may override or turn it off).'),
     aws: z
       .object({
         profile: z.string().optional(),
@@ -280,3 +392,5 @@ export type KeyVaultConfig = z.output<typeof keyVaultSchema>;
 export type StateStoreConfig = z.output<typeof stateStoreSchema>;
 export type ProbeConfig = z.output<typeof probeSchema>;
 export type NotifierConfig = z.output<typeof notifierSchema>;
+export type CanaryConfig = z.output<typeof canarySchema>;
+export type CanaryInboxConfig = z.output<typeof canaryInboxSchema>;

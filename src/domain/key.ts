@@ -16,6 +16,7 @@ import { InputError } from '../errors.js';
 
 /** The only RSA sizes SES accepts for BYODKIM. */
 export const KEY_SIZES = [1024, 2048] as const;
+/** An RSA key size SES accepts. */
 export type KeyBits = (typeof KEY_SIZES)[number];
 export const DEFAULT_KEY_BITS: KeyBits = 2048;
 
@@ -30,6 +31,19 @@ export function isKeyBits(bits: number): bits is KeyBits {
   return (KEY_SIZES as readonly number[]).includes(bits);
 }
 
+/**
+ * An RSA private key for DKIM signing that never prints itself (see above). Made by
+ * {@link generateDkimKey} or {@link importPrivateKey}; `publicKey` is what DNS publishes.
+ *
+ * @example
+ * ```ts
+ * import { generateDkimKey } from 'byodkim/core';
+ *
+ * const key = await generateDkimKey(2048);
+ * console.log(key.bits, key.publicKey.length); // 2048 392
+ * console.log(`${key}`, JSON.stringify({ key })); // [DkimPrivateKey: redacted] {"key":"[DkimPrivateKey: redacted]"}
+ * ```
+ */
 export class DkimPrivateKey {
   readonly #key: KeyObject;
   /** Modulus size in bits (1024 or 2048). */
@@ -65,9 +79,14 @@ export class DkimPrivateKey {
     return new DkimPrivateKey(key, bits);
   }
 
-  /** One line of base64 DER (PKCS#8), no PEM armour: what SES's DomainSigningPrivateKey takes. */
+  /**
+   * One line of base64 DER, no PEM armour: what SES's DomainSigningPrivateKey takes. PKCS #1
+   * (RSAPrivateKey), the one format every version of the SES docs accepts — an older page
+   * says PKCS #8 is not, and a wrong format only shows as failed verification later
+   * (SES-REALITY.md §4; Terraform re-encodes to PKCS #1 for the same reason).
+   */
   toSesBase64(): string {
-    return this.#key.export({ type: 'pkcs8', format: 'der' }).toString('base64');
+    return this.#key.export({ type: 'pkcs1', format: 'der' }).toString('base64');
   }
 
   /** PKCS#8 PEM, the seed layout's `private_key.pem`. */
@@ -93,7 +112,20 @@ export class DkimPrivateKey {
   }
 }
 
-/** Generates an RSA key pair with node:crypto's async API (runs on the libuv pool, so many keys generate in parallel). */
+/**
+ * Generates an RSA key pair with node:crypto's async API (runs on the libuv pool, so many
+ * keys generate in parallel).
+ *
+ * @throws {@link InputError} `KEY_SIZE_UNSUPPORTED` for any size but 1024 or 2048.
+ * @example
+ * ```ts
+ * import { buildDkimRecordValue, generateDkimKey } from 'byodkim/core';
+ *
+ * const key = await generateDkimKey(2048);
+ * const txt = buildDkimRecordValue(key.publicKey); // publish this
+ * const forSes = key.toSesBase64(); // PutEmailIdentityDkimSigningAttributes' DomainSigningPrivateKey
+ * ```
+ */
 export async function generateDkimKey(bits: number = DEFAULT_KEY_BITS): Promise<DkimPrivateKey> {
   if (!isKeyBits(bits)) {
     throw new InputError(
@@ -112,6 +144,17 @@ export async function generateDkimKey(bits: number = DEFAULT_KEY_BITS): Promise<
  * Reads an existing private key for adoption: PEM (PKCS#1 `RSA PRIVATE KEY` or PKCS#8
  * `PRIVATE KEY`) or one base64 DER blob as SES takes it. `source` names where it came
  * from (a file path, an S3 URI) for errors; the key itself is never put in an error.
+ *
+ * @throws {@link InputError} `KEY_ENCRYPTED`, `KEY_UNREADABLE`, `KEY_NOT_RSA` or `KEY_SIZE_UNSUPPORTED`.
+ * @example
+ * ```ts
+ * import { readFile } from 'node:fs/promises';
+ * import { importPrivateKey } from 'byodkim/core';
+ *
+ * const path = 'dkim-keys/example.com/sel1/private_key.pem';
+ * const key = importPrivateKey(await readFile(path), path);
+ * console.log(key.bits, key.publicKey.slice(0, 16));
+ * ```
  */
 export function importPrivateKey(input: string | Buffer, source: string): DkimPrivateKey {
   const text = (typeof input === 'string' ? input : input.toString('utf8')).trim();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_KEY_BITS, KEY_SIZES } from './key.js';
 import { assertValidTemplate, DEFAULT_SELECTOR_TEMPLATE } from './selector.js';
+import { switchWindowSchema } from './switch-window.js';
 
 /**
  * How keys live: validity, when to renew, how long an old selector stays published after
@@ -61,10 +62,38 @@ export const policySchema = z
     verificationWindowHours: z
       .number()
       .min(1)
-      .max(72)
-      .default(72)
+      .max(48)
+      .default(6)
       .describe(
-        'How long SES may take to report SUCCESS after a switch before byodkim rolls back (SES itself gives up after 72 hours).',
+        'How long SES may take to report SUCCESS after a switch before byodkim rolls back. SES finds a record that is already published within minutes, and fails the identity (no sending at all) after 72 hours, so byodkim decides in hours: a switch that has not verified in 6 hours will not, and a rollback is itself a new put with its own gap.',
+      ),
+    followUpMinutes: z
+      .number()
+      .min(1)
+      .max(60)
+      .default(5)
+      .describe(
+        'After an SES put, how soon byodkim reads SES again to see the switch through (doubling with the time since the put, up to an hour): SUCCESS, or trouble, is seen in minutes, within the API budget.',
+      ),
+    renewalSpreadDays: z
+      .number()
+      .min(0)
+      .optional()
+      .describe(
+        'Each domain renews at a stable offset of up to this many days into its renewal window (derived from its name), so a fleet onboarded on one day does not renew on one day. Default: 7, or half of renewBeforeDays when that is less; at most half of renewBeforeDays.',
+      ),
+    sesHealthCheckHours: z
+      .number()
+      .min(1)
+      .max(168)
+      .default(24)
+      .describe(
+        'How often SES is read for a domain that is idle and was healthy at its last read (SES allows about one request per second per region). In-flight work, due steps and anomalies the DNS probe sees are read at once.',
+      ),
+    switchWindow: switchWindowSchema
+      .optional()
+      .describe(
+        'Quiet hours for switches: a routine rotation puts the new key in SES only inside this window (the signing gap of a switch then falls when little mail is sent). Onboarding, emergencies and rollbacks never wait.',
       ),
     standby: z
       .number()
@@ -85,6 +114,13 @@ export const policySchema = z
         message: `"${policy.renewBeforeDays}" must be less than validityDays (${policy.validityDays})`,
       });
     }
+    if (policy.renewalSpreadDays !== undefined && policy.renewalSpreadDays > policy.renewBeforeDays / 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['renewalSpreadDays'],
+        message: `"${policy.renewalSpreadDays}" must be at most half of renewBeforeDays (${policy.renewBeforeDays}), so every key is renewed well before it expires`,
+      });
+    }
   });
 
 export type Policy = z.output<typeof policySchema>;
@@ -98,7 +134,11 @@ export const policyOverrideSchema = z
     keyBits: z.union([z.literal(1024), z.literal(2048)]),
     selectorTemplate: z.string(),
     verifyChecks: z.number().int().min(1).max(20),
-    verificationWindowHours: z.number().min(1).max(72),
+    verificationWindowHours: z.number().min(1).max(48),
+    followUpMinutes: z.number().min(1).max(60),
+    renewalSpreadDays: z.number().min(0),
+    sesHealthCheckHours: z.number().min(1).max(168),
+    switchWindow: switchWindowSchema,
     standby: z.number().int().min(0).max(5),
   })
   .partial()
@@ -107,4 +147,9 @@ export const policyOverrideSchema = z
 export type PolicyOverride = z.output<typeof policyOverrideSchema>;
 
 export const DAY_MS = 86_400_000;
+
+/** The renewal spread in effect: the configured one, else 7 days or half the renewal window. */
+export function renewalSpreadDays(policy: Policy): number {
+  return policy.renewalSpreadDays ?? Math.min(7, policy.renewBeforeDays / 2);
+}
 export const HOUR_MS = 3_600_000;

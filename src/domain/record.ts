@@ -8,16 +8,37 @@ import { parsePublicKey, samePublicKey } from './key.js';
 /** A DNS character-string holds at most 255 bytes (RFC 1035 §3.3). */
 export const TXT_CHUNK_BYTES = 255;
 
+/**
+ * The DNS name of a selector's DKIM key record (RFC 6376 §3.6.2.1).
+ *
+ * @example
+ * ```ts
+ * import { dkimRecordName } from 'byodkim/core';
+ *
+ * dkimRecordName('mail-20260101-1', 'example.com'); // 'mail-20260101-1._domainkey.example.com'
+ * ```
+ */
 export function dkimRecordName(selector: string, domain: string): string {
   return `${selector}._domainkey.${domain}`;
 }
 
-/** `v=DKIM1; k=rsa; p=<base64 SPKI>`, the value SES expects for a BYODKIM key. */
+/**
+ * `v=DKIM1; k=rsa; p=<base64 SPKI>`, the value SES expects for a BYODKIM key. Publish it as
+ * one TXT record; DNS splits it into 255-byte character-strings, which verifiers join.
+ *
+ * @example
+ * ```ts
+ * import { buildDkimRecordValue, generateDkimKey } from 'byodkim/core';
+ *
+ * const key = await generateDkimKey(2048);
+ * buildDkimRecordValue(key.publicKey); // 'v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA…'
+ * ```
+ */
 export function buildDkimRecordValue(publicKey: string): string {
   return `v=DKIM1; k=rsa; p=${publicKey}`;
 }
 
-/** The value as a revocation: an empty `p=` tells verifiers the key is revoked (RFC 6376 §3.6.1). */
+/** The value as a revocation: an empty `p=` tells verifiers the key is revoked (RFC 6376 §3.6.1). Emergency rotation publishes it. */
 export const REVOKED_RECORD_VALUE = 'v=DKIM1; k=rsa; p=';
 
 /**
@@ -44,6 +65,7 @@ export function quoteTxtChunk(chunk: string): string {
   return `"${chunk.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
+/** Why a served record is unusable, as a stable code (see {@link parseDkimRecord}). */
 export type DkimRecordProblem =
   | 'EMPTY'
   | 'MALFORMED_TAG_LIST'
@@ -58,6 +80,7 @@ export type DkimRecordProblem =
   | 'HASH_EXCLUDES_SHA256'
   | 'SERVICE_NOT_EMAIL';
 
+/** A DKIM key record as a verifier reads it. */
 export interface ParsedDkimRecord {
   /** `v=` if present (always `DKIM1` when parsing succeeded). */
   version?: string;
@@ -76,6 +99,7 @@ export interface ParsedDkimRecord {
   tags: Record<string, string>;
 }
 
+/** The result of {@link parseDkimRecord}: the record, or the first problem found (with the record when it parsed that far). */
 export type DkimRecordParse =
   | { ok: true; record: ParsedDkimRecord }
   | { ok: false; problem: DkimRecordProblem; message: string; record?: ParsedDkimRecord };
@@ -89,6 +113,16 @@ const WSP = /[ \t\r\n]+/g;
  * the TXT record's character-strings (joined with nothing in between) or a joined string.
  * Judgements a verifier makes about usability for SES's rsa-sha256 signatures (key type,
  * `h=`, `s=`) are reported as problems with the parsed record attached.
+ *
+ * @example
+ * ```ts
+ * import { parseDkimRecord } from 'byodkim/core';
+ *
+ * const served = ['v=DKIM1; k=rsa; ', 'p='];
+ * const parsed = parseDkimRecord(served);
+ * if (parsed.ok) console.log(parsed.record.revoked); // true: an empty p= revokes the key
+ * else console.log(parsed.problem, parsed.message); // e.g. 'DUPLICATE_TAG'
+ * ```
  */
 export function parseDkimRecord(served: string | readonly string[]): DkimRecordParse {
   const text = typeof served === 'string' ? served : served.join('');
@@ -161,9 +195,22 @@ export function parseDkimRecord(served: string | readonly string[]): DkimRecordP
   return { ok: true, record };
 }
 
+/** What a served record says about an expected key: it, another key, a revocation, or nothing usable. */
 export type RecordMatch = 'match' | 'other-key' | 'revoked' | 'invalid';
 
-/** Whether a served record publishes `publicKey`, compared as decoded keys, not strings. */
+/**
+ * Whether a served record publishes `publicKey`, compared as decoded keys, not strings (so a
+ * record with folding whitespace in `p=` still matches).
+ *
+ * @example
+ * ```ts
+ * import { buildDkimRecordValue, generateDkimKey, matchRecord } from 'byodkim/core';
+ *
+ * const key = await generateDkimKey(2048);
+ * matchRecord(buildDkimRecordValue(key.publicKey), key.publicKey); // 'match'
+ * matchRecord('v=DKIM1; k=rsa; p=', key.publicKey); // 'revoked'
+ * ```
+ */
 export function matchRecord(served: string | readonly string[], publicKey: string): RecordMatch {
   const parsed = parseDkimRecord(served);
   if (!parsed.ok) return parsed.record?.revoked ? 'revoked' : 'invalid';

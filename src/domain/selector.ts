@@ -20,6 +20,18 @@ export const SELECTOR_MAX_LENGTH = 63;
 const TOKENS = ['prefix', 'yyyymmdd', 'yyyy', 'mm', 'dd', 'n'] as const;
 type Token = (typeof TOKENS)[number];
 
+/**
+ * Whether SES accepts `selector` as a BYODKIM selector: 1–63 letters, digits and hyphens,
+ * not starting or ending with a hyphen.
+ *
+ * @example
+ * ```ts
+ * import { isValidSelector } from 'byodkim/core';
+ *
+ * isValidSelector('gooid-21-pro-20250917-3'); // true
+ * isValidSelector('-bad'); // false
+ * ```
+ */
 export function isValidSelector(selector: string): boolean {
   return (
     selector.length >= 1 && selector.length <= SELECTOR_MAX_LENGTH && SES_SELECTOR_PATTERN.test(selector)
@@ -82,7 +94,20 @@ export function renderSelector(template: string, prefix: string, day: Date, n: n
 
 /**
  * The next selector for `day`: `{n}` is one more than the highest `n` already used on
- * that day by any selector in `existing` that this template produced, or 1.
+ * that day by any selector in `existing` that this template produced, or 1. The template
+ * defaults to `{prefix}-{yyyymmdd}-{n}`, the seed system's form.
+ *
+ * @throws {@link InputError} when the template is invalid or renders a selector SES refuses.
+ * @example
+ * ```ts
+ * import { nextSelector } from 'byodkim/core';
+ *
+ * nextSelector({
+ *   prefix: 'gooid-21-pro',
+ *   day: new Date('2025-09-17T00:00:00Z'),
+ *   existing: ['gooid-21-pro-20250917-1', 'gooid-21-pro-20250917-2'],
+ * }); // 'gooid-21-pro-20250917-3'
+ * ```
  */
 export function nextSelector(options: {
   template?: string;

@@ -63,9 +63,18 @@ export interface KeyEntry {
   revokedAt?: string;
   /** When the private key was destroyed or archived. */
   destroyedAt?: string;
+  /**
+   * The vault's copy could not be used for an SES put: gone, or not the key whose public
+   * half the state recorded and DNS serves. Set when a put is refused for it; decide then
+   * retires the key and stages a fresh one.
+   */
+  keyProblem?: { code: KeyProblem; at: string };
 }
 
-export type Actor = { kind: 'cli' | 'lambda' | 'sandbox' | 'test'; user?: string };
+export type KeyProblem = 'KeyMismatch' | 'KeyMissing';
+
+/** Who changed a domain: a front end (`library` = a script using the `byodkim` API) and, where known, the user or function. */
+export type Actor = { kind: 'cli' | 'lambda' | 'sandbox' | 'library' | 'test'; user?: string };
 
 export interface HistoryEntry {
   at: string;
@@ -97,10 +106,92 @@ export interface RollbackRequest {
   actor: Actor;
 }
 
+/**
+ * Write-ahead intent: saved to the state store before a side effect that creates something
+ * (a key in the vault, a record in DNS, SES pointed at a selector), cleared when the effect
+ * is recorded. A pass that finds one knows the previous pass died mid-way, and what it was
+ * doing: a key generated under `selector` is taken in rather than left in the vault unnamed.
+ */
+export interface Intent {
+  kind: 'generate-key' | 'publish' | 'ses-put' | 'ses-create' | 'adopt';
+  at: string;
+  /** The selectors the effect concerns. */
+  selectors: string[];
+  region?: string;
+}
+
+/** One region of a switch: when the put was accepted, and when SES was first seen signing. */
+export interface SwitchRegion {
+  putAt: string;
+  /** The first pass that saw SES SUCCESS on the selector (the gap's upper bound is set by how often byodkim looked). */
+  successSeenAt?: string;
+  /** SES's own LastSuccessTimestamp at that moment, when it is after the put. */
+  sesVerifiedAt?: string;
+  /**
+   * When the first canary SES signed with the new selector was sent (canary.ts): the gap
+   * measured from real mail, at most one canary interval late.
+   */
+  canarySignedAt?: string;
+}
+
+/**
+ * The last switch: every put restarts SES's verification, so from the put until SES's
+ * first successful check mail most likely leaves without the domain's signature
+ * (SES-REALITY.md §2). Measured per region for every switch.
+ */
+export interface SwitchRecord {
+  selector: string;
+  regions: Record<string, SwitchRegion>;
+}
+
+/** What SES said at the last read, per region: SES is read only when a read can change a decision. */
+export interface SesSeen {
+  at: string;
+  regions: Record<string, { status?: string; selector?: string; signingEnabled?: boolean; exists: boolean }>;
+}
+
+/** A canary judged: what real mail showed, and how it compared with the state. */
+export interface CanaryJudged {
+  id: string;
+  sentAt: string;
+  arrivedAt?: string;
+  /** A signature of the domain verified. */
+  signed: boolean;
+  /** `s=` of the domain's signature, if there was one. */
+  selector?: string;
+  dmarcPass: boolean;
+  pass: boolean;
+  /** The first failing check of the verdict. */
+  failing?: string;
+  expectation: 'expected' | 'gap' | 'unexpected-selector' | 'unsigned';
+}
+
+/** The signing canary, per region: what was sent, what is in flight, what real mail last showed. */
+export interface CanaryRegion {
+  lastSentAt?: string;
+  /** Sent and not judged yet. */
+  pending?: Array<{ id: string; sentAt: string }>;
+  /** The last canary signed by the domain with a verifying signature: the selector real mail was signed with. */
+  lastSigned?: { selector: string; sentAt: string };
+  lastJudged?: CanaryJudged;
+}
+
+export interface CanaryState {
+  regions: Record<string, CanaryRegion>;
+  /** Ids judged recently, so a canary kept in the inbox (retention) is judged once. */
+  judged?: string[];
+}
+
 export interface DomainState {
   schema: 1;
   domain: string;
   keys: KeyEntry[];
+  intent?: Intent;
+  lastSwitch?: SwitchRecord;
+  sesSeen?: SesSeen;
+  canary?: CanaryState;
+  /** Alarms raised and not yet cleared, by `<code>@<region>`: raised once, notified once. */
+  alarms?: Record<string, string>;
   rotation?: RotationRequest;
   rollback?: RollbackRequest;
   handOff?: DnsHandOff;
@@ -111,6 +202,12 @@ export interface DomainState {
 
 /** Old history entries beyond this are dropped so a state record stays small (Secrets Manager caps at 64 KiB). */
 export const HISTORY_LIMIT = 200;
+
+/** The one way history grows: appended, oldest dropped beyond the limit. */
+export function withHistory(state: DomainState, ...entries: HistoryEntry[]): DomainState {
+  if (entries.length === 0) return state;
+  return { ...state, history: [...state.history, ...entries].slice(-HISTORY_LIMIT) };
+}
 
 export function emptyDomainState(domain: string): DomainState {
   return { schema: 1, domain, keys: [], history: [] };

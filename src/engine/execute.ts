@@ -1,17 +1,28 @@
-import type { ResolvedDomain } from '../config/load.js';
-import { publishedRecordName } from '../domain/delegation.js';
-import type { Plan, Step } from '../domain/lifecycle.js';
-import { buildDkimRecordValue } from '../domain/record.js';
+import { canaryMessage } from '../domain/canary.js';
+import { type DkimPrivateKey, generateDkimKey } from '../domain/key.js';
 import {
-  type Actor,
-  type DomainState,
-  HISTORY_LIMIT,
-  type HistoryEntry,
-  type KeyEntry,
-} from '../domain/state.js';
-import { describeError, ServiceError } from '../errors.js';
-import type { DnsPublisher, DnsRecordChange, KeyVault, Notifier, Output, SigningService } from '../ports.js';
-import { stageNewKey } from './stage-key.js';
+  applyStep,
+  type DomainSpec,
+  type Plan,
+  recordFailure,
+  resolveDnsChanges,
+  type Step,
+  type StepOf,
+  type StepOutcome,
+  withIntent,
+} from '../domain/lifecycle/index.js';
+import type { Actor, DomainState } from '../domain/state.js';
+import { hasSideEffect, STEP_KINDS } from '../domain/vocabulary.js';
+import { describeError, isByodkimError, KeyMismatchError, KeyMissingError } from '../errors.js';
+import type {
+  CanaryPorts,
+  Clock,
+  DnsPublisher,
+  KeyVault,
+  Notifier,
+  Output,
+  SigningService,
+} from '../ports.js';
 
 export interface ExecutePorts {
   vault: KeyVault;
@@ -19,275 +30,223 @@ export interface ExecutePorts {
   publisher: DnsPublisher;
   notifier: Notifier;
   output: Output;
+  /** `adopt`: the private key found outside the vault (key file, seed system), to store. */
+  keySource?: (selector: string) => Promise<DkimPrivateKey | undefined>;
+  /** The signing canary's sender and inbox, when the config has a canary. */
+  canary?: CanaryPorts;
+}
+
+/** What happened to one step of the plan. */
+export interface StepResult {
+  step: Step;
+  /**
+   * done: its side effect happened and the state records it; failed: it was tried and threw;
+   * skipped: not tried because an earlier step for the same region or key failed;
+   * not-run: not tried because an earlier step the rest may depend on failed.
+   */
+  status: 'done' | 'failed' | 'skipped' | 'not-run';
+  /** failed/skipped: why. */
+  error?: string;
+  /** failed: the error's stable code, when it has one. */
+  code?: string;
+  /** generate-key, done: the new key (its public half stays in the state). */
+  generated?: { selector: string; bits: number };
 }
 
 export interface ExecuteResult {
   state: DomainState;
-  /** Steps that failed, with why. A failed region step does not stop other regions. */
-  failures: Array<{ step: Step; error: string }>;
+  steps: StepResult[];
   /** Whether the state changed and must be saved. */
   changed: boolean;
 }
 
+export interface ExecuteContext {
+  /** When the pass began; a step is dated when it happened (`clock`), since pacing can spread a pass out. */
+  now: Date;
+  clock?: Clock;
+  actor: Actor;
+  /**
+   * Saves the state durably (compare-and-swap) before a side effect that creates
+   * something, so a crash right after it leaves the intent for the next pass to find.
+   */
+  checkpoint(state: DomainState): Promise<void>;
+}
+
 /**
- * act: runs the plan's steps in order through the ports. Each side effect is idempotent or
- * re-derivable from the world, so a crash between any two steps leaves a state from which
- * the next pass converges. State changes are applied to a copy only after the side effect
- * they describe succeeded; the caller saves the copy once, with a version check.
+ * act: an interpreter of the plan. For each step it writes the intent first where the
+ * step creates something, runs the step's handler through the ports, then applies the
+ * step to the state with the domain's one `applyStep` — it decides nothing itself. A failed
+ * region step stops that region's later steps, a failed key step that key's, any other
+ * failure the rest of the pass.
  */
 export async function execute(
   plan: Plan,
   initial: DomainState,
-  domain: ResolvedDomain,
+  spec: Pick<DomainSpec, 'domain' | 'canary'>,
   ports: ExecutePorts,
-  context: { now: Date; actor: Actor },
+  context: ExecuteContext,
 ): Promise<ExecuteResult> {
-  let state: DomainState = structuredClone(initial);
-  const failures: ExecuteResult['failures'] = [];
+  let state: DomainState = initial;
+  const results: StepResult[] = [];
   const blockedRegions = new Set<string>();
-  const generated: KeyEntry[] = [];
-  const at = context.now.toISOString();
-  let changed = false;
-
-  const record = (entry: Omit<HistoryEntry, 'at' | 'actor'>) => {
-    state.history = [...state.history, { at, actor: context.actor, ...entry }].slice(-HISTORY_LIMIT);
-  };
-  const updateKey = (selector: string, update: (key: KeyEntry) => void) => {
-    state.keys = state.keys.map((k) => {
-      if (k.selector !== selector) return k;
-      const copy = { ...k };
-      update(copy);
-      return copy;
+  const blockedKeys = new Set<string>();
+  let stopped = false;
+  const stepTime = () => (context.clock ?? { now: () => context.now }).now().toISOString();
+  const emit = (step: Step, status: 'start' | 'done' | 'failed' | 'skipped', message: string) =>
+    ports.output.event({
+      type: 'step',
+      domain: spec.domain,
+      step: step.kind,
+      phase: step.phase,
+      status,
+      message,
     });
-  };
 
   for (const step of plan.steps) {
     const region = 'region' in step ? step.region : undefined;
-    if (region && blockedRegions.has(region)) {
-      ports.output.event({
-        type: 'step',
-        domain: domain.domain,
-        step: step.kind,
-        phase: step.phase,
-        status: 'skipped',
-        message: `${step.message} (skipped: ${region} failed earlier in this pass)`,
-      });
+    const selector = 'selector' in step ? step.selector : undefined;
+    if (stopped) {
+      results.push({ step, status: 'not-run' });
       continue;
     }
-    const hasSideEffect = !['set-streak', 'transition', 'hand-off-done', 'clear-request'].includes(step.kind);
-    if (hasSideEffect)
-      ports.output.event({
-        type: 'step',
-        domain: domain.domain,
-        step: step.kind,
-        phase: step.phase,
-        status: 'start',
-        message: step.message,
-      });
+    const blockedBy =
+      region && blockedRegions.has(region)
+        ? `${region} failed earlier in this pass`
+        : selector && blockedKeys.has(selector) && hasSideEffect(step.kind)
+          ? `${selector} failed earlier in this pass`
+          : undefined;
+    if (blockedBy) {
+      results.push({ step, status: 'skipped', error: blockedBy });
+      emit(step, 'skipped', `${step.message} (skipped: ${blockedBy})`);
+      continue;
+    }
+    if (hasSideEffect(step.kind)) emit(step, 'start', step.message);
+    if (STEP_KINDS[step.kind].creates) {
+      state = withIntent(state, step, stepTime());
+      await context.checkpoint(state);
+    }
     try {
-      switch (step.kind) {
-        case 'generate-key': {
-          const result = await stageNewKey({
-            domain,
-            state,
-            vault: ports.vault,
-            now: context.now,
-            actor: context.actor,
-            reason: step.reason,
-          });
-          state = result.state;
-          generated.push(result.key);
-          break;
-        }
-        case 'publish': {
-          // Keys generated in this pass join the batch: decide could not know their public keys.
-          const changes: DnsRecordChange[] = [
-            ...step.changes,
-            ...generated.map((key) => ({
-              action: 'upsert' as const,
-              name: publishedRecordName(domain, key.selector),
-              value: buildDkimRecordValue(key.publicKey),
-              ttl: domain.dns.ttl,
-              selector: key.selector,
-              reason: 'Publish',
-            })),
-          ];
-          const outcome = await ports.publisher.apply(domain.domain, changes);
-          applyPublished(state, changes, outcome, at, updateKey, record);
-          generated.length = 0;
-          break;
-        }
-        case 'set-streak':
-          updateKey(step.selector, (k) => {
-            k.verifyStreak = step.streak;
-          });
-          break;
-        case 'transition': {
-          const before = state.keys.find((k) => k.selector === step.selector);
-          if (!before) break;
-          updateKey(step.selector, (k) => {
-            Object.assign(k, step.set ?? {});
-            if (k.status !== step.to) {
-              k.status = step.to;
-              k.statusSince = at;
-            }
-          });
-          record({
-            selector: step.selector,
-            from: before.status,
-            to: step.to,
-            reason: step.reason,
-            message: step.message,
-          });
-          break;
-        }
-        case 'ses-put':
-        case 'ses-create': {
-          const key = await ports.vault.get(domain.domain, step.selector);
-          if (!key) {
-            throw new ServiceError(
-              'KEY_MISSING',
-              `the private key of ${step.selector} is not in ${ports.vault.description}`,
-              {
-                context: { domain: domain.domain, selector: step.selector },
-              },
-            );
-          }
-          if (step.kind === 'ses-put')
-            await ports.signing.putExternalKey(domain.domain, step.region, step.selector, key);
-          else
-            await ports.signing.createIdentity(domain.domain, step.region, { selector: step.selector, key });
-          record({ selector: step.selector, reason: step.reason, message: step.message });
-          break;
-        }
-        case 'ses-enable':
-          await ports.signing.setSigningEnabled(domain.domain, step.region, true);
-          record({ reason: step.reason, message: step.message });
-          break;
-        case 'destroy-key':
-          await ports.vault.retire(domain.domain, step.selector);
-          updateKey(step.selector, (k) => {
-            k.destroyedAt = at;
-          });
-          break;
-        case 'hand-off-done':
-          delete state.handOff;
-          record({ reason: step.reason, message: step.message });
-          break;
-        case 'clear-request':
-          if (step.which === 'rotation') delete state.rotation;
-          else delete state.rollback;
-          break;
-        case 'notify':
-          await ports.notifier.notify(
-            step.notification === 'rotated'
-              ? {
-                  kind: 'rotated',
-                  domain: domain.domain,
-                  selector: state.keys.find((k) => k.status === 'active')?.selector ?? '',
-                  message: step.message,
-                }
-              : { kind: 'failure', domain: domain.domain, reason: step.reason, message: step.message },
-          );
-          break;
-      }
-      changed ||= step.kind !== 'notify';
-      ports.output.event({
-        type: 'step',
-        domain: domain.domain,
-        step: step.kind,
-        phase: step.phase,
+      // A canary's header carries the moment it was handed to SES.
+      const outcome = await run(step, state, spec, ports, stepTime());
+      state = applyStep(state, step, { at: stepTime(), actor: context.actor, outcome });
+      results.push({
+        step,
         status: 'done',
-        message: step.message,
+        ...(step.kind === 'generate-key' && outcome.generated
+          ? { generated: { selector: step.selector, bits: outcome.generated.bits } }
+          : {}),
       });
+      emit(step, 'done', step.message);
     } catch (error) {
       const message = describeError(error);
-      failures.push({ step, error: message });
-      ports.output.event({
-        type: 'step',
-        domain: domain.domain,
-        step: step.kind,
-        phase: step.phase,
-        status: 'failed',
-        message: `${step.message}: ${message}`,
-      });
-      record({
-        ...('selector' in step ? { selector: step.selector } : {}),
-        reason: `${step.reason}Failed`,
-        message: `${step.message}: ${message}`,
-      });
-      changed = true;
-      if (region) {
-        blockedRegions.add(region);
-        continue;
-      }
-      break; // later steps may depend on this one
+      const code = isByodkimError(error) ? error.code : undefined;
+      state = recordFailure(
+        state,
+        step,
+        { message, ...(code ? { code } : {}) },
+        { at: stepTime(), actor: context.actor },
+      );
+      results.push({ step, status: 'failed', error: message, ...(code ? { code } : {}) });
+      emit(step, 'failed', `${step.message}: ${message}`);
+      if (region) blockedRegions.add(region);
+      if (selector && (step.kind === 'ses-put' || step.kind === 'ses-create')) blockedKeys.add(selector);
+      if (!region) stopped = true; // later steps may depend on this one
     }
   }
-  // A key generated but never published (publish failed or was not planned) stays staged.
-  return { state, failures, changed };
+  return { state, steps: results, changed: state !== initial };
 }
 
-function applyPublished(
+/** Runs one step's side effect; returns what the state needs to know of it. */
+async function run(
+  step: Step,
   state: DomainState,
-  changes: readonly DnsRecordChange[],
-  outcome: 'applied' | 'handed-off',
+  spec: Pick<DomainSpec, 'domain' | 'canary'>,
+  ports: ExecutePorts,
   at: string,
-  updateKey: (selector: string, update: (key: KeyEntry) => void) => void,
-  record: (entry: Omit<HistoryEntry, 'at' | 'actor'>) => void,
-): void {
-  for (const change of changes) {
-    const key = state.keys.find((k) => k.selector === change.selector);
-    if (!key) continue;
-    if (change.action === 'delete') {
-      updateKey(change.selector, (k) => {
-        k.removalRequestedAt = at;
-      });
-      record({
-        selector: change.selector,
-        reason: 'RemovalRequested',
-        message: `${outcome === 'applied' ? 'removed' : 'asked the DNS team to remove'} ${change.name}${change.notBefore ? ` (not before ${change.notBefore})` : ''}`,
-      });
-    } else if (change.reason === 'EmergencyRevocation') {
-      updateKey(change.selector, (k) => {
-        k.revokedAt = at;
-      });
-      record({
-        selector: change.selector,
-        reason: 'EmergencyRevocation',
-        message: `revoked ${change.name} (empty p=)`,
-      });
-    } else if (key.status !== 'staged') {
-      updateKey(change.selector, (k) => {
-        k.lastPublishedAt = at;
-      });
-      record({
-        selector: change.selector,
-        reason: change.reason,
-        message: `published ${change.name} again (${change.reason})`,
-      });
-    } else {
-      updateKey(change.selector, (k) => {
-        k.status = 'published';
-        k.statusSince = at;
-        k.lastPublishedAt = at;
-        k.verifyStreak = 0;
-      });
-      record({
-        selector: change.selector,
-        from: 'staged',
-        to: 'published',
-        reason: outcome === 'applied' ? 'Published' : 'HandedOff',
-        message: `${outcome === 'applied' ? 'published' : 'handed to the DNS team'}: ${change.name}`,
-      });
+): Promise<StepOutcome> {
+  const domain = spec.domain;
+  switch (step.kind) {
+    case 'send-canary': {
+      const canary = requireCanary(ports, spec);
+      const tag = { id: step.id, domain, region: step.region, sentAt: at };
+      await canary.ports.sender.send(step.region, canaryMessage(tag, canary.spec));
+      return {};
     }
+    case 'discard-canary':
+      await requireCanary(ports, spec).ports.inbox.discard(step.ref);
+      return {};
+    case 'generate-key': {
+      const key = await generateDkimKey(step.bits);
+      const vaultRef = await ports.vault.put(domain, step.selector, key);
+      return { generated: { publicKey: key.publicKey, bits: key.bits, vaultRef } };
+    }
+    case 'publish':
+      return { published: await ports.publisher.apply(domain, resolveDnsChanges(state, step.changes)) };
+    case 'ses-put':
+    case 'ses-create':
+      await putKey(step, state, domain, ports);
+      return {};
+    case 'ses-enable':
+      await ports.signing.setSigningEnabled(domain, step.region, true);
+      return {};
+    case 'destroy-key':
+      await ports.vault.retire(domain, step.selector);
+      return {};
+    case 'adopt':
+      return storeAdoptedKey(step, domain, ports);
+    case 'raise-alarm':
+      await ports.notifier.notify({ kind: 'failure', domain, reason: step.code, message: step.message });
+      return {};
+    case 'notify':
+      await ports.notifier.notify(
+        step.notification === 'rotated'
+          ? { kind: 'rotated', domain, selector: step.selector ?? '', message: step.message }
+          : { kind: 'failure', domain, reason: step.reason, message: step.message },
+      );
+      return {};
+    default:
+      return {};
   }
-  // Only additions block the next hand-off: removals are dated and tracked per key.
-  if (outcome === 'handed-off' && changes.some((c) => c.action === 'upsert')) {
-    state.handOff = {
-      sentAt: at,
-      add: changes.filter((c) => c.action === 'upsert').map((c) => ({ name: c.name, value: c.value })),
-      remove: changes.filter((c) => c.action === 'delete').map((c) => ({ name: c.name, value: c.value })),
-    };
-  }
+}
+
+function requireCanary(
+  ports: ExecutePorts,
+  spec: Pick<DomainSpec, 'domain' | 'canary'>,
+): { ports: CanaryPorts; spec: NonNullable<DomainSpec['canary']> } {
+  if (!ports.canary || !spec.canary) throw new Error(`no canary is configured for ${spec.domain}`);
+  return { ports: ports.canary, spec: spec.canary };
+}
+
+/** `adopt` of a key found outside the vault: stored (and read back) before the state names it. */
+async function storeAdoptedKey(
+  step: StepOf<'adopt'>,
+  domain: string,
+  ports: ExecutePorts,
+): Promise<StepOutcome> {
+  const wanted = step.key;
+  if (!wanted || (wanted.source !== 'key-file' && wanted.source !== 'seed')) return {};
+  const key = await ports.keySource?.(wanted.selector);
+  if (!key) throw new KeyMissingError(domain, wanted.selector, `the ${wanted.source}`);
+  if (key.publicKey !== wanted.publicKey)
+    throw new KeyMismatchError(domain, wanted.selector, `the ${wanted.source}`);
+  const vaultRef = await ports.vault.put(domain, wanted.selector, key);
+  return { generated: { publicKey: key.publicKey, bits: key.bits, vaultRef } };
+}
+
+/**
+ * The key SES gets is the key DNS serves: the vault's key must be there and its public half
+ * must be the one the state recorded (and the record was verified against), or no put.
+ */
+async function putKey(
+  step: StepOf<'ses-put'> | StepOf<'ses-create'>,
+  state: DomainState,
+  domain: string,
+  ports: ExecutePorts,
+): Promise<void> {
+  const key = await ports.vault.get(domain, step.selector);
+  if (!key) throw new KeyMissingError(domain, step.selector, ports.vault.description);
+  const recorded = state.keys.find((k) => k.selector === step.selector)?.publicKey;
+  if (key.publicKey !== recorded) throw new KeyMismatchError(domain, step.selector, ports.vault.description);
+  if (step.kind === 'ses-put') await ports.signing.putExternalKey(domain, step.region, step.selector, key);
+  else await ports.signing.createIdentity(domain, step.region, { selector: step.selector, key });
 }

@@ -1,8 +1,16 @@
-import type { DomainSpec, Observation, SesObservation } from '../domain/lifecycle.js';
+import { type DomainSpec, sesReadDue } from '../domain/lifecycle/index.js';
+import type {
+  Observation,
+  ProbeResult,
+  SesObservation,
+  VaultObservation,
+  VaultOrphan,
+} from '../domain/observation.js';
 import { dkimRecordName } from '../domain/record.js';
 import type { DomainState, KeyEntry } from '../domain/state.js';
 import { describeError } from '../errors.js';
-import type { DnsProbe, ProbeResult, SigningService } from '../ports.js';
+import type { CanaryPorts, DnsProbe, KeyVault, SigningService } from '../ports.js';
+import { readCanaries } from './canary-read.js';
 
 /** Keys whose record byodkim needs to see: everything published and not yet gone for good. */
 export function keysToProbe(state: DomainState): KeyEntry[] {
@@ -11,46 +19,113 @@ export function keysToProbe(state: DomainState): KeyEntry[] {
   );
 }
 
+export interface GatherPorts {
+  signing: SigningService;
+  probe: DnsProbe;
+  vault: KeyVault;
+  /** The domain's canary inbox and judge, when it has a canary. */
+  canary?: CanaryPorts | undefined;
+}
+
 /**
- * gather: one read of SES per region (the only SES cost of a pass when nothing is due) and
- * one probe of every authoritative nameserver per record that matters. Failures become
- * part of the observation; decide treats an unreadable region or record as "not ready".
+ * gather: one probe of every authoritative nameserver per record that matters, the vault's
+ * list of this domain's keys (with the public half of any the state does not name), and —
+ * only when a read can change a decision (sesReadDue) — one read of SES per region.
+ * Failures become part of the observation; decide treats an unreadable region or record
+ * as "not ready".
  */
+export interface GatherOptions {
+  /** Read SES even when nothing is due (`status --refresh`, `adopt`). */
+  forceSesRead?: boolean;
+}
+
 export async function gather(
   spec: DomainSpec,
   state: DomainState,
-  ports: { signing: SigningService; probe: DnsProbe },
+  ports: GatherPorts,
   now: Date,
+  options: GatherOptions = {},
 ): Promise<Observation> {
   const ses: Record<string, SesObservation> = {};
   const dns: Record<string, ProbeResult> = {};
+  let vault: VaultObservation | undefined;
+  const probe = async (selector: string, publicKey: string) => {
+    const name = dkimRecordName(selector, spec.domain);
+    try {
+      dns[selector] = await ports.probe.probe(name, publicKey);
+    } catch (error) {
+      dns[selector] = {
+        name,
+        answers: [
+          { nameserver: '(probe)', address: '', outcome: 'error', served: [], detail: describeError(error) },
+        ],
+      };
+    }
+  };
+  // DNS and the vault first: they are cheap, and they tell whether SES must be read at all.
+  // The canary inbox is no SES control-plane call: it is read on every pass that has one.
+  let canary: Observation['canary'];
   await Promise.all([
-    ...spec.regions.map(async (region) => {
+    (async () => {
+      if (spec.canary && ports.canary) canary = await readCanaries(spec.domain, ports.canary, now);
+    })(),
+    ...keysToProbe(state).map((key) => probe(key.selector, key.publicKey)),
+    (async () => {
+      vault = await observeVault(spec.domain, state, ports.vault);
+      // An orphan's record is probed like any other, so phase 8 removes it only if it is there.
+      await Promise.all(vault?.orphans.map((o) => (o.ok ? probe(o.selector, o.publicKey) : undefined)) ?? []);
+    })(),
+  ]);
+  const read = sesReadDue(state, spec, { now, dns, ...(vault ? { vault } : {}) });
+  const extra = { ...(vault ? { vault } : {}), ...(canary ? { canary } : {}) };
+  if (!read.due && !options.forceSesRead) return { now, ses, dns, ...extra, sesNotRead: read.why };
+  await Promise.all(
+    spec.regions.map(async (region) => {
       try {
         ses[region] = { ok: true, view: await ports.signing.describe(spec.domain, region) };
       } catch (error) {
         ses[region] = { ok: false, error: describeError(error) };
       }
     }),
-    ...keysToProbe(state).map(async (key) => {
-      const name = dkimRecordName(key.selector, spec.domain);
-      try {
-        dns[key.selector] = await ports.probe.probe(name, key.publicKey);
-      } catch (error) {
-        dns[key.selector] = {
-          name,
-          answers: [
-            {
-              nameserver: '(probe)',
-              address: '',
-              outcome: 'error',
-              served: [],
-              detail: describeError(error),
-            },
-          ],
-        };
-      }
-    }),
-  ]);
-  return { now, ses, dns };
+  );
+  return { now, ses, dns, ...extra };
+}
+
+/**
+ * The vault's names for the domain, and the public half of each key no state entry names
+ * (its record, if any, is probed like any other so phase 8 can remove it). A vault that
+ * cannot be listed leaves the observation without it: decide then names no new key.
+ */
+export async function observeVault(
+  domain: string,
+  state: DomainState,
+  vault: KeyVault,
+): Promise<VaultObservation | undefined> {
+  let selectors: string[];
+  try {
+    selectors = await vault.list(domain);
+  } catch {
+    return undefined;
+  }
+  const named = new Set(state.keys.map((k) => k.selector));
+  const orphans = await Promise.all(
+    selectors
+      .filter((s) => !named.has(s))
+      .map(async (selector): Promise<VaultOrphan> => {
+        try {
+          const key = await vault.get(domain, selector);
+          if (!key) return { selector, ok: false, error: 'listed but not readable' };
+          return {
+            selector,
+            ok: true,
+            publicKey: key.publicKey,
+            bits: key.bits,
+            vaultRef: `${vault.description} (${selector})`,
+          };
+        } catch (error) {
+          return { selector, ok: false, error: describeError(error) };
+        }
+      }),
+  );
+  return { selectors, orphans };
 }

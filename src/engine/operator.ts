@@ -1,26 +1,31 @@
-import type { ResolvedDomain } from '../config/load.js';
 import type { KeyBits } from '../domain/key.js';
-import { type DomainState, emptyDomainState, type KeyEntry } from '../domain/state.js';
+import type { DomainSpec } from '../domain/lifecycle/index.js';
+import { generateOneKey, type Plan, type Step, Working } from '../domain/lifecycle/index.js';
+import type { KeyEntry } from '../domain/state.js';
+import { ByodkimError } from '../errors.js';
+import { observeVault } from './gather.js';
+import { runPass } from './pass.js';
 import { applyDomain, type DomainResult, type EngineDeps } from './reconcile.js';
 import { requestRollback, requestRotation } from './requests.js';
-import { stageNewKey } from './stage-key.js';
 
 /**
  * Operator requests as every front end (CLI, Lambda) carries them out: the request is
- * recorded in the domain's state under its lease, then one pass runs for the domain, so
- * the request goes through the same decide/act path, lease and audit trail as scheduled
- * work. A request that cannot be honoured is refused (InputError) before anything is saved.
+ * recorded in the domain's state by a pass of its own (lease, plan, interpreter, audit
+ * trail), then one pass runs for the domain, so the request goes through the same
+ * decide/act path as scheduled work. A request that cannot be honoured is refused
+ * (InputError) before anything is saved.
  */
 
 export type OperatorRequest =
   | { kind: 'rotate'; emergency: boolean; revokeNow: boolean }
   | { kind: 'rollback' };
 
-/** The lease held only while the request is written; the pass then takes its own. */
-export const REQUEST_LEASE_MS = 60_000;
+function planOf(domain: string, steps: Step[]): Plan {
+  return { domain, steps, waits: [], warnings: [] };
+}
 
 /**
- * Records `request` in the domain's state under a short lease of its own.
+ * Records `request` in the domain's state.
  *
  * @throws {@link InputError} when the request cannot be honoured (nothing saved),
  *   {@link LockedError} when another run holds the domain.
@@ -30,71 +35,73 @@ export const REQUEST_LEASE_MS = 60_000;
  * ```
  */
 export async function recordRequest(
-  domain: ResolvedDomain,
-  deps: Pick<EngineDeps, 'state' | 'clock' | 'actor' | 'owner'>,
+  domain: DomainSpec,
+  deps: EngineDeps,
   request: OperatorRequest,
 ): Promise<void> {
-  const now = deps.clock.now();
-  await updateDomainState(domain, deps, 'request', async (state) => ({
-    state:
-      request.kind === 'rotate'
-        ? requestRotation(state, {
-            emergency: request.emergency,
-            revokeNow: request.revokeNow,
-            now,
-            actor: deps.actor,
-            policy: domain.policy,
-          })
-        : requestRollback(state, { now, actor: deps.actor }),
-    result: undefined,
-  }));
-}
-
-/**
- * The one way an operator command changes a domain's state outside a pass: under a short
- * lease of its own, load, change, save with a version check. `change` may do I/O (store a
- * key) before it returns the new state; if it throws, nothing is saved.
- */
-export async function updateDomainState<T>(
-  domain: ResolvedDomain,
-  deps: Pick<EngineDeps, 'state' | 'owner'>,
-  purpose: string,
-  change: (state: DomainState) => Promise<{ state: DomainState; result: T }>,
-): Promise<T> {
-  const lease = await deps.state.acquireLease(domain.domain, `${deps.owner}:${purpose}`, REQUEST_LEASE_MS);
-  try {
-    const loaded = await deps.state.load(domain.domain);
-    const { state, result } = await change(loaded?.value ?? emptyDomainState(domain.domain));
-    await deps.state.save(state, loaded?.version);
-    return result;
-  } finally {
-    await lease.release();
-  }
+  await runPass(domain.domain, deps, {
+    purpose: 'request',
+    planFor: async (state, now) => ({
+      plan: planOf(domain.domain, [
+        request.kind === 'rotate'
+          ? requestRotation(state, {
+              emergency: request.emergency,
+              revokeNow: request.revokeNow,
+              now,
+              actor: deps.actor,
+              policy: domain.policy,
+            })
+          : requestRollback(state, { now, actor: deps.actor }),
+      ]),
+    }),
+  });
 }
 
 /** Phase 3 by hand (`keygen`): the next key, stored and read back, named in the state as staged. */
-export function generateKeyNow(
-  domain: ResolvedDomain,
-  deps: Pick<EngineDeps, 'state' | 'owner' | 'vault' | 'clock' | 'actor'>,
+export async function generateKeyNow(
+  domain: DomainSpec,
+  deps: EngineDeps,
   options: { bits?: KeyBits; reason: string },
 ): Promise<KeyEntry> {
-  return updateDomainState(domain, deps, 'keygen', async (state) => {
-    const staged = await stageNewKey({
-      domain,
-      state,
-      vault: deps.vault,
-      now: deps.clock.now(),
-      actor: deps.actor,
-      reason: options.reason,
-      ...(options.bits ? { bits: options.bits } : {}),
-    });
-    return { state: staged.state, result: staged.key };
+  const pass = await runPass(domain.domain, deps, {
+    purpose: 'keygen',
+    planFor: async (state, now) => {
+      const vault = await observeVault(domain.domain, state, deps.vault);
+      if (!vault) {
+        throw new ByodkimError(
+          'VAULT_UNLISTABLE',
+          `${domain.domain}: the vault ${deps.vault.description} cannot be listed, so a new key cannot be named safely`,
+          { context: { domain: domain.domain } },
+        );
+      }
+      const w = new Working(state, { now, ses: {}, dns: {}, vault }, domain);
+      if (!generateOneKey(w, options.bits ?? domain.policy.keyBits, options.reason)) {
+        throw new ByodkimError(
+          'SELECTOR_RING_BUSY',
+          `${domain.domain}: every delegated selector name is in use or cooling down`,
+          { context: { domain: domain.domain } },
+        );
+      }
+      return { plan: planOf(domain.domain, w.steps) };
+    },
   });
+  const failed = pass.steps.find((s) => s.status === 'failed');
+  if (failed)
+    throw new ByodkimError('KEYGEN_FAILED', `${domain.domain}: ${failed.error}`, {
+      context: { domain: domain.domain },
+    });
+  const selector = pass.steps[0]?.generated?.selector;
+  const key = pass.state.keys.find((k) => k.selector === selector);
+  if (!key)
+    throw new ByodkimError('KEYGEN_FAILED', `${domain.domain}: no key was generated`, {
+      context: { domain: domain.domain },
+    });
+  return key;
 }
 
 /** Records the request, then runs one pass for the domain (as `apply` would). */
 export async function requestThenApply(
-  domain: ResolvedDomain,
+  domain: DomainSpec,
   deps: EngineDeps,
   request: OperatorRequest,
 ): Promise<DomainResult> {

@@ -1,6 +1,7 @@
-import { previousKeys } from '../domain/lifecycle.js';
+import { previousKeys, type StepOf } from '../domain/lifecycle/index.js';
 import type { Policy } from '../domain/policy.js';
 import type { Actor, DomainState } from '../domain/state.js';
+import { Reason } from '../domain/vocabulary.js';
 import { InputError } from '../errors.js';
 
 /**
@@ -23,10 +24,11 @@ function inProgress(state: DomainState, policy: Policy): string | undefined {
   return undefined;
 }
 
+/** The step that records a rotation request, or InputError when it cannot be honoured. */
 export function requestRotation(
   state: DomainState,
   options: { emergency: boolean; revokeNow: boolean; now: Date; actor: Actor; policy: Policy },
-): DomainState {
+): StepOf<'request'> {
   const active = state.keys.find((k) => k.status === 'active');
   if (!active) {
     throw new InputError(
@@ -52,29 +54,23 @@ export function requestRotation(
       },
     );
   }
-  const at = options.now.toISOString();
   return {
-    ...state,
+    kind: 'request',
     rotation: {
       kind: options.emergency ? 'emergency' : 'manual',
-      requestedAt: at,
+      requestedAt: options.now.toISOString(),
       ...(options.revokeNow ? { revokeNow: true } : {}),
       actor: options.actor,
     },
-    history: [
-      ...state.history,
-      {
-        at,
-        selector: active.selector,
-        reason: options.emergency ? 'EmergencyRotationRequested' : 'RotationRequested',
-        message: `${options.emergency ? 'emergency ' : ''}rotation away from ${active.selector} requested${options.revokeNow ? ', revoking it now' : ''}`,
-        actor: options.actor,
-      },
-    ],
+    selector: active.selector,
+    reason: options.emergency ? Reason.EmergencyRotationRequested : Reason.RotationRequested,
+    message: `${options.emergency ? 'emergency ' : ''}rotation away from ${active.selector} requested${options.revokeNow ? ', revoking it now' : ''}`,
+    phase: 3,
   };
 }
 
-export function requestRollback(state: DomainState, options: { now: Date; actor: Actor }): DomainState {
+/** The step that records a rollback request, or InputError when there is nothing to roll back to. */
+export function requestRollback(state: DomainState, options: { now: Date; actor: Actor }): StepOf<'request'> {
   const switching = state.keys.find((k) => k.status === 'verified' && k.switchedAt);
   const previous = previousKeys(state.keys)[0];
   if (!switching && !previous) {
@@ -93,20 +89,13 @@ export function requestRollback(state: DomainState, options: { now: Date; actor:
       { context: { domain: state.domain } },
     );
   }
-  const at = options.now.toISOString();
   return {
-    ...state,
-    rollback: { requestedAt: at, actor: options.actor },
-    history: [
-      ...state.history,
-      {
-        at,
-        reason: 'RollbackRequested',
-        message: switching
-          ? `rollback of the switch to ${switching.selector} requested`
-          : `rollback to ${previous?.selector} requested`,
-        actor: options.actor,
-      },
-    ],
+    kind: 'request',
+    rollback: { requestedAt: options.now.toISOString(), actor: options.actor },
+    reason: Reason.RollbackRequested,
+    message: switching
+      ? `rollback of the switch to ${switching.selector} requested`
+      : `rollback to ${previous?.selector} requested`,
+    phase: 6,
   };
 }

@@ -23,6 +23,7 @@
  * BYODKIM_CONCURRENCY (16), BYODKIM_LOG_LEVEL (info), plus each `secretEnv` the config names.
  */
 import { findDomain, type ResolvedDomain } from '../config/load.js';
+import { Reason } from '../domain/vocabulary.js';
 import { recordRequest } from '../engine/operator.js';
 import {
   applyDomain,
@@ -32,6 +33,7 @@ import {
   forEachDomain,
   planDomain,
 } from '../engine/reconcile.js';
+import { type StepReport, stepReports } from '../engine/report.js';
 import { ByodkimError, describeError, InputError, LockedError } from '../errors.js';
 import type { Env } from './config-source.js';
 import { type Invocation, parseEvent } from './events.js';
@@ -49,12 +51,8 @@ export interface LambdaContext {
 export const DEFAULT_DEADLINE_MARGIN_MS = 60_000;
 export const DEFAULT_CONCURRENCY = 16;
 
-export interface StepSummary {
-  kind: string;
-  phase: number;
-  reason: string;
-  message: string;
-}
+/** One step as the response reports it (the one report shape of src/engine/report.ts). */
+export type StepSummary = StepReport;
 
 export interface DomainSummary {
   domain: string;
@@ -221,7 +219,7 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     try {
       target =
         'domain' in invocation && invocation.domain !== undefined
-          ? [findDomain(rt.loaded, invocation.domain)]
+          ? [findDomain(rt.loaded, invocation.domain, 'domain')]
           : ordered(rt.loaded.domains, carryOver, random);
     } catch (error) {
       return rejected(log, requestId, action, inSource(error, rt.loaded.path, rt.source), 'domain');
@@ -251,13 +249,18 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       } catch (error) {
         return rejected(log, requestId, action, error, 'domain', domain.domain);
       }
-      log.info(`${action} request recorded`, { action, domain: domain.domain, reason: 'RequestRecorded' });
+      log.info(`${action} request recorded`, {
+        action,
+        domain: domain.domain,
+        reason: Reason.RequestRecorded,
+      });
       // The request is saved: from here on the pass reports like any other.
       ({ results, skipped } = await forEachDomain([domain], (d) => applyDomain(d, deps)));
     } else {
       const run =
         invocation.action === 'status'
-          ? (d: ResolvedDomain) => planDomain(d, deps)
+          ? // Status is asked for: read SES now rather than report the last read.
+            (d: ResolvedDomain) => planDomain(d, deps, { forceSesRead: true })
           : (d: ResolvedDomain) => applyDomain(d, deps);
       ({ results, skipped } = await forEachDomain(target, run, { concurrency, deadline }));
       if (target.length > 1) carryOver = skipped;
@@ -284,7 +287,7 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     if (skipped.length > 0) {
       log.warn(`deadline: ${skipped.length} domain(s) left for the next run`, {
         action,
-        reason: 'DeadlineReached',
+        reason: Reason.DeadlineReached,
         skipped,
         remainingMs: context.getRemainingTimeInMillis(),
         marginMs: margin,
@@ -362,10 +365,10 @@ function rejected(
   };
 }
 
-/** Errors from the shared config code name the CLI's flag and the stand-in path: name the event field and the source. */
+/** Errors from the shared config code name the stand-in path of the config: name its source instead. */
 function inSource(error: unknown, path: string, source: string): unknown {
   if (!(error instanceof InputError)) return error;
-  return new InputError(error.code, error.message.replaceAll(path, source).replace(/^--domain:/, 'domain:'), {
+  return new InputError(error.code, error.message.replaceAll(path, source), {
     context: error.context,
     cause: error,
   });
@@ -377,12 +380,7 @@ function summarize(result: DomainResult, measures: DomainMeasures, withObservati
     domain: result.domain,
     outcome: result.outcome,
     errors: result.errors,
-    steps: (result.plan?.steps ?? []).map((s) => ({
-      kind: s.kind,
-      phase: s.phase,
-      reason: s.reason,
-      message: s.message,
-    })),
+    steps: stepReports(result),
     waits: (result.plan?.waits ?? []).map((w) => ({ ...w })),
     warnings: (result.plan?.warnings ?? []).map((w) => ({ code: w.code, message: w.message })),
     rotationsCompleted: measures.rotationsCompleted,

@@ -11,6 +11,17 @@
  *   RotationsCompleted  keys that became the signing key in this run (first onboarding included)
  *   Failures            1 when the domain's pass failed in this run, else 0
  *
+ * Per domain and region (dimensions `Domain`, `Region`), when a switch's gap closed in this run:
+ *
+ *   SigningGapSeconds   from the SES put to the first pass that saw SUCCESS on the new
+ *                       selector (an upper bound: byodkim knows only when it looked)
+ *
+ * Per domain and region, for each canary judged in this run (config `canary`):
+ *
+ *   CanarySigned          1 when real mail was signed by the domain (a verifying signature), else 0
+ *   CanaryDmarcPass       1 when it passed DMARC, else 0
+ *   CanaryLatencySeconds  from the send to the receiving server's Received stamp
+ *
  * And once per run without dimensions: Failures, RotationsCompleted, DomainsSkipped.
  *
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
@@ -18,6 +29,7 @@
 import { DAY_MS, HOUR_MS } from '../domain/policy.js';
 import type { DomainState } from '../domain/state.js';
 import { type DomainResult, settled } from '../engine/reconcile.js';
+import { canariesJudged, gapsClosed, rotationsCompleted } from '../engine/report.js';
 
 export const DEFAULT_NAMESPACE = 'byodkim';
 
@@ -27,10 +39,14 @@ export const METRIC = {
   rotationsCompleted: 'RotationsCompleted',
   failures: 'Failures',
   domainsSkipped: 'DomainsSkipped',
+  signingGapSeconds: 'SigningGapSeconds',
+  canarySigned: 'CanarySigned',
+  canaryDmarcPass: 'CanaryDmarcPass',
+  canaryLatencySeconds: 'CanaryLatencySeconds',
 } as const;
 
 /** CloudWatch has no "Days" or "Hours" unit: gauges in days/hours are unit-less. */
-type Unit = 'None' | 'Count';
+type Unit = 'None' | 'Count' | 'Seconds';
 
 export interface MetricDatum {
   name: string;
@@ -44,6 +60,10 @@ export interface DomainMeasures {
   phaseAgeHours?: number;
   rotationsCompleted: number;
   failures: number;
+  /** Gaps of a switch that closed in this run, per region. */
+  signingGaps?: Array<{ region: string; gapSeconds: number }>;
+  /** Canaries judged in this run, per region. */
+  canaries?: Array<{ region: string; signed: boolean; dmarcPass: boolean; latencySeconds?: number }>;
 }
 
 function round2(n: number): number {
@@ -91,13 +111,11 @@ export function measureDomain(result: DomainResult, now: Date): DomainMeasures {
     const since = phaseStartedAt(state);
     measures.phaseAgeHours = since ? round2(Math.max(0, now.getTime() - since.getTime()) / HOUR_MS) : 0;
   }
-  // A promotion planned this pass counts only if it was carried out (the key is active now).
-  measures.rotationsCompleted = (result.plan?.steps ?? []).filter(
-    (s) =>
-      s.kind === 'transition' &&
-      s.to === 'active' &&
-      state.keys.some((k) => k.selector === s.selector && k.status === 'active'),
-  ).length;
+  measures.rotationsCompleted = rotationsCompleted(result);
+  const gaps = gapsClosed(result);
+  if (gaps.length > 0) measures.signingGaps = gaps.map(({ region, gapSeconds }) => ({ region, gapSeconds }));
+  const canaries = canariesJudged(result);
+  if (canaries.length > 0) measures.canaries = canaries;
   return measures;
 }
 
@@ -169,6 +187,40 @@ export class MetricsEmitter {
     this.#emit(
       emfDocument(this.namespace, at, { Domain: measures.domain }, domainData(measures), this.#props()),
     );
+    for (const gap of measures.signingGaps ?? []) {
+      this.#emit(
+        emfDocument(
+          this.namespace,
+          at,
+          { Domain: measures.domain, Region: gap.region },
+          [{ name: METRIC.signingGapSeconds, unit: 'Seconds', value: gap.gapSeconds }],
+          this.#props(),
+        ),
+      );
+    }
+    for (const canary of measures.canaries ?? []) {
+      this.#emit(
+        emfDocument(
+          this.namespace,
+          at,
+          { Domain: measures.domain, Region: canary.region },
+          [
+            { name: METRIC.canarySigned, unit: 'Count', value: canary.signed ? 1 : 0 },
+            { name: METRIC.canaryDmarcPass, unit: 'Count', value: canary.dmarcPass ? 1 : 0 },
+            ...(canary.latencySeconds === undefined
+              ? []
+              : [
+                  {
+                    name: METRIC.canaryLatencySeconds,
+                    unit: 'Seconds' as const,
+                    value: canary.latencySeconds,
+                  },
+                ]),
+          ],
+          this.#props(),
+        ),
+      );
+    }
   }
 
   /** The run's totals, without dimensions. */

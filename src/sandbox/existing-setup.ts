@@ -48,9 +48,14 @@ export async function createExistingSetup(
   world.zones.setTxt(dkimRecordName(selector, domain), splitTxtValue(buildDkimRecordValue(key.publicKey)));
   world.syncSecondary();
 
+  // The seed system set this up when it made the key: SES verified it then, on its own clock.
+  const now = world.clock.now();
+  world.clock.set(options.createdAt);
+  for (const region of SANDBOX_REGIONS) await putExternalKey(world, region, domain, selector, key);
+  world.clock.advance(SES_FIRST_CHECK_AFTER_MS);
   const sesStatus: Record<string, string> = {};
-  for (const region of SANDBOX_REGIONS)
-    sesStatus[region] = await putExternalKey(world, region, domain, selector, key);
+  for (const region of SANDBOX_REGIONS) sesStatus[region] = await dkimStatus(world, region, domain);
+  world.clock.set(now);
 
   return {
     domain,
@@ -62,27 +67,49 @@ export async function createExistingSetup(
   };
 }
 
+/** Long enough for the emulator's first DNS check after a put (emulator/SPEC.md §6). */
+const SES_FIRST_CHECK_AFTER_MS = 10 * 60_000;
+
+async function dkimStatus(world: SandboxWorld, region: string, domain: string): Promise<string> {
+  const { SESv2Client, GetEmailIdentityCommand } = await import('@aws-sdk/client-sesv2');
+  const client = sesClient(SESv2Client, world, region);
+  try {
+    const identity = await client.send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
+    return identity.DkimAttributes?.Status ?? 'unknown';
+  } finally {
+    client.destroy();
+  }
+}
+
+/** A client like the seed system's: the real SDK, retrying when SES's one-per-second budget throttles it. */
+function sesClient<C>(
+  Client: new (config: Record<string, unknown>) => C,
+  world: SandboxWorld,
+  region: string,
+): C {
+  return new Client({
+    region,
+    endpoint: world.ses.endpoint,
+    credentials: EMULATOR_CREDENTIALS,
+    maxAttempts: 6,
+  });
+}
+
 async function putExternalKey(
   world: SandboxWorld,
   region: string,
   domain: string,
   selector: string,
   key: DkimPrivateKey,
-): Promise<string> {
-  const {
-    SESv2Client,
-    CreateEmailIdentityCommand,
-    GetEmailIdentityCommand,
-    PutEmailIdentityDkimSigningAttributesCommand,
-  } = await import('@aws-sdk/client-sesv2');
-  const client = new SESv2Client({
-    region,
-    endpoint: world.ses.endpoint,
-    credentials: EMULATOR_CREDENTIALS,
-    maxAttempts: 2,
-  });
+): Promise<void> {
+  const { SESv2Client, CreateEmailIdentityCommand, PutEmailIdentityDkimSigningAttributesCommand } =
+    await import('@aws-sdk/client-sesv2');
+  const client = sesClient(SESv2Client, world, region);
   try {
+    // The seed system's calls, a second apart: SES's budget is one request per second per region.
+    world.clock.advance(1000);
     await client.send(new CreateEmailIdentityCommand({ EmailIdentity: domain }));
+    world.clock.advance(1000);
     await client.send(
       new PutEmailIdentityDkimSigningAttributesCommand({
         EmailIdentity: domain,
@@ -90,8 +117,6 @@ async function putExternalKey(
         SigningAttributes: { DomainSigningSelector: selector, DomainSigningPrivateKey: key.toSesBase64() },
       }),
     );
-    const identity = await client.send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
-    return identity.DkimAttributes?.Status ?? 'unknown';
   } finally {
     client.destroy();
   }

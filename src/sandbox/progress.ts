@@ -4,8 +4,9 @@
  * and is redrawn after every pass; anywhere else (a pipe, a file, CI) only plain lines are
  * written, so the output reads the same in a log.
  */
-import type { Plan } from '../domain/lifecycle.js';
+import type { Plan } from '../domain/lifecycle/index.js';
 import type { DomainState } from '../domain/state.js';
+import { PHASES, type Phase } from '../domain/vocabulary.js';
 
 export interface Reporter {
   /** A line of the log (scrolls). */
@@ -55,18 +56,9 @@ export function createReporter(
   };
 }
 
-export const PHASE_NAMES: Readonly<Record<number, string>> = {
-  3: 'generate',
-  4: 'publish',
-  5: 'verify DNS',
-  6: 'switch SES',
-  7: 'signing',
-  8: 'retire',
-};
-
 export function phaseLabel(phase: number, manual = false): string {
   if (phase === 4 && manual) return 'phase 4 hand-off';
-  return `phase ${phase} ${PHASE_NAMES[phase] ?? ''}`.trimEnd();
+  return `phase ${phase} ${PHASES[phase as Phase] ?? ''}`.trimEnd();
 }
 
 /** Virtual time as `YYYY-MM-DD HH:MM` (UTC). */

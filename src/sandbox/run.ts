@@ -9,16 +9,20 @@
  * The engine is the real one (`buildEngineDeps` from the loaded config, `applyDomain` per
  * pass); only SES and DNS are emulated. After every change of the world and after every
  * pass, a message SES would send from each domain is verified with mailauth against both
- * nameservers: the sandbox proves there is no moment at which mail would not verify.
+ * nameservers. SES holds one key per identity and re-verifies after every put, so a switch
+ * has a gap (SES-REALITY.md §2): the emulator runs on SES's realistic clock, every gap is
+ * measured, and the sandbox checks that mail never failed outside a measured gap and that
+ * every gap ended.
  */
 import { performance } from 'node:perf_hooks';
 import { AwsClientFactory } from '../adapters/aws/clients.js';
 import { type StatusRow, statusRows } from '../cli/status-rows.js';
 import { buildEngineDeps } from '../config/engine.js';
 import { findDomain, type LoadedConfig, loadConfig, type ResolvedDomain } from '../config/load.js';
-import type { Plan, Step } from '../domain/lifecycle.js';
+import type { Plan } from '../domain/lifecycle/index.js';
 import { DAY_MS, HOUR_MS } from '../domain/policy.js';
 import type { Actor, DomainState } from '../domain/state.js';
+import { explainNextEvent, Reason } from '../domain/vocabulary.js';
 import { adoptNow } from '../engine/adopt.js';
 import {
   applyDomain,
@@ -27,8 +31,8 @@ import {
   forEachDomain,
   planDomain,
 } from '../engine/reconcile.js';
+import { lastSwitchReport, soonestFollowUp } from '../engine/report.js';
 import { describeError } from '../errors.js';
-import type { EngineEvent } from '../ports.js';
 import { DnsTeam } from './dns-team.js';
 import { createExistingSetup, EMULATOR_CREDENTIALS, type ExistingSetup } from './existing-setup.js';
 import { clockText, phaseLabel, phaseOf, type Reporter } from './progress.js';
@@ -55,6 +59,21 @@ export interface MailFailure {
   domain: string;
   region: string;
   why: string;
+  /** Inside a measured switch gap (SES re-verifying after a put), where unsigned mail is expected. */
+  inGap: boolean;
+}
+
+/** One region of one switch: the put, and the first pass that saw SES signing with the selector. */
+export interface SwitchGapRecord {
+  domain: string;
+  selector: string;
+  region: string;
+  putAt: string;
+  successSeenAt: string | null;
+  /** Upper bound: byodkim knows only when it looked. */
+  gapSeconds: number | null;
+  /** SES's own LastSuccessTimestamp, when it gave one after the put. */
+  sesVerifiedAt?: string;
 }
 
 export interface DomainSummary {
@@ -82,6 +101,10 @@ export interface SandboxResult {
   passes: number;
   mailChecks: number;
   mailFailures: MailFailure[];
+  /** Every switch's gap per region, in order. */
+  gaps: SwitchGapRecord[];
+  /** SES API calls the run made, per region and operation, and how many SES throttled. */
+  sesCalls: { byRegion: Record<string, number>; byOperation: Record<string, number>; throttled: number };
   wallMs: number;
   domains: DomainSummary[];
   status: StatusRow[];
@@ -95,15 +118,6 @@ const ROLES: Record<string, DomainRole> = {
 };
 /** The existing set-up's key is this much older than the start, as if made by the seed system. */
 const ADOPTED_KEY_AGE_DAYS = 30;
-const SIDE_EFFECTS = new Set<Step['kind']>([
-  'generate-key',
-  'publish',
-  'ses-put',
-  'ses-create',
-  'ses-enable',
-  'destroy-key',
-  'notify',
-]);
 
 export async function runSandbox(options: SandboxOptions, reporter: Reporter): Promise<SandboxResult> {
   const wallStart = performance.now();
@@ -123,13 +137,13 @@ export async function runSandbox(options: SandboxOptions, reporter: Reporter): P
 }
 
 class SandboxRun {
-  readonly #events: EngineEvent[] = [];
   readonly #states = new Map<string, DomainState>();
   readonly #waits = new Map<string, Set<string>>();
   readonly #warnings = new Map<string, Set<string>>();
   readonly #signingWith = new Map<string, string>();
   readonly #plans = new Map<string, Plan>();
   readonly #mailFailures: MailFailure[] = [];
+  readonly #gaps = new Map<string, SwitchGapRecord>();
   #mailChecks = 0;
   #passes = 0;
   #loaded!: LoadedConfig;
@@ -155,12 +169,13 @@ class SandboxRun {
       credentials: EMULATOR_CREDENTIALS,
       maxAttempts: this.#loaded.config.aws?.maxAttempts ?? 2,
     });
-    const events = this.#events;
     this.#deps = await buildEngineDeps(this.#loaded, {
       clock: this.#clock,
       actor: this.#actor,
-      output: { event: (event) => events.push(event) },
+      // The log is drawn from each pass's step results (#report), not from progress events.
+      output: { event: () => undefined },
       awsClients,
+      sesPacerTimer: this.world.sesPacerTimer,
       // The embedded servers check TSIG times against the virtual clock, so sign with it too.
       publisher: { tsigClock: this.#clock },
     });
@@ -221,7 +236,7 @@ class SandboxRun {
   }
 
   async #adoptExistingSetup(): Promise<void> {
-    const domain = findDomain(this.#loaded, SANDBOX_DOMAINS.adopted);
+    const domain = findDomain(this.#loaded, SANDBOX_DOMAINS.adopted, 'sandbox');
     const keys = this.#loaded.config.keys;
     if (keys.type !== 'file') throw new Error('the sandbox config must use the file vault');
     const createdAt = new Date(this.#clock.now().getTime() - ADOPTED_KEY_AGE_DAYS * DAY_MS);
@@ -281,7 +296,6 @@ class SandboxRun {
       await this.#checkMail();
 
       this.#passes++;
-      this.#events.length = 0;
       const { results } = await forEachDomain(this.#loaded.domains, (d) => applyDomain(d, this.#deps), {
         concurrency: this.#loaded.domains.length,
       });
@@ -320,10 +334,16 @@ class SandboxRun {
           r.outcome === 'failed' ||
           r.outcome === 'locked' ||
           (r.plan?.steps.length ?? 0) > 0 ||
-          (r.plan?.waits ?? []).some((w) => w.reason !== 'DnsHandOffPending'),
+          (r.plan?.waits ?? []).some((w) => w.reason !== Reason.DnsHandOffPending),
       );
+    // A switch in flight asks to be read again in minutes (its follow-up): go there, not an hour on.
+    const followUp = soonestFollowUp(results);
+    const step =
+      followUp && followUp.getTime() > now.getTime()
+        ? Math.min(HOUR_MS, followUp.getTime() - now.getTime())
+        : HOUR_MS;
     if (moving) {
-      this.#clock.advance(HOUR_MS);
+      this.#clock.advance(step);
       return;
     }
     const candidates: Array<{ at: Date; what: string }> = [];
@@ -332,11 +352,11 @@ class SandboxRun {
     for (const r of results) {
       const next = r.plan?.next;
       if (next && Date.parse(next.at) > now.getTime())
-        candidates.push({ at: new Date(next.at), what: `${r.domain}: ${describeNext(next.what)}` });
+        candidates.push({ at: new Date(next.at), what: `${r.domain}: ${explainNextEvent(next)}` });
     }
     const soonest = candidates.sort((a, b) => a.at.getTime() - b.at.getTime())[0];
     if (!soonest || soonest.at.getTime() - now.getTime() <= HOUR_MS) {
-      this.#clock.advance(HOUR_MS);
+      this.#clock.advance(step);
       return;
     }
     this.#clock.set(soonest.at);
@@ -362,54 +382,23 @@ class SandboxRun {
 
   #report(result: DomainResult): void {
     const domain = result.domain;
-    const before = this.#states.get(domain);
     const resolved = this.#loaded.domains.find((d) => d.domain === domain) as ResolvedDomain;
     const manual = resolved.dns.provider === 'manual';
     if (result.state) this.#states.set(domain, result.state);
     if (result.plan) this.#plans.set(domain, result.plan);
-    const stepEvents = this.#events.filter(
-      (e): e is Extract<EngineEvent, { type: 'step' }> =>
-        e.type === 'step' && e.domain === domain && e.status !== 'start',
-    );
-    const known = new Set(before?.keys.map((k) => k.selector) ?? []);
-    const fresh = (result.state?.keys ?? []).filter((k) => !known.has(k.selector));
-    let generatedIndex = 0;
-    let stopped = false;
-    for (const step of result.plan?.steps ?? []) {
-      if (step.kind === 'clear-request') continue;
-      let mark = '✓';
-      let text = step.message;
-      if (SIDE_EFFECTS.has(step.kind)) {
-        const event = stepEvents.shift();
-        if (!event || stopped) {
-          mark = '·';
-          text = `${text} (not run)`;
-        } else if (event.status === 'failed') {
-          mark = '✗';
-          text = event.message;
-          if (!('region' in step)) stopped = true;
-        } else if (event.status === 'skipped') {
-          mark = '·';
-          text = event.message;
-        }
-      } else if (stopped) continue;
-      if (step.kind === 'generate-key') {
-        const key = fresh[generatedIndex++];
-        if (key && mark === '✓')
-          text = `${step.reason}: generated ${key.bits}-bit key ${key.selector} into the vault`;
-      } else if (step.kind === 'publish' && mark === '✓') {
-        const adds = [
-          ...step.changes.filter((c) => c.action === 'upsert').map((c) => c.selector),
-          ...fresh.filter((k) => k.status !== 'staged').map((k) => k.selector),
-        ];
-        const removes = step.changes.filter((c) => c.action === 'delete');
-        const parts = [
-          ...adds.map((s) => `add ${s}`),
-          ...removes.map(
-            (c) =>
-              `remove ${c.selector}${manual && c.notBefore ? ` (not before ${clockText(c.notBefore)})` : ''}`,
-          ),
-        ];
+    this.#recordGaps(domain, result.state);
+    for (const { step, status, error, generated } of result.steps ?? []) {
+      if (step.kind === 'clear-request' || status === 'not-run') continue;
+      let mark = status === 'failed' ? '✗' : status === 'skipped' ? '·' : '✓';
+      let text = status === 'done' ? step.message : `${step.message} (${status}: ${error})`;
+      if (step.kind === 'generate-key' && generated) {
+        text = `${step.reason}: generated ${generated.bits}-bit key ${generated.selector} into the vault`;
+      } else if (step.kind === 'publish' && status === 'done') {
+        const parts = step.changes.map((c) =>
+          c.action === 'upsert'
+            ? `add ${c.selector}`
+            : `remove ${c.selector}${manual && c.notBefore ? ` (not before ${clockText(c.notBefore)})` : ''}`,
+        );
         text = manual
           ? `hand-off written to dns-requests/ (CSV, zone lines, JSON) for the DNS team: ${parts.join(', ')}`
           : `RFC 2136 update signed with TSIG, accepted by ns1: ${parts.join(', ')}`;
@@ -434,6 +423,51 @@ class SandboxRun {
     );
   }
 
+  /** Every put starts a gap in its region; the sandbox keeps each one, the state only the last switch. */
+  #recordGaps(domain: string, state: DomainState | undefined): void {
+    const last = lastSwitchReport(state);
+    if (!last) return;
+    for (const [region, gap] of Object.entries(last.regions)) {
+      const key = `${domain}|${last.selector}|${region}|${gap.putAt}`;
+      this.#gaps.set(key, {
+        domain,
+        selector: last.selector,
+        region,
+        putAt: gap.putAt,
+        successSeenAt: gap.successSeenAt,
+        gapSeconds: gap.gapSeconds,
+        ...(gap.sesVerifiedAt ? { sesVerifiedAt: gap.sesVerifiedAt } : {}),
+      });
+    }
+  }
+
+  /** What the SES emulator counted: the run's cost in SES's one-request-per-second budget. */
+  #sesCalls(): SandboxResult['sesCalls'] {
+    const byRegion: Record<string, number> = {};
+    const byOperation: Record<string, number> = {};
+    for (const [key, count] of Object.entries(this.world.ses.counters())) {
+      const [operation, region] = key.split('@');
+      if (region) byRegion[region] = (byRegion[region] ?? 0) + count;
+      else if (operation) byOperation[operation] = count;
+    }
+    const throttled = Object.entries(this.world.ses.rejections())
+      .filter(([key]) => key.startsWith('throttled@'))
+      .reduce((n, [, count]) => n + count, 0);
+    return { byRegion, byOperation, throttled };
+  }
+
+  /** Whether unsigned mail at `at` falls inside a switch gap of that domain and region. */
+  #inGap(domain: string, region: string, at: string): boolean {
+    const t = Date.parse(at);
+    return [...this.#gaps.values()].some(
+      (g) =>
+        g.domain === domain &&
+        g.region === region &&
+        Date.parse(g.putAt) <= t &&
+        (g.successSeenAt === null || t <= Date.parse(g.successSeenAt)),
+    );
+  }
+
   #phaseOptions(domain: ResolvedDomain) {
     return { verifyChecks: domain.policy.verifyChecks, manual: domain.dns.provider === 'manual' };
   }
@@ -448,7 +482,7 @@ class SandboxRun {
   #drawPanel(): void {
     const now = this.#clock.now();
     const lines = [
-      `── ${clockText(now)} · pass ${this.#passes} · mail checks ${this.#mailChecks}, failures ${this.#mailFailures.length}`,
+      `── ${clockText(now)} · pass ${this.#passes} · mail checks ${this.#mailChecks}, unsigned ${this.#mailFailures.length} (outside a gap: ${this.#mailFailures.filter((f) => !f.inGap).length})`,
     ];
     for (const d of this.#loaded.domains) {
       const phase = phaseOf(this.#states.get(d.domain), this.#plans.get(d.domain), this.#phaseOptions(d));
@@ -469,7 +503,7 @@ class SandboxRun {
       try {
         samples = await this.world.sample(d.domain);
       } catch (error) {
-        this.#mailFailure({ at, domain: d.domain, region: '-', why: describeError(error) });
+        this.#mailFailure({ at, domain: d.domain, region: '-', why: describeError(error), inGap: false });
         continue;
       }
       this.#mailChecks += samples.length;
@@ -484,7 +518,13 @@ class SandboxRun {
               )
               .join('; ')
           : (/X-SES-Emulator-Note: (.*)/.exec(s.message)?.[1]?.trim() ?? 'not signed with the domain key');
-        this.#mailFailure({ at, domain: d.domain, region: s.region, why });
+        this.#mailFailure({
+          at,
+          domain: d.domain,
+          region: s.region,
+          why,
+          inGap: this.#inGap(d.domain, s.region, at),
+        });
       }
       const selectors = [...new Set(samples.filter((s) => s.pass).map((s) => s.selector ?? '?'))];
       const signing = selectors.join(', ');
@@ -503,7 +543,15 @@ class SandboxRun {
 
   #mailFailure(failure: MailFailure): void {
     this.#mailFailures.push(failure);
-    this.#log(failure.domain, 'mail', '✗', `SES ${failure.region}: mail would NOT verify: ${failure.why}`);
+    if (failure.inGap)
+      this.#log(
+        failure.domain,
+        'mail',
+        '·',
+        `SES ${failure.region}: not signed by the domain's key, inside the switch gap (SES re-verifies after the put): ${failure.why}`,
+      );
+    else
+      this.#log(failure.domain, 'mail', '✗', `SES ${failure.region}: mail would NOT verify: ${failure.why}`);
   }
 
   // --- the end --------------------------------------------------------------------------------
@@ -551,8 +599,14 @@ class SandboxRun {
       if (retired.length === 0)
         problems.push(`${d.domain}: no rotation completed (old selector not retired)`);
     }
-    if (this.#mailFailures.length > 0)
-      problems.push(`${this.#mailFailures.length} moment(s) at which mail would not have verified`);
+    const outside = this.#mailFailures.filter((f) => !f.inGap);
+    if (outside.length > 0)
+      problems.push(
+        `${outside.length} moment(s) outside any switch gap at which mail would not have verified`,
+      );
+    const gaps = [...this.#gaps.values()];
+    for (const gap of gaps.filter((g) => g.successSeenAt === null))
+      problems.push(`${gap.domain}: the gap of the switch to ${gap.selector} in ${gap.region} never ended`);
     return {
       ok: problems.length === 0,
       problems,
@@ -564,18 +618,14 @@ class SandboxRun {
       passes: this.#passes,
       mailChecks: this.#mailChecks,
       mailFailures: this.#mailFailures,
+      gaps,
+      sesCalls: this.#sesCalls(),
       wallMs: Math.round(performance.now() - wallStart),
       domains,
       status,
       ...(this.#adopted ? { adopted: this.#adopted } : {}),
     };
   }
-}
-
-function describeNext(what: string): string {
-  if (what.startsWith('rotate ')) return `${what} is due (notAfter − renewBefore)`;
-  if (what.startsWith('retire ')) return `${what}: its grace period ends`;
-  return what;
 }
 
 function duration(ms: number): string {

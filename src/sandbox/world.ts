@@ -16,6 +16,7 @@ import { EmbeddedDnsServer } from '../../emulator/dns/server.js';
 import { ZoneStore } from '../../emulator/dns/zone-store.js';
 import { SesEmulator } from '../../emulator/ses/server.js';
 import { type SampleVerdict, verifySample } from '../../emulator/verify-sample.js';
+import type { PacerTimer } from '../adapters/aws/pacing.js';
 
 export const SANDBOX_REGIONS = ['us-east-1', 'ap-northeast-1'] as const;
 
@@ -97,7 +98,14 @@ export class SandboxWorld {
       started.push(secondary);
       secondary.freeze();
       // SES, like a recursive resolver, may ask any authoritative server: it asks the lagging one.
-      const ses = await SesEmulator.start({ dns: { host: secondary.host, port: secondary.port }, clock });
+      // The emulator's realistic defaults (emulator/SPEC.md §11): one request per second per
+      // region, the first DNS check five minutes after a put, then backing off — all on the
+      // sandbox's virtual clock, as byodkim's own pacing is (`sesPacerTimer`).
+      const ses = await SesEmulator.start({
+        dns: { host: secondary.host, port: secondary.port },
+        clock,
+        rateClock: 'emulator',
+      });
       started.push(ses);
       await writeFile(join(dir, 'tsig.key'), `${tsigSecret}\n`, { mode: 0o600 });
       const configPath = join(dir, 'byodkim.config.yaml');
@@ -110,6 +118,21 @@ export class SandboxWorld {
       await rm(dir, { recursive: true, force: true });
       throw error;
     }
+  }
+
+  /**
+   * SES pacing in virtual time: waiting for the next request slot moves the virtual clock,
+   * so "one request per second" holds in the sandbox's time as it holds in real time.
+   */
+  get sesPacerTimer(): PacerTimer {
+    const clock = this.clock;
+    return {
+      now: () => clock.now().getTime(),
+      sleep: async (ms) => {
+        const target = clock.now().getTime() + ms;
+        if (target > clock.now().getTime()) clock.set(target);
+      },
+    };
   }
 
   /** The secondary's zone transfer: from now on it serves what the primary serves. */
@@ -188,7 +211,8 @@ dns:
 probe: { nameservers: ["${ns1}", "${ns2}"], timeoutMs: 1000 }
 aws:
   endpoints: { sesv2: "${world.ses.endpoint}" }
-  maxAttempts: 2
+  sesRequestsPerSecond: 1   # SES's documented control-plane rate, per region
+  maxAttempts: 5
 notify: [{ type: file, path: notifications.jsonl }]
 domains:
   - domain: ${SANDBOX_DOMAINS.automatic}

@@ -30,8 +30,8 @@ import {
   SecretIndex,
   type ServedAt,
   SesUsage,
-  secretFingerprints,
 } from '../support/invariants.js';
+import { secretSlices } from '../support/keys.js';
 import type { SesSwitch } from './ses-proxy.js';
 import { type CliRun, type CrashWorld, NAMESERVERS, type SesRegionView } from './world.js';
 
@@ -410,7 +410,7 @@ export class Monitor {
   #remember(key: DkimPrivateKey): void {
     if (this.#known.has(key.publicKey)) return;
     this.#known.add(key.publicKey);
-    this.#secrets.add(key.publicKey, secretFingerprints(key));
+    this.#secrets.add(key.publicKey, secretSlices(key));
   }
 
   /** Invariant 5: no key material in `text`. Names the key by a hash of its public half only. */

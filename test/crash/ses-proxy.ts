@@ -8,7 +8,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { regionFromAuthorization } from '../../emulator/ses/server.js';
+
+/** The region of a SigV4 request: the credential scope `Credential=<key>/<date>/<region>/<service>/aws4_request`. */
+function regionOf(authorization: string | undefined): string {
+  return /Credential=[^/,\s]+\/\d{8}\/([^/,\s]+)\//.exec(authorization ?? '')?.[1] ?? 'us-east-1';
+}
 
 export interface SesSwitch {
   region: string;
@@ -64,7 +68,7 @@ async function forward(
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks);
   const method = req.method ?? 'GET';
-  const change = switchIn(method, req.url ?? '/', body, regionFromAuthorization(req.headers.authorization));
+  const change = switchIn(method, req.url ?? '/', body, regionOf(req.headers.authorization));
   if (change !== undefined) await observer.switching(change);
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {

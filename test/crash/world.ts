@@ -111,7 +111,13 @@ export class CrashWorld {
       started.push(secondary);
       secondary.freeze();
       // SES, like a resolver, may ask any authoritative server: it asks the lagging one.
-      const ses = await SesEmulator.start({ dns: { host: secondary.host, port: secondary.port }, clock });
+      // SES's realistic timing (first check minutes after a put, on the virtual clock), but no
+      // API budget: pacing is not what this harness is about, and it reads SES itself.
+      const ses = await SesEmulator.start({
+        dns: { host: secondary.host, port: secondary.port },
+        clock,
+        ratePerRegion: null,
+      });
       started.push(ses);
       const proxy = await SesProxy.start(ses.endpoint, observer);
       started.push(proxy);

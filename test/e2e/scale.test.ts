@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../emulator/clock.js';
 import { EmbeddedDnsServer } from '../../emulator/dns/server.js';
 import { ZoneStore } from '../../emulator/dns/zone-store.js';
-import { SesEmulator } from '../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator } from '../../emulator/ses/server.js';
 import { buildEngineDeps } from '../../src/config/engine.js';
 import { parseConfig } from '../../src/config/load.js';
 import { DAY_MS } from '../../src/domain/policy.js';
@@ -37,7 +37,11 @@ describe('steady-state pass at fleet scale', () => {
     for (const name of names)
       store.setTxt(dkimRecordName(SELECTOR, name), buildDkimRecordValue(key.publicKey));
     dns = await EmbeddedDnsServer.start({ store });
-    ses = await SesEmulator.start({ dns: { host: dns.host, port: dns.port }, clock });
+    ses = await SesEmulator.start({
+      dns: { host: dns.host, port: dns.port },
+      clock,
+      ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+    });
     dir = await mkdtemp(join(tmpdir(), 'byodkim-scale-'));
     const credentials = { accessKeyId: 'AKIDSCALE', secretAccessKey: 'not-a-secret' };
     for (const region of REGIONS) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { VirtualClock } from '../../emulator/clock.js';
 import { EmbeddedDnsServer } from '../../emulator/dns/server.js';
 import { ZoneStore } from '../../emulator/dns/zone-store.js';
-import { SesEmulator } from '../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator, type SesEmulatorOptions } from '../../emulator/ses/server.js';
 import { type SampleVerdict, verifySample } from '../../emulator/verify-sample.js';
 import { type CliResult, runCli } from './cli.js';
 
@@ -15,6 +15,8 @@ import { type CliResult, runCli } from './cli.js';
  * hand-off, a virtual clock kept in step with `--now`, and file stores in a temp dir.
  */
 export interface E2eOptions {
+  /** SES emulator options over the instant, unlimited test defaults (e.g. SES's realistic check clock). */
+  ses?: Partial<SesEmulatorOptions>;
   domains?: string[];
   regions?: string[];
   dns?: 'rfc2136' | 'manual';
@@ -46,14 +48,19 @@ export class E2eWorld {
       store,
       tsigKeys: [{ name: 'byodkim-key', algorithm: 'hmac-sha256', secret }],
     });
-    const ses = await SesEmulator.start({ dns: { host: dns.host, port: dns.port }, clock });
+    const ses = await SesEmulator.start({
+      dns: { host: dns.host, port: dns.port },
+      clock,
+      ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+      ...options.ses,
+    });
     const dir = await mkdtemp(join(tmpdir(), 'byodkim-e2e-'));
     await writeFile(join(dir, 'tsig.key'), `${secret}\n`, { mode: 0o600 });
     const dnsConfig =
       options.dns === 'manual'
         ? '  provider: manual\n  outDir: dns-requests\n'
         : `  provider: rfc2136\n  server: "${dns.host}:${dns.port}"\n  tsig: { name: byodkim-key, algorithm: hmac-sha256, secretFile: tsig.key }\n`;
-    const policy = { verifyChecks: 2, ...options.policy };
+    const policy = { verifyChecks: 2, renewalSpreadDays: 0, ...options.policy };
     await writeFile(
       join(dir, 'byodkim.config.yaml'),
       [

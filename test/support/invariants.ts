@@ -10,7 +10,6 @@
  * watches the real CLI from outside through the SES emulator and the embedded DNS.
  */
 import { createHash } from 'node:crypto';
-import type { DkimPrivateKey } from '../../src/domain/key.js';
 import { matchRecord, parseDkimRecord } from '../../src/domain/record.js';
 import type { DomainState } from '../../src/domain/state.js';
 
@@ -160,19 +159,6 @@ export function checkKeyDestroyed(args: {
   return problems;
 }
 
-/**
- * Invariant 5: short, distinctive pieces of a private key in the encodings it could leak
- * in (PKCS#8 DER base64 as SES takes it, hence also the PEM body). Only hashes of these are
- * ever printed; the pieces themselves stay in memory.
- */
-export function secretFingerprints(key: DkimPrivateKey): string[] {
-  const der = key.toSesBase64();
-  // Past the first 100 characters: the start of a DER key is the same for every key of a size.
-  return [100, Math.floor(der.length / 2), der.length - 120].map((at) =>
-    der.slice(at, at + SecretIndex.WIDTH),
-  );
-}
-
 /** Text as a leak scan reads it: no whitespace, no JSON `\n` escapes (PEM lines joined up again). */
 function compact(text: string): string {
   return text.replace(/\\n|\s/g, '');
@@ -189,20 +175,26 @@ export function leaks(text: string, fingerprints: readonly string[]): boolean {
  * whatever the number of keys (a sliding window looked up in a map).
  */
 export class SecretIndex {
-  static readonly WIDTH = 40;
+  #width: number | undefined;
   readonly #owners = new Map<string, string>();
 
-  /** Remembers a key's fingerprints under `id` (e.g. its public key). */
+  /** Remembers a key's fingerprints (all of one length, e.g. `secretSlices`) under `id`. */
   add(id: string, fingerprints: readonly string[]): void {
-    for (const f of fingerprints) if (f.length === SecretIndex.WIDTH) this.#owners.set(f, id);
+    for (const f of fingerprints) {
+      this.#width ??= f.length;
+      if (f.length !== this.#width) throw new RangeError(`fingerprints must all be ${this.#width} long`);
+      this.#owners.set(f, id);
+    }
   }
 
   /** The ids of the keys whose material appears in `text`. */
   find(text: string): string[] {
+    const width = this.#width;
+    if (width === undefined) return [];
     const compacted = compact(text);
     const found = new Set<string>();
-    for (let i = 0; i + SecretIndex.WIDTH <= compacted.length; i++) {
-      const owner = this.#owners.get(compacted.slice(i, i + SecretIndex.WIDTH));
+    for (let i = 0; i + width <= compacted.length; i++) {
+      const owner = this.#owners.get(compacted.slice(i, i + width));
       if (owner !== undefined) found.add(owner);
     }
     return [...found];

@@ -96,7 +96,7 @@ export class ModelWorld {
 
   constructor(options: WorldOptions = {}) {
     this.now = new Date(options.start ?? '2026-01-01T00:00:00Z');
-    const policy = policySchema.parse({ verifyChecks: 2, ...options.policy });
+    const policy = policySchema.parse({ verifyChecks: 2, renewalSpreadDays: 0, ...options.policy });
     this.domain = {
       domain: options.domain ?? 'example.com',
       regions: options.regions ?? ['us-east-1', 'ap-northeast-1'],
@@ -107,6 +107,8 @@ export class ModelWorld {
         options.dnsMode === 'manual'
           ? { provider: 'manual', outDir: '/nonexistent', ttl: 300 }
           : { provider: 'route53', ttl: 300 },
+      dnsMode: options.dnsMode === 'manual' ? 'manual' : 'automatic',
+      ttl: 300,
     };
     for (const ns of options.nameservers ?? ['ns1', 'ns2']) this.zones.set(ns, new Map());
     for (const region of this.domain.regions) this.ses.set(region, { exists: true, signingEnabled: false });

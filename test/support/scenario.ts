@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { applyStep } from '../../src/domain/lifecycle/index.js';
 import { buildDkimRecordValue } from '../../src/domain/record.js';
 import { requestRotation } from '../../src/engine/requests.js';
 import { testKey } from './keys.js';
@@ -112,7 +113,7 @@ export async function runScenario(options: WorldOptions, events: Event[]): Promi
         const stored = world.stored;
         if (!stored) break;
         try {
-          const next = requestRotation(stored.value, {
+          const step = requestRotation(stored.value, {
             emergency: e.emergency,
             revokeNow: false,
             now: world.now,
@@ -120,6 +121,10 @@ export async function runScenario(options: WorldOptions, events: Event[]): Promi
             policy: world.domain.policy,
           });
           if (e.emergency) world.emergency = true;
+          const next = applyStep(stored.value, step, {
+            at: world.now.toISOString(),
+            actor: { kind: 'test' },
+          });
           world.stored = { value: next, version: stored.version };
         } catch {
           // refused (nothing active, or already rotating): a valid outcome

@@ -25,7 +25,7 @@ import { AlreadyExistsError, InputError } from '../../errors.js';
 import type { SesDkimStatus, SesDkimView, SigningService } from '../../ports.js';
 import { AwsClientFactory } from './clients.js';
 import { awsCall, awsErrorName } from './errors.js';
-import { PacerPerKey } from './pacing.js';
+import { PacerPerKey, type PacerTimer } from './pacing.js';
 
 export interface SesSigningServiceOptions {
   /** Where clients come from (one per region, cached). A default factory when omitted. */
@@ -40,6 +40,8 @@ export interface SesSigningServiceOptions {
   pageSize?: number;
   /** Client-side pacing: at most this many SES calls per second per region (config `aws.sesRequestsPerSecond`). Off when omitted. */
   requestsPerSecond?: number;
+  /** The pacer's time: the wall clock unless a virtual world brings its own. */
+  pacerTimer?: PacerTimer;
 }
 
 const SERVICE = 'SES';
@@ -52,7 +54,9 @@ export class SesSigningService implements SigningService {
 
   constructor(options: SesSigningServiceOptions = {}) {
     this.#pacer =
-      options.requestsPerSecond === undefined ? undefined : new PacerPerKey(options.requestsPerSecond);
+      options.requestsPerSecond === undefined
+        ? undefined
+        : new PacerPerKey(options.requestsPerSecond, 1, options.pacerTimer);
     this.#clients = options.clients ?? new AwsClientFactory();
     this.#client = options.client;
     this.#pageSize = options.pageSize ?? 1000;
@@ -202,5 +206,8 @@ function toView(identity: string, region: string, output: GetEmailIdentityComman
   if (info?.ErrorType !== undefined) view.verificationError = info.ErrorType;
   if (info?.LastCheckedTimestamp !== undefined) view.lastCheckedAt = info.LastCheckedTimestamp.toISOString();
   if (info?.LastSuccessTimestamp !== undefined) view.lastSuccessAt = info.LastSuccessTimestamp.toISOString();
+  const mailFrom = output.MailFromAttributes;
+  if (mailFrom?.MailFromDomain) view.mailFromDomain = mailFrom.MailFromDomain;
+  if (mailFrom?.MailFromDomainStatus !== undefined) view.mailFromStatus = mailFrom.MailFromDomainStatus;
   return view;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { applyDomain, forEachDomain } from '../../engine/reconcile.js';
+import { domainSummary, soonestFollowUp, stepReports } from '../../engine/report.js';
 import { InputError } from '../../errors.js';
 import type { GlobalOptions } from '../context.js';
 import { cliEngine, exitCodeOf } from '../engine-context.js';
@@ -27,32 +28,28 @@ export async function run(
           domain: r.domain,
           outcome: r.outcome,
           errors: r.errors,
-          steps:
-            r.plan?.steps.map((s) => ({
-              kind: s.kind,
-              phase: s.phase,
-              reason: s.reason,
-              message: s.message,
-            })) ?? [],
+          steps: stepReports(r),
           waits: r.plan?.waits ?? [],
           warnings: r.plan?.warnings ?? [],
+          ...(r.plan?.next ? { next: r.plan.next } : {}),
         })),
       );
     } else if (results.length > 1) {
       process.stdout.write(
         `\n${renderTable(
           ['DOMAIN', 'RESULT', 'DETAIL'],
-          results.map((r) => [
-            r.domain,
-            r.outcome,
-            r.errors[0] ??
-              r.plan?.waits.find((w) => w.outside)?.message ??
-              `${r.plan?.steps.length ?? 0} step(s)`,
-          ]),
+          results.map((r) => [r.domain, r.outcome, domainSummary(r)]),
         )}\n`,
       );
     }
     if (watch === undefined) return exitCodeOf(results);
-    await new Promise((resolve) => setTimeout(resolve, watch * 1000));
+    // A switch in flight asks to be read again in minutes: wake up for it rather than at the interval.
+    const followUp = soonestFollowUp(results);
+    const untilFollowUp = followUp
+      ? followUp.getTime() - deps.clock.now().getTime()
+      : Number.POSITIVE_INFINITY;
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(1000, Math.min(watch * 1000, untilFollowUp))),
+    );
   }
 }

@@ -12,7 +12,7 @@ export async function run(
   _command: Command,
 ): Promise<number> {
   const loaded = await loadCliConfig(global);
-  const domain = findDomain(loaded, String(options.domain));
+  const domain = findDomain(loaded, String(options.domain), '--domain');
   if (!domain.delegation) {
     throw new InputError(
       'NOT_DELEGATED',

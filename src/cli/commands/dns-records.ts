@@ -17,7 +17,7 @@ export async function run(
 ): Promise<number> {
   const clock = cliClock(global);
   const loaded = await loadCliConfig(global);
-  const domains = options.domain ? [findDomain(loaded, String(options.domain))] : loaded.domains;
+  const domains = options.domain ? [findDomain(loaded, String(options.domain), '--domain')] : loaded.domains;
   const { vault, state } = await buildStores(loaded, clock);
   const records: ExportRecord[] = [];
   for (const domain of domains) records.push(...(await recordsFor(domain, vault, state)));

@@ -8,13 +8,16 @@
  * warning), 2 bad input.
  */
 import type { Command } from 'commander';
+import { buildCanaryPorts } from '../../config/canary-ports.js';
 import { buildSigningService, buildStores } from '../../config/compose.js';
-import { findDomain } from '../../config/load.js';
+import { findDomain, type LoadedConfig, type ResolvedDomain } from '../../config/load.js';
 import { delegatedZoneOf, delegationCnamesOf } from '../../doctor/delegation.js';
 import { type DoctorDomain, type DoctorReport, type DomainReport, diagnose } from '../../doctor/diagnose.js';
 import { buildDoctorDns } from '../../doctor/dns-lookup.js';
 import type { Finding, Severity } from '../../doctor/finding.js';
-import { ExitCode } from '../../errors.js';
+import { buildMailResolver } from '../../doctor/mail-resolver.js';
+import { type SendTestResult, sendTest } from '../../doctor/send-test.js';
+import { ExitCode, InputError } from '../../errors.js';
 import { cliClock, type GlobalOptions, loadCliConfig } from '../context.js';
 import { printJson, renderTable } from '../render.js';
 
@@ -26,7 +29,8 @@ export async function run(
   const clock = cliClock(global);
   const loaded = await loadCliConfig(global);
   const domains =
-    options.domain === undefined ? loaded.domains : [findDomain(loaded, String(options.domain))];
+    options.domain === undefined ? loaded.domains : [findDomain(loaded, String(options.domain), '--domain')];
+  if (options.sendTest === true) return runSendTest(loaded, domains, options, global);
   const { state } = await buildStores(loaded, clock);
   const ses = await buildSigningService(loaded);
   const targets: DoctorDomain[] = domains.map((d) => ({
@@ -48,6 +52,62 @@ export async function run(
   if (global.output === 'json') printJson(report);
   else process.stdout.write(renderReport(report));
   return report.healthy ? ExitCode.ok : ExitCode.failure;
+}
+
+async function runSendTest(
+  loaded: LoadedConfig,
+  domains: ResolvedDomain[],
+  options: Record<string, unknown>,
+  global: GlobalOptions,
+): Promise<number> {
+  const waitSeconds = options.wait === undefined ? 120 : Number(options.wait);
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
+    throw new InputError('BAD_WAIT', `--wait: "${String(options.wait)}" is not a number of seconds`, {
+      context: { wait: String(options.wait) },
+    });
+  const without = domains.filter((d) => !d.canary);
+  if (without.length > 0)
+    throw new InputError(
+      'CANARY_NOT_CONFIGURED',
+      `canary: ${without.map((d) => d.domain).join(', ')} has no canary in ${loaded.path} (set canary: { to, inbox } to use --send-test)`,
+      { context: { domains: without.map((d) => d.domain).join(',') } },
+    );
+  const portsFor = await buildCanaryPorts(loaded);
+  const { state } = await buildStores(loaded, { now: () => new Date() });
+  const resolver = buildMailResolver(loaded.config);
+  const results: SendTestResult[] = [];
+  for (const d of domains) {
+    const ports = portsFor?.(d.domain);
+    if (!ports || !d.canary) continue;
+    const active = (await state.load(d.domain))?.value.keys.find((k) => k.status === 'active')?.selector;
+    const outcomes = await Promise.all(
+      d.regions.map((region) =>
+        sendTest(d.domain, region, {
+          canary: d.canary as NonNullable<ResolvedDomain['canary']>,
+          ports,
+          resolver,
+          ...(active ? { expectedSelector: active } : {}),
+          waitMs: waitSeconds * 1000,
+          now: () => new Date(),
+        }),
+      ),
+    );
+    results.push(...outcomes);
+  }
+  const pass = results.every((r) => r.verdict.pass);
+  if (global.output === 'json') printJson({ pass, results });
+  else {
+    for (const r of results) {
+      const v = r.verdict;
+      process.stdout.write(
+        `${r.domain} ${r.region}: ${v.pass ? 'PASS' : `FAIL (${v.failing})`}  canary ${r.id}\n${v.checks
+          .map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check.padEnd(15)} ${c.detail}`)
+          .join('\n')}\n`,
+      );
+    }
+    process.stdout.write(`doctor --send-test: ${pass ? 'passing' : 'failing'}\n`);
+  }
+  return pass ? ExitCode.ok : ExitCode.failure;
 }
 
 const LABEL: Record<Severity, string> = { error: 'ERROR', warning: 'WARNING', info: 'INFO' };

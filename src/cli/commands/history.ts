@@ -11,7 +11,7 @@ export async function run(
   _command: Command,
 ): Promise<number> {
   const loaded = await loadCliConfig(global);
-  const domain = findDomain(loaded, String(options.domain));
+  const domain = findDomain(loaded, String(options.domain), '--domain');
   const { state } = await buildStores(loaded, cliClock(global));
   const history = (await state.load(domain.domain))?.value.history ?? [];
   if (global.output === 'json') {

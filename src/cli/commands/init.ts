@@ -59,13 +59,18 @@ version: 1
 
 # How keys live. These are the defaults; each domain may override any of them under "policy:".
 policy:
-  validityDays: 365        # a key is replaced before this (the seeds' CertificateValidityDays)
+  validityDays: 180        # M3AAWG recommends rotating DKIM keys about every six months
   renewBeforeDays: 30      # rotation starts this many days before the end of validity
   graceDays: 7             # an old selector stays published this long after SES stopped using it
+                           # (at least SES's 14 h of delivery retries plus the record's TTL)
   keyBits: 2048            # 1024 or 2048: the only sizes SES accepts
   selectorTemplate: "{prefix}-{yyyymmdd}-{n}"   # e.g. ${prefix ?? domain.split('.')[0]}-20260917-1
   verifyChecks: 2          # consecutive passes every authoritative nameserver must serve the key
-  verificationWindowHours: 72   # SES must report SUCCESS within this, or byodkim rolls back
+  verificationWindowHours: 6    # SES must report SUCCESS within this after a switch, or byodkim
+                                # rolls back (SES fails the whole identity after 72 h: decide in hours)
+  followUpMinutes: 5       # after an SES put, read SES again this soon (then less often) to see it through
+  # switchWindow: { days: [sat, sun], start: "02:00", end: "05:00", timeZone: "Asia/Tokyo" }
+  #                        # quiet hours for routine switches (every switch has a signing gap)
 
 # Where private keys live. "file" is the embedded default (0700 directories, 0600 files).
 # For AWS: { type: s3, bucket: my-dkim-keys, prefix: dkim-keys/, kmsKeyId: alias/byodkim }

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { buildStores } from '../../config/compose.js';
-import { findDomain } from '../../config/load.js';
 import { publishedRecordName } from '../../domain/delegation.js';
 import type { KeyBits } from '../../domain/key.js';
 import { buildDkimRecordValue, quoteTxtChunk, splitTxtValue } from '../../domain/record.js';
+import { Reason } from '../../domain/vocabulary.js';
 import { generateKeyNow } from '../../engine/operator.js';
-import { cliActor, cliClock, type GlobalOptions, loadCliConfig } from '../context.js';
+import type { GlobalOptions } from '../context.js';
+import { cliEngine } from '../engine-context.js';
 import { printJson } from '../render.js';
 
 export async function run(
@@ -13,15 +13,14 @@ export async function run(
   global: GlobalOptions,
   _command: Command,
 ): Promise<number> {
-  const clock = cliClock(global);
-  const loaded = await loadCliConfig(global);
-  const domain = findDomain(loaded, String(options.domain));
-  const { vault, state } = await buildStores(loaded, clock);
-  const key = await generateKeyNow(
-    domain,
-    { state, vault, clock, actor: cliActor(), owner: `keygen:${process.pid}` },
-    { reason: 'KeygenCommand', ...(options.bits ? { bits: Number(options.bits) as KeyBits } : {}) },
-  );
+  const { deps, domains } = await cliEngine(global, options.domain, { quiet: true });
+  const domain = domains[0];
+  if (!domain) return 2;
+  const vault = deps.vault;
+  const key = await generateKeyNow(domain, deps, {
+    reason: Reason.KeygenCommand,
+    ...(options.bits ? { bits: Number(options.bits) as KeyBits } : {}),
+  });
   const name = publishedRecordName(domain, key.selector);
   const value = buildDkimRecordValue(key.publicKey);
   if (global.output === 'json') {

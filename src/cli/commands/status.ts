@@ -13,14 +13,28 @@ export async function run(
   _command: Command,
 ): Promise<number> {
   const { deps, domains } = await cliEngine(global, options.domain, { quiet: true });
-  const { results } = await forEachDomain(domains, (d) => planDomain(d, deps), { concurrency: 16 });
-  const rows = statusRows(results, domains, cliClock(global).now());
+  const refresh = options.refresh === true;
+  const { results } = await forEachDomain(domains, (d) => planDomain(d, deps, { forceSesRead: refresh }), {
+    concurrency: 16,
+  });
+  const now = cliClock(global).now();
+  const rows = statusRows(results, domains, now);
   if (global.output === 'json') {
     printJson(rows);
     return 0;
   }
-  process.stdout.write(`${renderTable([...STATUS_HEADERS], rows.map(statusCells))}\n`);
-  for (const row of rows)
+  process.stdout.write(
+    `${renderTable(
+      [...STATUS_HEADERS],
+      rows.map((row) => statusCells(row, now)),
+    )}\n`,
+  );
+  for (const row of rows) {
+    for (const [region, c] of Object.entries(row.canary ?? {}))
+      process.stdout.write(
+        `mail [${row.domain}] ${region}: ${c.lastSigned ? `last signed s=${c.lastSigned.selector} (canary sent ${c.lastSigned.sentAt})` : 'no canary signed by the domain yet'}${c.lastJudged && c.lastJudged.expectation !== 'expected' ? `; last canary ${c.lastJudged.expectation}${c.lastJudged.failing ? ` (${c.lastJudged.failing})` : ''}` : ''}\n`,
+      );
     for (const warning of row.warnings) process.stdout.write(`warning [${row.domain}]: ${warning}\n`);
+  }
   return 0;
 }

@@ -47,7 +47,7 @@ export async function run(
 ): Promise<number> {
   const clock = cliClock(global);
   const loaded = await loadCliConfig(global);
-  const domain = findDomain(loaded, String(options.domain));
+  const domain = findDomain(loaded, String(options.domain), '--domain');
   const requested = selectorOption(options.selector);
   const { state: store } = await buildStores(loaded, clock);
   const keys = (await store.load(domain.domain))?.value.keys ?? [];

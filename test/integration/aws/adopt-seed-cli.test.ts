@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../emulator/clock.js';
 import { EmbeddedDnsServer } from '../../../emulator/dns/server.js';
 import { ZoneStore } from '../../../emulator/dns/zone-store.js';
-import { SesEmulator } from '../../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator } from '../../../emulator/ses/server.js';
 import { buildDkimRecordValue, dkimRecordName } from '../../../src/domain/record.js';
 import { runCli } from '../../support/cli.js';
 import { testKey } from '../../support/keys.js';
@@ -82,7 +82,11 @@ describe.skipIf(support.skip)(`adopt from the seed system through the CLI${suppo
     store.addZone(DOMAIN, { nameservers: [`ns1.${DOMAIN}`] });
     store.setTxt(dkimRecordName(SELECTOR, DOMAIN), buildDkimRecordValue(key.publicKey));
     dns = await EmbeddedDnsServer.start({ store });
-    ses = await SesEmulator.start({ dns: { host: dns.host, port: dns.port }, clock });
+    ses = await SesEmulator.start({
+      dns: { host: dns.host, port: dns.port },
+      clock,
+      ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+    });
     const client = new SESv2Client({ endpoint: ses.endpoint, region: REGION, credentials: MOTO_CREDENTIALS });
     await client.send(
       new CreateEmailIdentityCommand({

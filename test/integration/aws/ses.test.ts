@@ -5,7 +5,7 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedDnsServer } from '../../../emulator/dns/server.js';
-import { SesEmulator } from '../../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator } from '../../../emulator/ses/server.js';
 import { AwsClientFactory, type AwsClientOptions } from '../../../src/adapters/aws/clients.js';
 import { SesSigningService } from '../../../src/adapters/aws/ses.js';
 import type { DkimPrivateKey } from '../../../src/domain/key.js';
@@ -23,7 +23,11 @@ const factories: AwsClientFactory[] = [];
 beforeAll(async () => {
   dns = await EmbeddedDnsServer.start({});
   for (const zone of ['example.com', 'example.org', 'goo.ne.jp']) dns.store.addZone(zone);
-  emulator = await SesEmulator.start({ dns: { host: dns.host, port: dns.port }, dnsTimeoutMs: 300 });
+  emulator = await SesEmulator.start({
+    dns: { host: dns.host, port: dns.port },
+    dnsTimeoutMs: 300,
+    ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+  });
 });
 afterAll(async () => {
   for (const f of factories) f.destroy();

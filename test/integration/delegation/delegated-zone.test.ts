@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../emulator/clock.js';
-import { SesEmulator } from '../../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator } from '../../../emulator/ses/server.js';
 import { verifySample } from '../../../emulator/verify-sample.js';
 import { type BindPair, bindSkipReason, startBindPair } from '../../support/bind.js';
 import { runCli } from '../../support/cli.js';
@@ -43,7 +43,11 @@ describe.skipIf(skipReason !== undefined)('delegated DKIM zone (BIND primary + s
         { origin: ZONE, records: [] },
       ],
     });
-    ses = await SesEmulator.start({ dns: { host: pair.primary.host, port: pair.primary.port }, clock });
+    ses = await SesEmulator.start({
+      dns: { host: pair.primary.host, port: pair.primary.port },
+      clock,
+      ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+    });
     dir = await mkdtemp(join(tmpdir(), 'byodkim-delegation-'));
     await writeFile(join(dir, 'tsig.key'), `${pair.tsig.secret}\n`, { mode: 0o600 });
     const server = (s: { host: string; port: number }) => `"${s.host}:${s.port}"`;

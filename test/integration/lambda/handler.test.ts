@@ -35,7 +35,7 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDnsServer } from '../../../emulator/dns/server.js';
 import { ZoneStore } from '../../../emulator/dns/zone-store.js';
-import { SesEmulator } from '../../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator } from '../../../emulator/ses/server.js';
 import type { AwsClientFactory } from '../../../src/adapters/aws/clients.js';
 import type { DomainState } from '../../../src/domain/state.js';
 import type { HandlerResponse, PassResponse } from '../../../src/lambda/handler.js';
@@ -147,7 +147,10 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
       store,
       tsigKeys: [{ name: 'byodkim-key', algorithm: 'hmac-sha256', secret: tsigSecret }],
     });
-    ses = await SesEmulator.start({ dns: { host: dns.host, port: dns.port } });
+    ses = await SesEmulator.start({
+      dns: { host: dns.host, port: dns.port },
+      ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+    });
 
     clients = motoClients(moto.endpoint);
     const kms = clients.client('kms', 'us-east-1', (c) => new KMSClient(c));
@@ -322,8 +325,11 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
 
     // EMF: per-domain documents in namespace byodkim with dimension Domain, and aggregates.
     const emf = all.filter((l) => '_aws' in l);
-    const perDomain = emf.filter((d) => d.Domain === DOMAIN);
+    const perDomain = emf.filter((d) => d.Domain === DOMAIN && !('Region' in d));
     expect(perDomain).toHaveLength(results.length);
+    // The onboarding switch's gap, once per region, in the run that saw SES signing.
+    const gaps = emf.filter((d) => d.Domain === DOMAIN && 'SigningGapSeconds' in d);
+    expect(gaps.map((d) => d.Region).sort()).toEqual([...REGIONS].sort());
     for (const doc of emf) {
       const directive = (doc._aws as { CloudWatchMetrics: Array<Record<string, unknown>> })
         .CloudWatchMetrics[0];

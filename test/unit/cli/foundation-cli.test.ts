@@ -57,6 +57,10 @@ describe('byodkim CLI (foundation commands)', () => {
     const text = await readFile(join(dir, 'byodkim.config.yaml'), 'utf8');
     expect(text).toContain('# byodkim configuration');
     expect(text).toContain('regions: [ap-northeast-1, us-east-1]');
+    // New configs rotate every six months (M3AAWG) and roll back in hours, not at SES's 72 h.
+    const { parseConfig } = await import('../../../src/config/load.js');
+    const policy = parseConfig(text, join(dir, 'byodkim.config.yaml')).domains[0]?.policy;
+    expect(policy).toMatchObject({ validityDays: 180, verificationWindowHours: 6 });
     const again = await runCli(['init', '--domain', 'other.example'], { cwd: dir });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('already exists');

@@ -99,6 +99,21 @@ describe('config', () => {
     ['malformed YAML, with its line', 'domains:\n  - domain: [unclosed\n', '/etc/byodkim.yaml:'],
     ['a list instead of a mapping', '- a\n- b\n', 'must be a mapping'],
     [
+      'a grace period shorter than SES delivery retries plus the TTL',
+      `policy: { graceDays: 0.5 }\n${base}`,
+      'policy.graceDays: "0.5" is too short for example.com',
+    ],
+    [
+      'a per-domain grace period below the floor, named at the domain',
+      `dns: { provider: manual, ttl: 3600 }\ndomains:\n  - domain: a.example\n    regions: [us-east-1]\n    policy: { graceDays: 0.6 }\n`,
+      'domains[0].policy.graceDays: "0.6" is too short for a.example',
+    ],
+    [
+      'a switch window in a time zone that does not exist',
+      `policy: { switchWindow: { start: "02:00", end: "05:00", timeZone: "Mars/Olympus" } }\n${base}`,
+      'not an IANA time zone',
+    ],
+    [
       'a bad per-domain override',
       `domains:\n  - domain: a.example\n    regions: [us-east-1]\n    policy: { renewBeforeDays: 400 }\n`,
       'domains[0].policy.renewBeforeDays',

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDnsServer } from '../../../emulator/dns/server.js';
 import { ZoneStore } from '../../../emulator/dns/zone-store.js';
-import { SesEmulator } from '../../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator } from '../../../emulator/ses/server.js';
 import { AwsClientFactory } from '../../../src/adapters/aws/clients.js';
 import { SesSigningService } from '../../../src/adapters/aws/ses.js';
 import { FileStateStore } from '../../../src/adapters/local/file-state.js';
@@ -39,7 +39,11 @@ beforeAll(async () => {
   store.setTxt('_dmarc.fine.example', 'v=DMARC1; p=quarantine');
   store.setTxt('broken-1._domainkey.broken.example', 'v=DKIM1; k=rsa; p=customerProvidedPublicKey');
   dns = await EmbeddedDnsServer.start({ store });
-  ses = await SesEmulator.start({ dns: { host: dns.host, port: dns.port }, dnsTimeoutMs: 300 });
+  ses = await SesEmulator.start({
+    dns: { host: dns.host, port: dns.port },
+    dnsTimeoutMs: 300,
+    ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+  });
   clients = new AwsClientFactory({
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
     endpoints: { sesv2: ses.endpoint },

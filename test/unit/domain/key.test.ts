@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,7 +9,7 @@ import {
   samePublicKey,
 } from '../../../src/domain/key.js';
 import { buildDkimRecordValue, matchRecord, splitTxtValue } from '../../../src/domain/record.js';
-import { fakePem, testKey } from '../../support/keys.js';
+import { fakePem, secretSlices, testKey } from '../../support/keys.js';
 
 describe('DKIM keys', () => {
   it('generates 2048-bit keys by default and 1024 on request, and nothing else', async () => {
@@ -27,6 +27,12 @@ describe('DKIM keys', () => {
     expect(ses).not.toContain('\n');
     expect(ses).not.toContain('BEGIN');
     expect(ses.length).toBeLessThanOrEqual(SES_PRIVATE_KEY_MAX_LENGTH);
+    // PKCS #1 RSAPrivateKey, the format every version of the SES docs accepts (SES-REALITY.md §4).
+    const parsed = createPrivateKey({ key: Buffer.from(ses, 'base64'), format: 'der', type: 'pkcs1' });
+    expect(parsed.asymmetricKeyType).toBe('rsa');
+    expect(() =>
+      createPrivateKey({ key: Buffer.from(ses, 'base64'), format: 'der', type: 'pkcs8' }),
+    ).toThrow();
   });
 
   it('round-trips PEM → SES base64 → public key → record → match', async () => {
@@ -93,7 +99,7 @@ describe('DKIM keys', () => {
 
   it('never shows private key material when printed, serialised or inspected', async () => {
     const key = await testKey('a');
-    const secret = key.toSesBase64().slice(20, 80);
+    const [secret, secretPkcs8] = secretSlices(key) as [string, string];
     for (const shown of [
       String(key),
       JSON.stringify({ key }),
@@ -102,6 +108,7 @@ describe('DKIM keys', () => {
       `${key}`,
     ]) {
       expect(shown).not.toContain(secret);
+      expect(shown).not.toContain(secretPkcs8);
       expect(shown).toContain('redacted');
     }
   });

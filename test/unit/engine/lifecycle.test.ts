@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { applyStep, type StepOf } from '../../../src/domain/lifecycle/index.js';
+import type { DomainState } from '../../../src/domain/state.js';
 import { requestRollback, requestRotation } from '../../../src/engine/requests.js';
 import { ModelWorld } from '../../support/model-world.js';
 
@@ -18,31 +20,39 @@ async function until(world: ModelWorld, done: () => boolean, maxPasses = 20, ste
   return maxPasses;
 }
 
-function request(
-  world: ModelWorld,
-  change: (state: NonNullable<ModelWorld['stored']>['value']) => NonNullable<ModelWorld['stored']>['value'],
-) {
+/** Records an operator request as the engine does: the request step applied to the stored state. */
+function request(world: ModelWorld, make: (state: DomainState) => StepOf<'request'>) {
   const stored = world.stored;
   if (!stored) throw new Error('no state');
-  world.stored = { value: change(stored.value), version: stored.version };
+  const step = make(stored.value);
+  world.stored = {
+    value: applyStep(stored.value, step, { at: world.now.toISOString(), actor: { kind: 'test' } }),
+    version: stored.version,
+  };
 }
 
 describe('lifecycle in a model world', () => {
   it('onboards in two regions: generate, publish, verify twice, switch, SUCCESS', async () => {
     const world = new ModelWorld();
     const first = await world.pass();
-    expect(first.plan?.steps.map((s) => s.kind)).toEqual(['generate-key', 'publish']);
+    expect(first.plan?.steps.map((s) => s.kind)).toEqual(['ses-seen', 'generate-key', 'publish']);
     expect(world.keys[0]?.status).toBe('published');
     await until(world, () => world.converged());
     const active = world.active();
     expect(active?.selector).toBe('mail-20260101-1');
     expect(world.violations).toEqual([]);
-    // Steady state: one SES read per region, nothing else.
+    // Steady state: SES is not read while the domain is idle and was healthy at its last
+    // read; the daily health read is one read per region.
     world.sesCalls = 0;
+    world.advance(HOUR);
     const idle = await world.pass();
     expect(idle.plan?.steps).toEqual([]);
-    expect(world.sesCalls).toBe(2);
+    expect(world.sesCalls).toBe(0);
     expect(idle.plan?.next?.what).toBe(`rotate ${active?.selector}`);
+    world.advance(24 * HOUR);
+    const health = await world.pass();
+    expect(health.plan?.steps.map((s) => s.kind)).toEqual(['ses-seen']);
+    expect(world.sesCalls).toBe(2);
   });
 
   it('rotates when due, keeps the old record through the grace period, then retires it', async () => {
@@ -185,13 +195,17 @@ describe('lifecycle in a model world', () => {
     expect(() => requestRollback(state, { now: world.now, actor: { kind: 'test' } })).toThrow(
       /nothing to roll back to/,
     );
-    const rotating = requestRotation(state, {
-      emergency: false,
-      revokeNow: false,
-      now: world.now,
-      actor: { kind: 'test' },
-      policy: world.domain.policy,
-    });
+    const rotating = applyStep(
+      state,
+      requestRotation(state, {
+        emergency: false,
+        revokeNow: false,
+        now: world.now,
+        actor: { kind: 'test' },
+        policy: world.domain.policy,
+      }),
+      { at: world.now.toISOString(), actor: { kind: 'test' } },
+    );
     expect(() =>
       requestRotation(rotating, {
         emergency: false,
@@ -222,7 +236,7 @@ describe('lifecycle in a model world', () => {
     expect(world.violations).toEqual([]);
   });
 
-  it('reports drift: SES moved to a selector byodkim did not set is left alone and named', async () => {
+  it('reports drift at the next SES read: SES moved to a selector byodkim did not set is left alone and named', async () => {
     const world = new ModelWorld();
     await until(world, () => world.converged());
     world.setExternal(
@@ -230,6 +244,7 @@ describe('lifecycle in a model world', () => {
       'someone-else-1',
       (await import('../../support/keys.js').then((m) => m.testKey('drift', 1024))).publicKey,
     );
+    world.advance(24 * HOUR); // the daily health read
     const result = await world.pass();
     expect(result.plan?.warnings.map((w) => w.code)).toContain('UnknownSelectorInSes');
     expect(result.plan?.steps.filter((s) => 'region' in s && s.region === 'us-east-1')).toEqual([]);
@@ -280,7 +295,7 @@ describe('lifecycle in a model world', () => {
       }),
     );
     const first = await without.pass();
-    expect(first.plan?.steps.map((s) => s.kind)).toEqual(['generate-key', 'publish']);
+    expect(first.plan?.steps.map((s) => s.kind)).toEqual(['ses-seen', 'generate-key', 'publish']);
     const old = without.active()?.selector;
     await until(without, () => without.converged() && without.active()?.selector !== old);
   });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { secretSlices } from '../../support/keys.js';
 import type { ModelWorld, WorldOptions } from '../../support/model-world.js';
 import { type Event, event, runScenario, switchFaultEvent } from '../../support/scenario.js';
 
@@ -29,8 +30,7 @@ async function checkProperty(
   fastRuns: number,
   events: fc.Arbitrary<Event> = event,
 ): Promise<void> {
-  const secrets = async (world: ModelWorld) =>
-    [...world.vaultKeys.values()].map((k) => k.toSesBase64().slice(40, 100));
+  const secrets = async (world: ModelWorld) => [...world.vaultKeys.values()].flatMap((k) => secretSlices(k));
   await fc.assert(
     fc.asyncProperty(fc.array(events, { minLength: 1, maxLength: 25 }), async (drawn) => {
       const world = await runScenario(options, drawn);

@@ -92,7 +92,7 @@ export class Fleet {
         listIdentities: async () => [...this.worlds.keys()],
       },
       probe: { probe: (name, publicKey) => this.#forName(name).probe.probe(name, publicKey) },
-      publisherFor: (domain) => w(domain.domain).publisher('automatic'),
+      publisherFor: (domain) => w(domain).publisher('automatic'),
       notifier: { notify: async () => undefined },
       output: { event: (e) => this.events.push(e) },
       clock: { now: () => this.now },

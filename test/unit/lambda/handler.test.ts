@@ -361,8 +361,16 @@ describe('Lambda handler: logs and metrics', () => {
     });
 
     const emf = r.emf();
-    const perDomain = emf.filter((d) => 'Domain' in d);
+    const perDomain = emf.filter((d) => 'Domain' in d && !('Region' in d));
     expect(perDomain.length).toBe(passes.length * 2);
+    // The gap of each onboarding switch, per domain and region, in the pass that saw SES signing.
+    const gaps = emf.filter((d) => 'SigningGapSeconds' in d);
+    expect(gaps.map((d) => `${d.Domain}@${d.Region}`).sort()).toEqual([
+      'a.example@ap-northeast-1',
+      'a.example@us-east-1',
+      'b.example@ap-northeast-1',
+      'b.example@us-east-1',
+    ]);
     for (const doc of emf) {
       const [directive] = directives(doc);
       expect(doc._aws).toMatchObject({ Timestamp: expect.any(Number) });

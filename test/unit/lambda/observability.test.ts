@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { generateDkimKey } from '../../../src/domain/key.js';
-import type { Plan } from '../../../src/domain/lifecycle.js';
+import type { Plan } from '../../../src/domain/lifecycle/index.js';
 import { type DomainState, emptyDomainState, type KeyEntry } from '../../../src/domain/state.js';
+import type { StepResult } from '../../../src/engine/execute.js';
 import type { DomainResult } from '../../../src/engine/reconcile.js';
 import { ServiceError } from '../../../src/errors.js';
 import { JsonLogger, logEngineEvent, serialize } from '../../../src/lambda/log.js';
 import { emfDocument, MetricsEmitter, measureDomain, phaseStartedAt } from '../../../src/lambda/metrics.js';
+import { secretSlices } from '../../support/keys.js';
 
 const NOW = new Date('2026-03-01T00:00:00Z');
 
@@ -67,7 +69,7 @@ describe('JSON logger', () => {
       error: new ServiceError('S3_FAILED', 'S3 GetObject failed', { context: { bucket: 'b' } }),
     });
     expect(line).not.toContain(pem.split('\n')[1] ?? 'x');
-    expect(line).not.toContain(key.toSesBase64().slice(0, 40));
+    for (const secret of secretSlices(key)) expect(line).not.toContain(secret);
     expect(line).toContain('[private key removed]');
     expect(line).toContain('[DkimPrivateKey: redacted]');
     expect(JSON.parse(line).error).toEqual({
@@ -188,28 +190,23 @@ describe('EMF metrics', () => {
   });
 
   it('counts a rotation only when the promotion was carried out, and a failure per failed domain', () => {
-    const promote = {
-      steps: [
-        {
-          kind: 'transition' as const,
-          selector: 's2',
-          to: 'active' as const,
-          reason: 'SigningVerified',
-          message: 'm',
-          phase: 7 as const,
-        },
-      ],
+    const promotion = {
+      kind: 'transition' as const,
+      selector: 's2',
+      to: 'active' as const,
+      reason: 'SigningVerified',
+      message: 'm',
+      phase: 7 as const,
     };
-    const done = state([key('s2', 'active'), key('s1', 'retiring')]);
-    expect(measureDomain(result(done, 'ok', promote), NOW).rotationsCompleted).toBe(1);
-    const notDone = state([
-      key('s1', 'active'),
-      key('s2', 'verified', { switchedAt: '2026-02-28T00:00:00Z' }),
-    ]);
-    expect(measureDomain(result(notDone, 'failed', promote), NOW)).toMatchObject({
-      rotationsCompleted: 0,
-      failures: 1,
+    const carried = (status: StepResult['status']): DomainResult => ({
+      ...result(state([key('s2', 'active'), key('s1', 'retiring')]), status === 'done' ? 'ok' : 'failed', {
+        steps: [promotion],
+      }),
+      steps: [{ step: promotion, status }],
     });
+    expect(measureDomain(carried('done'), NOW).rotationsCompleted).toBe(1);
+    expect(measureDomain(carried('not-run'), NOW)).toMatchObject({ rotationsCompleted: 0, failures: 1 });
+    expect(measureDomain(carried('failed'), NOW)).toMatchObject({ rotationsCompleted: 0, failures: 1 });
     expect(measureDomain(result(undefined, 'failed'), NOW)).toEqual({
       domain: 'example.com',
       rotationsCompleted: 0,
@@ -231,5 +228,36 @@ describe('EMF metrics', () => {
     expect(docs[1]).not.toHaveProperty('DaysToExpiry');
     expect(docs[2]).toMatchObject({ Failures: 1, RotationsCompleted: 1, DomainsSkipped: 4, requestId: 'r1' });
     expect(docs[2]).not.toHaveProperty('Domain');
+  });
+
+  it('emits SigningGapSeconds per region for the gaps that closed in the run', () => {
+    const put = '2026-03-01T00:00:00.000Z';
+    const s = state([key('s2', 'active'), key('s1', 'retiring')], {
+      lastSwitch: {
+        selector: 's2',
+        regions: {
+          'us-east-1': { putAt: put, successSeenAt: '2026-03-01T00:12:00.000Z' },
+          'ap-northeast-1': { putAt: put },
+        },
+      },
+    });
+    const seen = {
+      kind: 'signing-seen' as const,
+      region: 'us-east-1',
+      selector: 's2',
+      reason: 'SigningSeen',
+      message: 'm',
+      phase: 7 as const,
+    };
+    const measures = measureDomain({ ...result(s), steps: [{ step: seen, status: 'done' }] }, NOW);
+    expect(measures.signingGaps).toEqual([{ region: 'us-east-1', gapSeconds: 720 }]);
+    const lines: string[] = [];
+    new MetricsEmitter({ write: (l) => lines.push(l) }).domain(measures, NOW);
+    const gapDoc = lines.map((l) => JSON.parse(l)).find((d) => 'SigningGapSeconds' in d);
+    expect(gapDoc).toMatchObject({ Domain: 'example.com', Region: 'us-east-1', SigningGapSeconds: 720 });
+    expect(gapDoc._aws.CloudWatchMetrics[0]).toMatchObject({
+      Dimensions: [['Domain', 'Region']],
+      Metrics: [{ Name: 'SigningGapSeconds', Unit: 'Seconds' }],
+    });
   });
 });

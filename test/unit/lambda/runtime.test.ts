@@ -123,8 +123,10 @@ describe('initRuntime', () => {
     expect(runtime.deps.state.description).toContain('dynamodb:byodkim-state');
     expect(runtime.deps.actor).toEqual({ kind: 'lambda', user: 'byodkim-rotation' });
     const [com, org] = runtime.loaded.domains;
-    expect(com && runtime.deps.publisherFor(com).mode).toBe('automatic');
-    expect(org && runtime.deps.publisherFor(org).description).toBe('manual hand-off to /tmp/dns-requests');
+    expect(com && runtime.deps.publisherFor(com.domain).mode).toBe('automatic');
+    expect(org && runtime.deps.publisherFor(org.domain).description).toBe(
+      'manual hand-off to /tmp/dns-requests',
+    );
     expect(runtime.newProbe?.()).not.toBe(runtime.newProbe?.());
   });
 

@@ -136,7 +136,7 @@ describe('regions (SPEC §1: state per SigV4 credential scope region)', () => {
   });
 });
 
-describe('Easy DKIM (SPEC §4)', () => {
+describe('Easy DKIM (SPEC §5)', () => {
   it('creates three tokens and verifies when all three CNAMEs point at dkim.amazonses.com', async () => {
     const ses = rig.client('ap-northeast-1');
     const created = await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: DOMAIN }));
@@ -202,7 +202,7 @@ describe('Easy DKIM (SPEC §4)', () => {
   });
 });
 
-describe('throttling, faults, latency and counters (SPEC §7)', () => {
+describe('throttling, faults, latency and counters (SPEC §9, §10)', () => {
   it('answers 429 TooManyRequestsException beyond the configured rate of a region only', async () => {
     rig.ses.setRate(5);
     try {
@@ -210,8 +210,12 @@ describe('throttling, faults, latency and counters (SPEC §7)', () => {
       const results = await Promise.allSettled(
         Array.from({ length: 12 }, () => busy.send(new ListEmailIdentitiesCommand({}))),
       );
+      // Every fifth throttled answer is a ThrottlingException (SPEC §9); both are throttling.
       const throttled = results.filter(
-        (result) => result.status === 'rejected' && result.reason instanceof TooManyRequestsException,
+        (result) =>
+          result.status === 'rejected' &&
+          (result.reason instanceof TooManyRequestsException ||
+            (result.reason as Error).name === 'ThrottlingException'),
       );
       expect(results.filter((result) => result.status === 'fulfilled').length).toBeLessThanOrEqual(6);
       expect(throttled.length).toBeGreaterThanOrEqual(6);
@@ -299,22 +303,24 @@ describe('throttling, faults, latency and counters (SPEC §7)', () => {
     expect([...statuses]).toEqual(['PENDING']);
   });
 
-  it('serves a few hundred requests per second', async () => {
+  it('answers 600 reads in batches of 50 concurrent calls, each one counted once, none refused', async () => {
+    // Without a budget nothing may be refused under concurrency; a rate is not asserted (the
+    // machine is shared), the benchmarks measure it.
     const ses = rig.client('us-east-1', { maxAttempts: 1 });
     await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: DOMAIN }));
-    const started = performance.now();
     const total = 600;
     for (let batch = 0; batch < total / 50; batch += 1) {
-      await Promise.all(
+      const answers = await Promise.all(
         Array.from({ length: 50 }, () => ses.send(new GetEmailIdentityCommand({ EmailIdentity: DOMAIN }))),
       );
+      for (const answer of answers) expect(answer.IdentityType).toBe('DOMAIN');
     }
-    const perSecond = total / ((performance.now() - started) / 1000);
-    expect(perSecond).toBeGreaterThan(300);
+    expect(rig.ses.counters()['GetEmailIdentity@us-east-1']).toBe(total);
+    expect(rig.ses.rejections()).toEqual({});
   });
 });
 
-describe('HTTP control endpoints (SPEC §8)', () => {
+describe('HTTP control endpoints (SPEC §12)', () => {
   it('drives the clock, faults, rate, counters and signing over HTTP', async () => {
     const base = `${rig.ses.endpoint}/_emulator`;
     const json = (body: unknown) => ({

@@ -73,6 +73,75 @@ describe('standalone emulator (emulator/cli.ts)', () => {
     }
   });
 
+  it('takes the budget, clock, key and account flags of SPEC §11', async () => {
+    const { child, endpoint: started } = startCli([
+      '--dns',
+      `${dns.host}:${dns.port}`,
+      '--virtual-clock',
+      '2025-09-17T00:00:00Z',
+      '--rate',
+      '1',
+      '--burst',
+      '1',
+      '--rate-clock',
+      'emulator',
+      '--throttling-exception-every',
+      '0',
+      '--verification-delay',
+      '0',
+      '--pending-interval',
+      '0',
+      '--unusable-key',
+      'reject',
+      '--external-tokens',
+      'empty',
+      '--account',
+      'AKIDMEMBER=111111111111',
+    ]);
+    try {
+      const endpoint = await started;
+      const ses = new SESv2Client({
+        endpoint,
+        region: 'eu-west-1',
+        credentials: { accessKeyId: 'AKIDMEMBER', secretAccessKey: 'not-a-secret' },
+        maxAttempts: 1,
+      });
+      await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: 'example.com' }));
+      // Burst 1 on the standing virtual clock: the next call is throttled, as a 429.
+      await expect(
+        ses.send(new GetEmailIdentityCommand({ EmailIdentity: 'example.com' })),
+      ).rejects.toMatchObject({
+        name: 'TooManyRequestsException',
+      });
+      ses.destroy();
+      const counters = await fetch(`${endpoint}/_emulator/counters?account=111111111111`);
+      expect(await counters.json()).toMatchObject({ CreateEmailIdentity: 1, GetEmailIdentity: 1 });
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('exits with 2 naming the flag when a flag value is bad', async () => {
+    for (const [args, message] of [
+      [['--rate', 'fast'], /--rate must be a number/],
+      [['--rate-clock', 'sundial'], /--rate-clock must be one of wall, emulator/],
+      [['--account', 'AKID=123'], /--account must be ACCESS_KEY_ID=12-digit-account/],
+      [['--pending-backoff', '0.5'], /pendingCheckBackoff must be a finite number >= 1/],
+    ] as const) {
+      const child = spawn(tsx, ['emulator/cli.ts', '--dns', `${dns.host}:${dns.port}`, ...args], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+      });
+      const [code] = await once(child, 'exit');
+      expect(code, args.join(' ')).toBe(2);
+      expect(err).toMatch(message);
+    }
+  });
+
   it('exits with 2 and a usage text when --dns is missing', async () => {
     const child = spawn(tsx, ['emulator/cli.ts', '--port', '0'], {
       cwd: repoRoot,

@@ -8,7 +8,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { VirtualClock } from '../../../../emulator/clock.js';
 import { EmbeddedDnsServer } from '../../../../emulator/dns/server.js';
-import { SesEmulator, type SesEmulatorOptions } from '../../../../emulator/ses/server.js';
+import { INSTANT_UNLIMITED, SesEmulator, type SesEmulatorOptions } from '../../../../emulator/ses/server.js';
 
 export const HOUR = 3_600_000;
 export const DOMAIN = 'example.com';
@@ -29,7 +29,15 @@ export interface Rig {
   stop(): Promise<void>;
 }
 
-export async function startRig(opts: Partial<Omit<SesEmulatorOptions, 'dns' | 'clock'>> = {}): Promise<Rig> {
+/**
+ * `base: 'instant'` (the default) starts from INSTANT_UNLIMITED, the emulator before the API
+ * budget and the SES clock, which most rule tests here assume; `'service'` starts from the
+ * emulator's own defaults (the realistic service).
+ */
+export async function startRig(
+  opts: Partial<Omit<SesEmulatorOptions, 'dns' | 'clock'>> = {},
+  base: 'instant' | 'service' = 'instant',
+): Promise<Rig> {
   const clock = new VirtualClock(START);
   const dns = await EmbeddedDnsServer.start();
   dns.store.addZone(DOMAIN);
@@ -38,6 +46,7 @@ export async function startRig(opts: Partial<Omit<SesEmulatorOptions, 'dns' | 'c
     dns: { host: dns.host, port: dns.port },
     clock,
     dnsTimeoutMs: 300,
+    ...(base === 'instant' ? INSTANT_UNLIMITED : {}),
     ...opts,
   });
   const clients: SESv2Client[] = [];

@@ -34,7 +34,7 @@ beforeEach(async () => {
   );
 });
 
-describe('signing truth (SPEC §6)', () => {
+describe('signing truth (SPEC §8)', () => {
   it('carries no signature for the domain while DKIM is PENDING', async () => {
     const sample = await rig.ses.signSample(REGION, DOMAIN);
     expect(sample.signedWithDomainKey).toBe(false);

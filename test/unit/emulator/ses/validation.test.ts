@@ -82,7 +82,7 @@ describe('selector rules (SPEC §2: 1-63 characters, letters/digits/inner hyphen
   });
 });
 
-describe('private key rules (SPEC §2: base64 DER, PKCS #1 or #8, RSA 1024 or 2048 bits)', () => {
+describe('private key rules with unusableKey reject (SPEC §2.5, §4: base64 DER, PKCS #1 or #8, RSA 1024 or 2048 bits)', () => {
   function rejectsKey(privateKey: string, pattern: RegExp) {
     return async () => {
       const error = await rejection(putExternal('sel', privateKey));
