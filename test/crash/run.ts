@@ -26,7 +26,7 @@ const MINUTE_MS = 60_000;
 /** Unkilled passes allowed to converge after a chain of kills. */
 const MAX_CONVERGE_PASSES = 40;
 /** Virtual time between convergence passes. */
-const CONVERGE_STEP_MS = 2 * HOUR_MS;
+const CONVERGE_STEP_MS = 3 * HOUR_MS;
 /** Chance that the secondary nameserver transfers the zone before a pass. */
 const SECONDARY_SYNC = 0.8;
 /** Consecutive chains that fail to converge before the harness gives up on the world. */
@@ -35,7 +35,7 @@ const MAX_STUCK = 3;
 const DOMAINS: CrashDomain[] = [
   { domain: 'alpha.example', dns: 'rfc2136' },
   // Another validity, so its rotations fall between alpha's.
-  { domain: 'beta.example', dns: 'rfc2136', policy: { validityDays: 3, renewBeforeDays: 1 } },
+  { domain: 'beta.example', dns: 'rfc2136', policy: { validityDays: 4, renewBeforeDays: 1 } },
   { domain: 'gamma.example', dns: 'manual' },
 ];
 
@@ -43,8 +43,10 @@ const WORLD: WorldOptions = {
   domains: DOMAINS,
   regions: ['us-east-1', 'eu-west-1'],
   start: '2026-01-01T00:00:00.000Z',
-  // Short lives so that a run sees many rotations: renew after a day, grace of 6 hours.
-  policy: { validityDays: 2, renewBeforeDays: 1, graceDays: 0.25, keyBits: 1024, verifyChecks: 2 },
+  // Short lives so that a run sees many rotations: renew after two days, long enough for a
+  // switch and the grace after it (the shortest the config accepts: SES's 14 hours of
+  // delivery retries plus the record's TTL) to end before the next rotation starts.
+  policy: { validityDays: 3, renewBeforeDays: 1, graceDays: 0.6, keyBits: 1024, verifyChecks: 2 },
   teamDelayMs: HOUR_MS,
 };
 
@@ -196,6 +198,8 @@ async function main(): Promise<number> {
       for (let i = 1; i <= MAX_CONVERGE_PASSES && pending.size > 0; i++) {
         advance(CONVERGE_STEP_MS);
         last = await pass(false);
+        // Bad input is the harness's own mistake (its config), not something a pass converges from.
+        if (last.code === 2) throw new Error(`the CLI refused its input: ${last.stderr.trim().split('\n')[0]}`);
         await m.afterCleanPass();
         const outcomes = outcomesOf(last);
         for (const domain of [...pending]) {
