@@ -199,7 +199,8 @@ async function main(): Promise<number> {
         advance(CONVERGE_STEP_MS);
         last = await pass(false);
         // Bad input is the harness's own mistake (its config), not something a pass converges from.
-        if (last.code === 2) throw new Error(`the CLI refused its input: ${last.stderr.trim().split('\n')[0]}`);
+        if (last.code === 2)
+          throw new Error(`the CLI refused its input: ${last.stderr.trim().split('\n')[0]}`);
         await m.afterCleanPass();
         const outcomes = outcomesOf(last);
         for (const domain of [...pending]) {
