@@ -4,7 +4,7 @@
  *
  *   BENCH_QUICK=1       reduced sizes, a smoke check (ratios not comparable with a full run);
  *                       writes bench/results/quick.json
- *   BENCH_ONLY=a,b      only these figures: keygen, bundle, cold-init, cli, probe, steady, wave;
+ *   BENCH_ONLY=a,b      only these figures: keygen, bundle, cold-init, cli, probe, steady, wave, emulator;
  *                       writes bench/results/partial.json
  *
  * Every process the bench starts (workers, openssl, dnsperf, dig, BIND) is stopped when it
@@ -14,6 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cliStart } from './figures/cli.js';
+import { emulatorThroughput } from './figures/emulator.js';
 import { keyGeneration } from './figures/keygen.js';
 import { lambdaBundle, lambdaColdInit } from './figures/lambda.js';
 import { dnsProbe } from './figures/probe.js';
@@ -25,7 +26,7 @@ import { killAll } from './lib/proc.js';
 import { type FigureResult, renderTable } from './lib/report.js';
 import { ROOT } from './lib/worker.js';
 
-const FIGURES = ['keygen', 'bundle', 'cold-init', 'cli', 'probe', 'steady', 'wave'] as const;
+const FIGURES = ['keygen', 'bundle', 'cold-init', 'cli', 'probe', 'steady', 'wave', 'emulator'] as const;
 type FigureId = (typeof FIGURES)[number];
 
 async function main(): Promise<number> {
@@ -101,6 +102,7 @@ async function main(): Promise<number> {
   await attempt('probe', 'DNS probe', () => dnsProbe(ctx));
   await attempt('steady', 'steady-state pass', () => steadyState(ctx));
   await attempt('wave', 'rotation wave', () => rotationWave(ctx));
+  await attempt('emulator', 'SES emulator throughput', () => emulatorThroughput(ctx));
 
   const totalSeconds = (performance.now() - started) / 1000;
   const rows = results.flatMap((r) => r.rows);

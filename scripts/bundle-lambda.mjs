@@ -24,8 +24,8 @@ import { build } from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = join(ROOT, 'src/lambda/handler.ts');
-/** 1.5 MB: the budget for the minified bundle. */
-export const MAX_BYTES = 1_500_000;
+/** 1.6 MB: the budget for the minified bundle (1.5 MB until SES v1 came in for the batched health reads, +64 KB). */
+export const MAX_BYTES = 1_600_000;
 
 /** Inputs that must not be in the function, by path inside the repository or package name. */
 const FORBIDDEN = [

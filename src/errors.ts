@@ -102,8 +102,9 @@ export class ConflictError extends ByodkimError {
 }
 
 /**
- * A lease/lock on a domain is held by another actor (code `LOCKED`). {@link applyDomain}
- * reports it as the outcome `locked` instead of throwing.
+ * A lease/lock on a domain is held by another actor (code `LOCKED`): waiting on something
+ * outside (exit 3), the same for every command, as the other run will let go.
+ * {@link applyDomain} reports it as the outcome `locked` instead of throwing.
  *
  * @example
  * ```ts
@@ -112,9 +113,56 @@ export class ConflictError extends ByodkimError {
  */
 export class LockedError extends ByodkimError {
   constructor(message: string, options: { context?: ErrorContext; cause?: unknown } = {}) {
-    super('LOCKED', message, options);
+    super('LOCKED', message, { ...options, exitCode: ExitCode.waiting });
   }
 }
+
+/**
+ * Local storage failed (disk full, read-only, permissions, a directory where a file should
+ * be; code `STORAGE_FAILED`, exit 1): the message names the operation and the path, e.g.
+ * `cannot write /var/lib/byodkim/state/example.com.json: ENOSPC (no space left on device)`.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof StorageError) console.error(`${error.context.path}: ${error.message}`);
+ * ```
+ */
+export class StorageError extends ByodkimError {
+  constructor(
+    operation: string,
+    path: string,
+    cause: unknown,
+    options: { context?: ErrorContext; exitCode?: ExitCode } = {},
+  ) {
+    const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(
+      'STORAGE_FAILED',
+      `cannot ${operation} ${path}: ${errno ? `${errno} (${ERRNO_WORDS[errno] ?? describeError(cause)})` : describeError(cause)}`,
+      {
+        cause,
+        context: { operation, path, errno, ...options.context },
+        ...(options.exitCode === undefined ? {} : { exitCode: options.exitCode }),
+      },
+    );
+  }
+}
+
+/** Plain words for the errors a disk gives, so a person knows what to fix. */
+const ERRNO_WORDS: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large for the file size limit',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'a directory is where a file should be',
+  ENOTDIR: 'a file is where a directory should be',
+  EEXIST: 'something else already exists there',
+  ENOENT: 'no such file or directory',
+  EIO: 'input/output error',
+  EMFILE: 'too many open files',
+  ENAMETOOLONG: 'name too long',
+};
 
 /**
  * An attempt to overwrite something that must never be overwritten, such as a stored key
@@ -165,6 +213,22 @@ export class ServiceError extends ByodkimError {
     super(code, message, options);
     this.retryable = options.retryable ?? false;
   }
+}
+
+/**
+ * The call found no room in a service's API budget: throttled after its retries
+ * (`<SERVICE>_THROTTLED`), or deferred by byodkim's own SES budget before a deadline
+ * (`SES_DEFERRED`). The work is due again at the next pass: deferred, never a failure.
+ *
+ * @example
+ * ```ts
+ * if (isOverBudget(error)) console.error(`deferred to the next pass: ${error.message}`);
+ * ```
+ */
+export function isOverBudget(error: unknown): error is ServiceError {
+  return (
+    error instanceof ServiceError && (error.code.endsWith('_THROTTLED') || error.code === 'SES_DEFERRED')
+  );
 }
 
 /** Error codes of a vault key that cannot go to SES (the state records them as a key problem). */

@@ -6,7 +6,7 @@
 import type { CanaryMessage, MailVerdict } from './domain/canary.js';
 import type { DnsRecordChange } from './domain/dns-change.js';
 import type { DkimPrivateKey } from './domain/key.js';
-import type { ProbeResult, SesDkimView } from './domain/observation.js';
+import type { ProbeResult, SesCallPriority, SesDkimView, SesHealthView } from './domain/observation.js';
 import type { Actor, DomainState } from './domain/state.js';
 
 export type { DnsRecordChange } from './domain/dns-change.js';
@@ -14,8 +14,10 @@ export type {
   NameserverAnswer,
   NameserverOutcome,
   ProbeResult,
+  SesCallPriority,
   SesDkimStatus,
   SesDkimView,
+  SesHealthView,
 } from './domain/observation.js';
 
 export interface Clock {
@@ -83,8 +85,32 @@ export interface DnsProbe {
   probe(name: string, publicKey: string | undefined): Promise<ProbeResult>;
 }
 
+/** Options of one SES read: how urgent it is, for the shared API budget (default `transition`). */
+export interface SesReadOptions {
+  priority?: SesCallPriority;
+}
+
+/** What a SES API budget tells and takes from a front end (the Lambda's metrics and deadline). */
+export interface ApiBudget {
+  /** Since the process started: calls sent, calls SES throttled, calls deferred by a deadline. */
+  counts(): { calls: number; throttled: number; deferred: number };
+  /** Calls that cannot be granted within `ms` from now are deferred (not failed); undefined lifts it. */
+  deferAfter(ms: number | undefined): void;
+}
+
+/**
+ * SES, per identity and region. Implementations keep SES's API budget (about one request per
+ * second per region): writes go first, then reads in the order of their `priority`.
+ */
 export interface SigningService {
-  describe(identity: string, region: string): Promise<SesDkimView>;
+  describe(identity: string, region: string, options?: SesReadOptions): Promise<SesDkimView>;
+  /**
+   * The scheduled health read, batched with other domains' reads in the same region where the
+   * implementation can (SES v1, 100 identities a call). Absent: health reads use `describe`.
+   */
+  readHealth?(identity: string, region: string): Promise<SesHealthView>;
+  /** The API budget the calls go through, where the implementation keeps one. */
+  readonly budget?: ApiBudget;
   /** PutEmailIdentityDkimSigningAttributes with EXTERNAL, the selector and the key. */
   putExternalKey(identity: string, region: string, selector: string, key: DkimPrivateKey): Promise<void>;
   setSigningEnabled(identity: string, region: string, enabled: boolean): Promise<void>;
@@ -156,7 +182,7 @@ export type EngineEvent =
       domain: string;
       step: string;
       phase: number;
-      status: 'start' | 'done' | 'failed' | 'skipped';
+      status: 'start' | 'done' | 'failed' | 'deferred' | 'skipped';
       message: string;
     }
   | { type: 'domain-done'; domain: string; outcome: 'ok' | 'waiting' | 'failed'; message: string }

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { AwsClientFactory } from '../../src/adapters/aws/clients.js';
+import type { PacerTimer } from '../../src/adapters/aws/pacing.js';
 import { SesSigningService } from '../../src/adapters/aws/ses.js';
 import { ConcurrencyLimiter } from '../../src/adapters/dns/limiter.js';
 import { AuthoritativeProbe } from '../../src/adapters/dns/probe.js';
@@ -49,15 +50,28 @@ export interface PassInput {
   /** Stop after this many passes, or earlier once every domain is switched (`untilSwitched`). */
   maxPasses: number;
   untilSwitched?: boolean;
+  /** Stop once every domain signs with a new key that SES reported SUCCESS for (promoted). */
+  untilPromoted?: boolean;
   /** Stop starting passes after this long. */
   timeLimitMs: number;
-  /** What-if: the SDK retry mode of the SES clients (byodkim uses `adaptive`). */
+  /** What-if: the SDK retry mode of the SES clients (byodkim uses `standard`). */
   sesRetryMode?: 'standard' | 'adaptive';
+  /**
+   * Run on a virtual clock shared with the emulator (its budget refilled by the emulator
+   * clock): the engine's clock and the SES budget's timer are virtual, a wait for the budget
+   * moves the clock, and nothing else does. `intervalMs`: passes start this far apart (a pass
+   * that took longer is followed at once); absent: back to back.
+   */
+  virtual?: { intervalMs?: number };
 }
 
 export interface PassReport {
   index: number;
   ms: number;
+  /** Virtual runs: how long the pass took on the virtual clock (the SES budget's time). */
+  virtualMs?: number;
+  /** Virtual runs: when it started, ms after the first pass started. */
+  virtualStartMs?: number;
   outcomes: Record<string, number>;
   /** A few error messages, for the log. */
   errors: string[];
@@ -67,6 +81,8 @@ export interface PassReport {
   throttled: number;
   /** Domains whose SES is switched to a new selector in every region, counted so far. */
   switchedSoFar: number;
+  /** Domains whose active key is a new one (SES SUCCESS everywhere), after this pass. */
+  promoted: number;
   /** Keys generated in this pass. */
   generated: number;
   /** CPU time of this (the engine's) process during the pass, user + system. */
@@ -112,16 +128,41 @@ function delta(after: Record<string, number>, before: Record<string, number>): R
   return out;
 }
 
-/** Regions where the state's history shows a successful switch of SES to a generated key. */
-function switchedRegions(result: DomainResult, initialSelectors: ReadonlySet<string>): Set<string> {
-  const regions = new Set<string>();
+/**
+ * What the worker keeps of one domain's pass: a long fleet run keeps a line per domain, not
+ * the domain's whole state and plan, so the process's peak RSS is the engine's working set.
+ */
+interface DomainSummary {
+  domain: string;
+  outcome: DomainResult['outcome'];
+  error?: string;
+  generated: number;
+  active?: string;
+  /** Region and selector of every SES switch the state's history shows. */
+  switches: Array<{ region: string; selector: string }>;
+}
+
+function summarize(result: DomainResult): DomainSummary {
+  const switches: DomainSummary['switches'] = [];
   for (const entry of result.state?.history ?? []) {
     if (entry.reason !== 'SwitchSelector' || entry.selector === undefined) continue;
-    if (initialSelectors.has(entry.selector)) continue;
     const match = /^SES (\S+):/.exec(entry.message);
-    if (match?.[1]) regions.add(match[1]);
+    if (match?.[1]) switches.push({ region: match[1], selector: entry.selector });
   }
-  return regions;
+  const active = result.state?.keys.find((k) => k.status === 'active')?.selector;
+  return {
+    domain: result.domain,
+    outcome: result.outcome,
+    ...(result.errors[0] === undefined ? {} : { error: result.errors[0] }),
+    generated: result.plan?.steps.filter((s) => s.kind === 'generate-key').length ?? 0,
+    ...(active === undefined ? {} : { active }),
+    switches,
+  };
+}
+
+/** Regions where SES was switched to a key that was not active when the run began. */
+function switchedRegions(summary: DomainSummary, initialSelectors: ReadonlySet<string>): Set<string> {
+  return new Set(summary.switches.filter((s) => !initialSelectors.has(s.selector)).map((s) => s.region));
 }
 
 /** What the pass keeps alive: heap after a full GC while `held` is still referenced. */
@@ -132,13 +173,84 @@ function retainedHeap(held: unknown): { retainedHeapMb?: number } {
   return { retainedHeapMb: process.memoryUsage().heapUsed / 1_048_576 };
 }
 
+/**
+ * Virtual time for the SES budget and the engine, kept in step with the emulator's clock (which
+ * refills its rate bucket). Sleepers wake in time order, one at a time: the clock moves to the
+ * earliest, the emulator is told, then that sleeper runs. Time moves only when the budget waits.
+ */
+class VirtualTimer implements PacerTimer {
+  #now: number;
+  readonly #sleepers: Array<{ at: number; wake: () => void }> = [];
+  #draining = false;
+
+  constructor(
+    start: number,
+    readonly endpoint: string,
+  ) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((wake) => {
+      this.#sleepers.push({ at: this.#now + Math.max(0, ms), wake });
+      if (!this.#draining) setImmediate(() => void this.#drain());
+    });
+  }
+
+  /**
+   * Moves the clock (never back): the emulator first, then this process, so no call granted
+   * at the new time reaches the emulator while its clock still shows the old one.
+   */
+  async moveTo(to: number): Promise<void> {
+    // Whole milliseconds, rounded up: the emulator's clock has no fraction to lose.
+    const at = Math.ceil(to);
+    if (at <= this.#now) return;
+    const response = await fetch(`${this.endpoint}/_emulator/clock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ set: at }),
+    });
+    if (!response.ok) throw new Error(`emulator clock: HTTP ${response.status}`);
+    this.#now = Math.max(this.#now, at);
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#sleepers.length > 0) {
+        this.#sleepers.sort((a, b) => a.at - b.at);
+        const next = this.#sleepers.shift() as { at: number; wake: () => void };
+        await this.moveTo(next.at);
+        next.wake();
+        // Let the woken grant go out (and new sleepers register) before moving on.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+}
+
+async function emulatorNow(endpoint: string): Promise<number> {
+  const response = await fetch(`${endpoint}/_emulator/clock`);
+  return Date.parse(((await response.json()) as { now: string }).now);
+}
+
 async function passes(input: PassInput): Promise<PassOutput> {
   const setupStarted = performance.now();
   const loaded = await loadConfig(input.configPath);
+  const timer = input.virtual
+    ? new VirtualTimer(await emulatorNow(input.sesEndpoint), input.sesEndpoint)
+    : undefined;
   const deps = await buildEngineDeps(loaded, {
-    clock: { now: () => new Date() },
+    clock: timer ? { now: () => new Date(timer.now()) } : { now: () => new Date() },
     actor: { kind: 'test', user: 'bench' },
     output: { event: () => undefined },
+    ...(timer ? { sesPacerTimer: timer } : {}),
   });
   if (input.sesRetryMode) {
     const endpoint = loaded.config.aws?.endpoints?.sesv2;
@@ -155,43 +267,58 @@ async function passes(input: PassInput): Promise<PassOutput> {
   const switched = new Set<string>();
   const reports: PassReport[] = [];
   const started = performance.now();
+  const virtualStarted = timer?.now() ?? 0;
   for (let index = 0; index < input.maxPasses; index++) {
     if (performance.now() - started > input.timeLimitMs) break;
     const before = await emulatorCounts(input.sesEndpoint);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const { results } = await forEachDomain(loaded.domains, (d) => applyDomain(d, deps), {
-      concurrency: input.concurrency,
-    });
+    const v0 = timer?.now() ?? 0;
+    const summaries: DomainSummary[] = [];
+    await forEachDomain(
+      loaded.domains,
+      async (d) => {
+        const result = await applyDomain(d, deps);
+        summaries.push(summarize(result));
+        return { domain: result.domain, outcome: result.outcome, errors: [] };
+      },
+      { concurrency: input.concurrency },
+    );
     const ms = performance.now() - t0;
+    const virtual = timer ? { virtualMs: timer.now() - v0, virtualStartMs: v0 - virtualStarted } : {};
     const cpu = process.cpuUsage(cpu0);
     const after = await emulatorCounts(input.sesEndpoint);
     const outcomes: Record<string, number> = {};
     const errors: string[] = [];
     let generated = 0;
-    for (const result of results) {
-      outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
-      if (result.errors.length > 0 && errors.length < 5) errors.push(`${result.domain}: ${result.errors[0]}`);
-      if (index === 0) {
-        for (const key of result.state?.keys ?? [])
-          if (key.status === 'active') initialSelectors.add(key.selector);
-      }
-      generated += result.plan?.steps.filter((s) => s.kind === 'generate-key').length ?? 0;
-      if (switchedRegions(result, initialSelectors).size >= regionCount) switched.add(result.domain);
+    let promoted = 0;
+    for (const summary of summaries) {
+      outcomes[summary.outcome] = (outcomes[summary.outcome] ?? 0) + 1;
+      if (summary.error !== undefined && errors.length < 5)
+        errors.push(`${summary.domain}: ${summary.error}`);
+      if (index === 0 && summary.active !== undefined) initialSelectors.add(summary.active);
+      generated += summary.generated;
+      if (switchedRegions(summary, initialSelectors).size >= regionCount) switched.add(summary.domain);
+      if (summary.active !== undefined && !initialSelectors.has(summary.active)) promoted++;
     }
     reports.push({
       index,
       ms,
+      ...virtual,
       outcomes,
       errors,
       requests: delta(after.requests, before.requests),
       throttled: after.throttled - before.throttled,
       switchedSoFar: switched.size,
+      promoted,
       generated,
       cpuMs: (cpu.user + cpu.system) / 1000,
-      ...retainedHeap(results),
+      ...retainedHeap(summaries),
     });
     if (input.untilSwitched && switched.size >= loaded.domains.length) break;
+    if (input.untilPromoted && promoted >= loaded.domains.length) break;
+    const interval = input.virtual?.intervalMs;
+    if (timer && interval !== undefined) await timer.moveTo(v0 + interval);
   }
   return {
     domains: loaded.domains.length,

@@ -23,7 +23,7 @@ import { type FigureResult, fmt, type Row, verdict } from '../lib/report.js';
 import { type StartupTiming, timeStartup } from '../lib/startup.js';
 import { CACHE_DIR, ROOT } from '../lib/worker.js';
 
-export const BUNDLE_MAX_BYTES = 1_500_000;
+export const BUNDLE_MAX_BYTES = 1_600_000;
 export const COLD_INIT_TARGET_MS = 250;
 
 const BUNDLE_SCRIPT = join(ROOT, 'scripts/bundle-lambda.mjs');
@@ -50,7 +50,7 @@ export async function lambdaBundle(ctx: BenchContext): Promise<FigureResult & { 
           figure,
           measured: 'not built (scripts/bundle-lambda.mjs missing)',
           baseline: '—',
-          target: '≤ 1.5 MB',
+          target: '≤ 1.6 MB',
           verdict: 'SKIP',
         },
       ],
@@ -75,7 +75,7 @@ export async function lambdaBundle(ctx: BenchContext): Promise<FigureResult & { 
           figure,
           measured: `not built: ${result.stderr.trim().split('\n')[0] ?? `exit ${result.code}`}`,
           baseline: '—',
-          target: '≤ 1.5 MB',
+          target: '≤ 1.6 MB',
           verdict: 'ERROR',
         },
       ],
@@ -139,7 +139,7 @@ export async function lambdaBundle(ctx: BenchContext): Promise<FigureResult & { 
         measured: `${fmt(bytes / 1_000_000, 2)} MB (${bytes} B; gzip ${fmt(gzipBytes / 1_000_000, 2)} MB)${scriptRejected ? `; script: ${scriptRejected}` : ''}`,
         baseline: '—',
         ratio: bytes / BUNDLE_MAX_BYTES,
-        target: '≤ 1.5 MB',
+        target: '≤ 1.6 MB',
         verdict: verdict(bytes <= BUNDLE_MAX_BYTES && result.code === 0),
       },
     ],

@@ -39,6 +39,14 @@ export interface FleetOptions {
   dns: 'manual' | 'rfc2136';
   verifyChecks?: number;
   probeConcurrency?: number;
+  /** Extra policy settings, e.g. `keyBits: 1024`. */
+  policy?: string;
+  /**
+   * Each state remembers an SES read (healthy, the active selector everywhere), the domains'
+   * reads spread evenly over this much time before now: a fleet in its steady state, whose
+   * scheduled health reads fall due at different moments.
+   */
+  sesSeenSpreadMs?: number;
 }
 
 export interface Fleet {
@@ -86,10 +94,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       ...(options.dns === 'rfc2136' ? { tsigKeys: [tsig] } : {}),
     });
     const clock = new VirtualClock(new Date());
+    // Set up unlimited; each figure then holds the emulator to SES's budget on the emulator
+    // clock (`setRate(1, { clock: 'emulator' })`), which the worker moves.
     ses = await SesEmulator.start({
       dns: { host: dns.host, port: dns.port },
       clock,
-      ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+      ...INSTANT_UNLIMITED, // Issue 17 (the switch gap) owns the SES clock's realism; the budget is set per figure.
     });
     dir = await mkdtemp(join(tmpdir(), 'byodkim-bench-'));
 
@@ -122,7 +132,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       `probe: { nameservers: ["${dns.host}:${dns.port}"], concurrency: ${options.probeConcurrency ?? 64} }`,
       `aws: { endpoints: { sesv2: "${ses.endpoint}" } }`,
       dnsSetting,
-      `policy: { verifyChecks: ${options.verifyChecks ?? 2} }`,
+      `policy: { verifyChecks: ${options.verifyChecks ?? 2}${options.policy ? `, ${options.policy}` : ''} }`,
       'notify: [{ type: file, path: notifications.log }]',
       'domains:',
       ...names.map(
@@ -136,6 +146,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const loaded = parseConfig(yaml, configPath);
     const stores = await buildStores(loaded, { now: () => new Date() });
     const at = options.activeCreatedAt.toISOString();
+    const setUpAt = Date.now();
     const notAfter = new Date(options.activeCreatedAt.getTime() + 365 * DAY_MS).toISOString();
     let next = 0;
     const writer = async (): Promise<void> => {
@@ -161,6 +172,18 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           ],
           history: [],
         };
+        if (options.sesSeenSpreadMs !== undefined) {
+          const seenAt = setUpAt - ((i + 0.5) / names.length) * options.sesSeenSpreadMs;
+          state.sesSeen = {
+            at: new Date(seenAt).toISOString(),
+            regions: Object.fromEntries(
+              options.regions.map((r) => [
+                r,
+                { exists: true, status: 'SUCCESS', selector, signingEnabled: true },
+              ]),
+            ),
+          };
+        }
         await stores.state.save(state, undefined);
       }
     };

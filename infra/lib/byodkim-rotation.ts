@@ -152,8 +152,10 @@ export interface ByodkimRotationProps {
   /** Default 10 minutes (a pass verifies DNS on every nameserver and calls SES per region). */
   readonly timeout?: Duration;
   /**
-   * Reserved concurrency. Default: none. Domains are serialised by the per-domain lease in the
-   * state store, so overlapping invocations are safe; set 1 to forbid overlap altogether.
+   * Reserved concurrency. Default 1: SES allows about one API request per second per account
+   * and region, and each invocation paces its own calls to that budget, so two invocations at
+   * once would share one account's budget without knowing it (and throttle each other).
+   * Domains are serialised by the per-domain lease either way.
    */
   readonly reservedConcurrentExecutions?: number;
   /** Extra environment variables (e.g. `BYODKIM_WEBHOOK_SECRET` for signed webhooks). */
@@ -397,9 +399,7 @@ export class ByodkimRotation extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      ...(props.reservedConcurrentExecutions === undefined
-        ? {}
-        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 1,
       environment: {
         BYODKIM_CONFIG_PARAMETER: this.configParameter.parameterName,
         BYODKIM_METRICS_NAMESPACE: METRICS_NAMESPACE,

@@ -160,6 +160,8 @@ describe('ByodkimRotation: function and triggers', () => {
     expect(fn.Architectures).toEqual(['arm64']);
     expect(fn.MemorySize).toBe(512);
     expect(fn.Timeout).toBe(600);
+    // One run at a time: SES's one request per second per account and region is not shared unknowingly.
+    expect(fn.ReservedConcurrentExecutions).toBe(1);
     const env = (fn.Environment as { Variables: Json }).Variables;
     expect(env.BYODKIM_CONFIG_PARAMETER).toEqual({ Ref: idOf(secrets.json, 'AWS::SSM::Parameter') });
     expect(env.BYODKIM_METRICS_NAMESPACE).toBe('byodkim');
@@ -170,14 +172,14 @@ describe('ByodkimRotation: function and triggers', () => {
       memorySize: 1024,
       timeout: Duration.minutes(3),
       runtime: lambda.Runtime.NODEJS_22_X,
-      reservedConcurrentExecutions: 1,
+      reservedConcurrentExecutions: 2,
       code: lambda.Code.fromInline('exports.handler = async () => {}'),
     });
     templateOf(stack).template.hasResourceProperties('AWS::Lambda::Function', {
       MemorySize: 1024,
       Timeout: 180,
       Runtime: 'nodejs22.x',
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: 2,
       Code: { ZipFile: 'exports.handler = async () => {}' },
     });
   });

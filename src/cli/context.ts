@@ -41,3 +41,22 @@ export function cliActor(): Actor {
   const user = processUser();
   return user === undefined ? { kind: 'cli' } : { kind: 'cli', user };
 }
+
+/**
+ * A whole-number flag within bounds, or an InputError (exit 2) naming the flag and the value:
+ * `--concurrency abc` must not quietly mean "no domain at all".
+ */
+export function integerOption(value: unknown, flag: string, min: number, max: number): number {
+  const text = String(value).trim();
+  const number = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    throw new InputError(
+      'OPTION_INVALID',
+      `${flag}: "${String(value)}" must be a whole number from ${min} to ${max}`,
+      {
+        context: { flag, value: String(value) },
+      },
+    );
+  }
+  return number;
+}

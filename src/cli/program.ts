@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
-import { ByodkimError, ExitCode } from '../errors.js';
+import { DEFAULT_CONCURRENCY } from '../engine/concurrency.js';
+import { ByodkimError, describeError, ExitCode } from '../errors.js';
 import type { GlobalOptions } from './context.js';
 
 /**
@@ -113,7 +114,7 @@ export function buildProgram(): Command {
     .description('run one reconcile pass: phases 3–8 for every domain (exit 3 while waiting on DNS or SES)')
     .option('--domain <domain>', 'only this domain')
     .option('--watch [seconds]', 'repeat every N seconds (default 300) until interrupted')
-    .option('--concurrency <n>', 'domains worked on at once', '16')
+    .option('--concurrency <n>', 'domains worked on at once', String(DEFAULT_CONCURRENCY))
     .action(lazy(() => import('./commands/apply.js')));
 
   program
@@ -198,17 +199,50 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv as string[], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version end here with code 0; usage errors are bad input.
-      return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
-    }
-    if (error instanceof ByodkimError) {
-      process.stderr.write(`byodkim: ${error.message}\n`);
-      return error.exitCode;
-    }
-    process.stderr.write(
-      `byodkim: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    return ExitCode.failure;
+    return reportFailure(error, wantsJson(argv));
   }
+}
+
+/**
+ * Every failure that ends a command: one line on stderr naming what went wrong (never a
+ * stack trace: set BYODKIM_DEBUG=1 for one), and in JSON mode the same as the one JSON
+ * document on stdout, so a script always gets something to parse.
+ */
+function reportFailure(error: unknown, json: boolean): number {
+  let code: string;
+  let message: string;
+  let exitCode: number;
+  if (error instanceof CommanderError) {
+    // --help and --version end here with code 0; usage errors are bad input (commander
+    // has already printed the message and the help).
+    if (error.exitCode === 0) return ExitCode.ok;
+    code = 'USAGE';
+    message = error.message.replace(/^error: /, '');
+    exitCode = ExitCode.badInput;
+  } else if (error instanceof ByodkimError) {
+    code = error.code;
+    message = error.message;
+    exitCode = error.exitCode;
+    process.stderr.write(`byodkim: ${message}\n`);
+  } else {
+    code = 'UNEXPECTED';
+    message = `unexpected error: ${describeError(error)}`;
+    exitCode = ExitCode.failure;
+    process.stderr.write(`byodkim: ${message}\n`);
+  }
+  if (process.env.BYODKIM_DEBUG && error instanceof Error && error.stack)
+    process.stderr.write(`${error.stack}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message, exitCode } }, null, 2)}\n`);
+  return exitCode;
+}
+
+/** Whether the command line asks for JSON output (read from argv: parsing may have failed). */
+function wantsJson(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') return false;
+    if (arg === '--output=json' || arg === '-ojson') return true;
+    if ((arg === '--output' || arg === '-o') && argv[i + 1] === 'json') return true;
+  }
+  return false;
 }

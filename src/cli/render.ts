@@ -12,3 +12,8 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** One compact JSON document on one line: a stream of results (`apply --watch`), JSON Lines. */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}

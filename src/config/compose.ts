@@ -1,8 +1,9 @@
+import { stat } from 'node:fs/promises';
 import type { AwsClientFactory } from '../adapters/aws/clients.js';
 import type { PacerTimer } from '../adapters/aws/pacing.js';
 import { FileStateStore } from '../adapters/local/file-state.js';
 import { FileKeyVault } from '../adapters/local/file-vault.js';
-import { InputError } from '../errors.js';
+import { InputError, StorageError } from '../errors.js';
 import type { Clock, DnsPublisher, KeyVault, SigningService, StateStore } from '../ports.js';
 import type { LoadedConfig } from './load.js';
 import type { DnsProviderConfig } from './schema.js';
@@ -22,7 +23,7 @@ export interface Stores {
 export interface ComposeOptions {
   /** Share (or inject) the AWS client factory; one per loaded config by default. */
   awsClients?: AwsClientFactory;
-  /** The time SES pacing keeps (the sandbox's virtual clock); the wall clock by default. */
+  /** The SES budget's time: the wall clock by default; a virtual one where days are simulated (bench). */
   sesPacerTimer?: PacerTimer;
 }
 
@@ -38,11 +39,21 @@ export function buildAwsClients(loaded: LoadedConfig): Promise<AwsClientFactory>
   if (factory === undefined) {
     factory = import('../adapters/aws/clients.js').then(({ AwsClientFactory }) => {
       const aws = loaded.config.aws;
-      const profile = process.env.AWS_PROFILE ?? aws?.profile;
+      const fromEnv = process.env.AWS_PROFILE || undefined;
+      const profile = fromEnv ?? aws?.profile;
       return new AwsClientFactory({
-        ...(profile === undefined ? {} : { profile }),
+        configPath: loaded.path,
+        ...(profile === undefined
+          ? {}
+          : {
+              profile,
+              profileSource:
+                fromEnv === undefined ? `aws.profile in ${loaded.path}` : '--profile or AWS_PROFILE',
+            }),
         ...(aws?.endpoints === undefined ? {} : { endpoints: aws.endpoints }),
         ...(aws?.maxAttempts === undefined ? {} : { maxAttempts: aws.maxAttempts }),
+        ...(aws?.connectTimeoutMs === undefined ? {} : { connectionTimeoutMs: aws.connectTimeoutMs }),
+        ...(aws?.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: aws.requestTimeoutMs }),
       });
     });
     factories.set(loaded, factory);
@@ -57,9 +68,13 @@ export async function buildStores(
 ): Promise<Stores> {
   const { keys, state } = loaded.config;
   const now = (): Date => clock.now();
+  // Leases (and the stores' own write times) follow the real clock, whatever `--now` says:
+  // a what-if run must not hold a domain until the time it pretends it is.
+  const realNow = (): Date => new Date();
   const aws = (): Promise<AwsClientFactory> => Promise.resolve(options.awsClients ?? buildAwsClients(loaded));
   let vault: KeyVault;
   if (keys.type === 'file') {
+    await assertDirectoryOrAbsent(keys.dir, 'keys.dir', loaded.path);
     vault = new FileKeyVault({ dir: keys.dir, retired: keys.retired, now });
   } else if (keys.type === 's3') {
     const { S3KeyVault } = await import('../adapters/aws/s3-vault.js');
@@ -81,12 +96,13 @@ export async function buildStores(
   }
   let store: StateStore;
   if (state.type === 'file') {
-    store = new FileStateStore({ dir: state.dir, now });
+    await assertDirectoryOrAbsent(state.dir, 'state.dir', loaded.path);
+    store = new FileStateStore({ dir: state.dir, now: realNow });
   } else if (state.type === 'secrets-manager') {
     const { SecretsManagerStateStore } = await import('../adapters/aws/secrets-manager-state.js');
     store = new SecretsManagerStateStore({
       secretName: state.secretName,
-      now,
+      now: realNow,
       clients: await aws(),
       ...(state.kmsKeyId === undefined ? {} : { kmsKeyId: state.kmsKeyId }),
       ...(state.region === undefined ? {} : { region: state.region }),
@@ -95,7 +111,7 @@ export async function buildStores(
     const { DynamoDbStateStore } = await import('../adapters/aws/dynamodb-state.js');
     store = new DynamoDbStateStore({
       table: state.table,
-      now,
+      now: realNow,
       clients: await aws(),
       ...(state.region === undefined ? {} : { region: state.region }),
     });
@@ -107,6 +123,26 @@ export async function buildStores(
     );
   }
   return { vault, state: store };
+}
+
+/** A configured directory that exists as something else is bad config: exit 2, naming the field. */
+async function assertDirectoryOrAbsent(dir: string, field: string, configPath: string): Promise<void> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(dir)).isDirectory();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new StorageError('read', dir, error);
+  }
+  if (!isDirectory) {
+    throw new InputError(
+      'CONFIG_INVALID',
+      `${configPath}: ${field}: "${dir}" exists and is not a directory`,
+      {
+        context: { path: configPath, field, dir },
+      },
+    );
+  }
 }
 
 /** The Route 53 publisher for a domain's `dns` settings (`provider: route53`). */
@@ -128,16 +164,27 @@ export async function buildRoute53Publisher(
   });
 }
 
-/** SES v2 in every region, through the config's AWS client factory. */
+/**
+ * SES in every region, through the config's AWS client factory, keeping one API budget for
+ * the whole process (`aws.sesRequestsPerSecond`, default 1 per account and region).
+ */
 export async function buildSigningService(
   loaded: LoadedConfig,
   options: ComposeOptions = {},
 ): Promise<SigningService> {
-  const { SesSigningService } = await import('../adapters/aws/ses.js');
-  const rate = loaded.config.aws?.sesRequestsPerSecond;
+  const [{ SesSigningService }, { SesBudget }] = await Promise.all([
+    import('../adapters/aws/ses.js'),
+    import('../adapters/aws/pacing.js'),
+  ]);
+  const aws = loaded.config.aws;
+  const budget = new SesBudget({
+    ...(aws?.sesRequestsPerSecond === undefined ? {} : { ratePerSecond: aws.sesRequestsPerSecond }),
+    ...(aws?.sesBurst === undefined ? {} : { burst: aws.sesBurst }),
+    ...(options.sesPacerTimer ? { timer: options.sesPacerTimer } : {}),
+  });
   return new SesSigningService({
     clients: options.awsClients ?? (await buildAwsClients(loaded)),
-    ...(rate === undefined ? {} : { requestsPerSecond: rate }),
-    ...(options.sesPacerTimer ? { pacerTimer: options.sesPacerTimer } : {}),
+    budget,
+    batchedHealthReads: aws?.sesBatchedHealthReads ?? true,
   });
 }

@@ -18,6 +18,11 @@ export interface EngineWiring extends ComposeOptions {
   publisher?: PublisherWiringOptions;
   /** Builds SNS/webhook notifiers for `notify` entries the DNS wiring does not know. */
   otherNotifiers?: PublisherWiringOptions['others'];
+  /**
+   * Where a `{ type: stdout }` notifier writes. Default `process.stdout`; the CLI passes
+   * stderr in JSON mode, so stdout carries nothing but the one JSON document.
+   */
+  notifierStream?: NodeJS.WritableStream;
   /** The canary's ports (the sandbox brings its own), or what to build them with. */
   canaryFor?: CanaryPortsFor;
   canary?: Omit<CanaryWiring, 'awsClients'>;
@@ -36,7 +41,12 @@ export async function buildEngineDeps(loaded: LoadedConfig, wiring: EngineWiring
     others = remoteNotifiers(wiring.awsClients ?? (await buildAwsClients(loaded)), process.env);
   }
   const notifier =
-    wiring.notifier ?? buildNotifier(loaded.config, { clock: wiring.clock, ...(others ? { others } : {}) });
+    wiring.notifier ??
+    buildNotifier(loaded.config, {
+      clock: wiring.clock,
+      ...(others ? { others } : {}),
+      ...(wiring.notifierStream ? { stdout: wiring.notifierStream } : {}),
+    });
   const bySetting = new Map<string, DnsPublisher>();
   const publishers = new Map<string, DnsPublisher>();
   for (const domain of loaded.domains) {

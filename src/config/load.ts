@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { normalizeDomain } from '../domain/domain-name.js';
 import type { DomainSpec } from '../domain/lifecycle/index.js';
 import { policySchema } from '../domain/policy.js';
+import { assertTemplateRenders, assertValidSelector } from '../domain/selector.js';
 import { formatZodIssues } from '../domain/zod-issues.js';
 import { InputError } from '../errors.js';
 import { resolveCanary } from './canary.js';
@@ -11,6 +12,9 @@ import { type CanaryInboxConfig, type Config, configSchema, type DnsProviderConf
 
 /** The config file the CLI reads when no `--config` is given, in the working directory. */
 export const DEFAULT_CONFIG_FILE = 'byodkim.config.yaml';
+
+/** The YAML library's own default: the nodes one alias may expand to, relative to the document. */
+const MAX_ALIAS_EXPANSION = 100;
 
 /** One domain with every default and override applied: the core's spec plus how its DNS is reached. */
 export interface ResolvedDomain extends DomainSpec {
@@ -99,7 +103,18 @@ export function parseConfig(text: string, path: string): LoadedConfig {
       { context: { path } },
     );
   }
-  const raw: unknown = document.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // Aliases are fine for sharing a block; a few aliases that expand to millions of nodes
+    // (a "billion laughs" file) are refused before they take the memory.
+    raw = document.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION }) ?? {};
+  } catch (error) {
+    throw new InputError(
+      'CONFIG_YAML',
+      `${path}: YAML aliases expand too far (${(error as Error).message}); write the repeated parts out or use fewer aliases`,
+      { context: { path } },
+    );
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new InputError('CONFIG_INVALID', `${path}: the config must be a mapping with a "domains" list`, {
       context: { path },
@@ -126,6 +141,25 @@ export function parseConfig(text: string, path: string): LoadedConfig {
       );
     }
     const domain = normalizeDomain(d.domain, `domains[${index}].domain`);
+    const selectorPrefix = d.selectorPrefix ?? (domain.split('.')[0] as string);
+    try {
+      // The selectors this domain will get, checked now rather than when its first key is made.
+      if (d.delegation)
+        assertValidSelector(
+          `${selectorPrefix}-a`,
+          `domains[${index}]: delegated selector from selectorPrefix`,
+        );
+      else
+        assertTemplateRenders(
+          merged.data.selectorTemplate,
+          selectorPrefix,
+          `domains[${index}]: selectorPrefix "${selectorPrefix}" with selectorTemplate`,
+        );
+    } catch (error) {
+      throw new InputError('CONFIG_INVALID', `${path}: invalid config\n${(error as Error).message}`, {
+        context: { path },
+      });
+    }
     const dns = d.dns ? resolveDnsPaths(d.dns, dirname(path)) : config.dns;
     assertGraceCoversDelivery(merged.data.graceDays, dns.ttl, {
       path,
@@ -137,7 +171,7 @@ export function parseConfig(text: string, path: string): LoadedConfig {
       domain,
       ...canary,
       regions: d.regions,
-      selectorPrefix: d.selectorPrefix ?? (domain.split('.')[0] as string),
+      selectorPrefix,
       createIdentity: d.createIdentity,
       policy: merged.data,
       dns,

@@ -22,7 +22,7 @@ export function remoteNotifiers(
           ...(entry.region === undefined ? {} : { region: entry.region }),
         });
       case 'webhook':
-        return new WebhookNotifier({ url: entry.url, env });
+        return new WebhookNotifier({ url: entry.url, timeoutMs: entry.timeoutMs, env });
       default:
         return undefined;
     }

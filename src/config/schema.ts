@@ -11,7 +11,51 @@ import { isValidSelector } from '../domain/selector.js';
 
 const hostPort = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)(:\d{1,5})?$/, 'expected host or host:port');
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)(:\d{1,5})?$/, 'expected host or host:port')
+  .refine(
+    (value) =>
+      portOf(value) === undefined || ((portOf(value) as number) >= 1 && (portOf(value) as number) <= 65_535),
+    {
+      error: (issue) => `"${String(issue.input)}": the port must be 1 to 65535`,
+    },
+  );
+
+/** The port of `host:port` / `[v6]:port`, if one is given. */
+function portOf(value: string): number | undefined {
+  const match = /^(?:\[[^\]]*\]|[^:]*):(\d+)$/.exec(value);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** A list where empty would mean nothing: leave the key out instead. */
+function serverList(what: string) {
+  return z.array(hostPort).min(1, { error: `lists no server; leave ${what} out instead` });
+}
+
+/** A URL with one of the schemes byodkim can use there, e.g. no `file:` endpoint, no `ftp:` webhook. */
+function urlWith(schemes: readonly string[]) {
+  return z.string().superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a URL` });
+      return;
+    }
+    if (!schemes.includes(url.protocol.replace(/:$/, '')) || url.hostname === '') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" must be a ${schemes.map((s) => `${s}://`).join(' or ')} URL with a host`,
+      });
+    }
+  });
+}
+
+/** An AWS region name (`ap-northeast-1`, `us-gov-west-1`): the SDK would otherwise fail later, vaguely. */
+const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, {
+  error: (issue) => `"${String(issue.input)}" is not an AWS region`,
+});
+
+const nonEmpty = z.string().min(1, { error: 'must not be empty' });
 
 const domainName = z.string().superRefine((value, ctx) => {
   try {
@@ -29,8 +73,8 @@ const tsigSchema = z
   .object({
     name: z.string().min(1).describe('TSIG key name as the DNS server knows it.'),
     algorithm: z.enum(['hmac-sha256', 'hmac-sha512']).default('hmac-sha256'),
-    secretEnv: z.string().optional().describe('Environment variable holding the base64 secret.'),
-    secretFile: z.string().optional().describe('File holding the base64 secret (or a BIND key file).'),
+    secretEnv: nonEmpty.optional().describe('Environment variable holding the base64 secret.'),
+    secretFile: nonEmpty.optional().describe('File holding the base64 secret (or a BIND key file).'),
   })
   .strict()
   .refine((t) => (t.secretEnv === undefined) !== (t.secretFile === undefined), {
@@ -43,8 +87,7 @@ export const dnsProviderSchema = z.discriminatedUnion('provider', [
       provider: z
         .literal('manual')
         .describe('Hand the records to a DNS team; byodkim waits until DNS shows them.'),
-      outDir: z
-        .string()
+      outDir: nonEmpty
         .default('dns-requests')
         .describe('Where hand-off files (CSV, zone lines, JSON) are written.'),
       ttl: z.number().int().min(30).max(86_400).default(300),
@@ -61,7 +104,7 @@ export const dnsProviderSchema = z.discriminatedUnion('provider', [
     .object({
       provider: z.literal('rfc2136'),
       server: hostPort.describe('Primary server for dynamic updates, host[:port].'),
-      zone: z.string().optional().describe('Zone to update; found from SOA when omitted.'),
+      zone: domainName.optional().describe('Zone to update; found from SOA when omitted.'),
       tsig: tsigSchema,
       ttl: z.number().int().min(30).max(86_400).default(300),
     })
@@ -70,16 +113,13 @@ export const dnsProviderSchema = z.discriminatedUnion('provider', [
 
 export const probeSchema = z
   .object({
-    nameservers: z
-      .array(hostPort)
+    nameservers: serverList('probe.nameservers')
       .optional()
       .describe("Query these instead of the zone's NS set (split horizon, private zones, tests)."),
-    resolvers: z
-      .array(hostPort)
+    resolvers: serverList('probe.resolvers')
       .optional()
       .describe("Recursive resolvers used to find the NS set (default: the system's)."),
-    alsoRecursive: z
-      .array(hostPort)
+    alsoRecursive: serverList('probe.alsoRecursive')
       .optional()
       .describe('Recursive resolvers that must also serve the key before a switch.'),
     timeoutMs: z.number().int().min(100).max(30_000).default(2_000),
@@ -91,7 +131,7 @@ export const keyVaultSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('file'),
-      dir: z.string().default('.byodkim/keys'),
+      dir: nonEmpty.default('.byodkim/keys'),
       retired: z.enum(['delete', 'archive']).default('delete'),
     })
     .strict(),
@@ -104,14 +144,14 @@ export const keyVaultSchema = z.discriminatedUnion('type', [
         .default('dkim-keys/')
         .describe("The seeds' layout: <prefix><domain>/<selector>/private_key.pem."),
       kmsKeyId: z.string().optional().describe('KMS key for SSE-KMS; the bucket default key when omitted.'),
-      region: z.string().optional(),
+      region: awsRegion.optional(),
       retired: z.enum(['delete', 'archive']).default('delete'),
     })
     .strict(),
 ]);
 
 export const stateStoreSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('file'), dir: z.string().default('.byodkim/state') }).strict(),
+  z.object({ type: z.literal('file'), dir: nonEmpty.default('.byodkim/state') }).strict(),
   z
     .object({
       type: z.literal('secrets-manager'),
@@ -121,24 +161,36 @@ export const stateStoreSchema = z.discriminatedUnion('type', [
         .describe(
           'Secret per domain; {domain} is replaced. The seeds used "aws-ses-migration/prod/dkim-config".',
         ),
-      region: z.string().optional(),
+      region: awsRegion.optional(),
       kmsKeyId: z.string().optional(),
     })
     .strict(),
-  z.object({ type: z.literal('dynamodb'), table: z.string().min(3), region: z.string().optional() }).strict(),
+  z.object({ type: z.literal('dynamodb'), table: z.string().min(3), region: awsRegion.optional() }).strict(),
 ]);
 
 export const notifierSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('stdout') }).strict(),
-  z.object({ type: z.literal('file'), path: z.string() }).strict(),
+  z.object({ type: z.literal('file'), path: nonEmpty }).strict(),
   z
     .object({
       type: z.literal('sns'),
       topicArn: z.string().startsWith('arn:'),
-      region: z.string().optional(),
+      region: awsRegion.optional(),
     })
     .strict(),
-  z.object({ type: z.literal('webhook'), url: z.url() }).strict(),
+  z
+    .object({
+      type: z.literal('webhook'),
+      url: urlWith(['https', 'http']),
+      timeoutMs: z
+        .number()
+        .int()
+        .min(100)
+        .max(60_000)
+        .default(10_000)
+        .describe('Time one delivery attempt may take, connection included.'),
+    })
+    .strict(),
 ]);
 
 const canaryInboxSchema = z.discriminatedUnion('type', [
@@ -276,6 +328,7 @@ export const domainConfigSchema = z
         coolDownDays: z
           .number()
           .min(0)
+          .max(365)
           .default(7)
           .describe(
             'After a key is retired (grace over, record removed), its selector name is reused only after this long, so resolvers that cached the old record (TTL ≤ 1 day) or its absence have forgotten it.',
@@ -309,11 +362,11 @@ export const configSchema = z
       .describe('The signing canary for every domain (each may override or turn it off).'),
     aws: z
       .object({
-        profile: z.string().optional(),
+        profile: nonEmpty.optional(),
         endpoints: z
           .partialRecord(
             z.enum(['sesv2', 's3', 'secretsmanager', 'dynamodb', 'route53', 'sns', 'kms']),
-            z.url(),
+            urlWith(['https', 'http']),
           )
           .optional()
           .describe('Endpoint overrides for emulators; AWS_ENDPOINT_URL_<SERVICE> also works.'),
@@ -326,18 +379,52 @@ export const configSchema = z
           .describe(
             'Attempts per AWS call, first included (default 5); throttling and 5xx are retried with exponential backoff and jitter.',
           ),
+        connectTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(60_000)
+          .optional()
+          .describe('Time to open a connection to an AWS endpoint (default 5000).'),
+        requestTimeoutMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(300_000)
+          .optional()
+          .describe(
+            'Time one AWS request attempt may take once sent (default 30000); a stalled endpoint fails the attempt instead of hanging the run.',
+          ),
         sesRequestsPerSecond: z
           .number()
           .positive()
           .max(10_000)
           .optional()
           .describe(
-            "Pace SES calls to at most this many per second per region (set it to your account's SES API rate): a fleet pass then runs at the rate instead of bouncing off it. Off by default.",
+            "SES calls per second per account and region (default 1, SES's documented and not adjustable rate for every action but sending). Every SES call of the process waits its turn: writes first, then reads of identities in transition, scheduled health reads last. Raise it only where AWS has granted more.",
+          ),
+        sesBurst: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .optional()
+          .describe(
+            'SES calls that may leave back to back after a quiet spell (default 1: the client keeps a token of the service in reserve so latency jitter does not turn into throttling).',
+          ),
+        sesBatchedHealthReads: z
+          .boolean()
+          .optional()
+          .describe(
+            'Make the scheduled health read with SES v1 GetIdentityDkimAttributes, 100 identities per call (default true); anything but SUCCESS with signing on is read again with SES v2 in the same pass.',
           ),
       })
       .strict()
       .optional(),
-    domains: z.array(domainConfigSchema).describe('The mail domains byodkim manages.'),
+    domains: z
+      .array(domainConfigSchema)
+      .min(1, { error: 'lists no domain: add at least one (byodkim would have nothing to do)' })
+      .describe('The mail domains byodkim manages.'),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -6,22 +6,27 @@
  *   state ─┐
  *   SES ───┼─▶ expected records ─▶ TXT? on every NS: the name, its doubled form,
  *   DNS ───┘                        <sel>.<domain>, _dmarc (+ org domain)
+ *      │                                   │
+ *      └─▶ MAIL FROM per region ─▶ MX? and TXT? (SPF) on every NS of the MAIL FROM domain
  *                                          │
- *                 rules (state, SES, record, stray name, DMARC) ─▶ findings, merged per NS
+ *      rules (state, SES, MAIL FROM, record, stray name, DMARC) ─▶ findings, merged per NS
  */
 import type { DomainState } from '../domain/state.js';
 import { describeError } from '../errors.js';
 import type { SigningService, StateStore } from '../ports.js';
+import { checkMailFrom, type MailFromSummary } from './check-mail-from.js';
 import { analyzeAnswer, claimsDkim } from './dkim-value.js';
 import { claimsDmarc } from './dmarc.js';
 import type { DoctorDns } from './dns-lookup.js';
 import { expectedRecords, sesSelectors } from './expectations.js';
 import { bySeverity, type Finding, type Rule, type RuleFinding, type Severity } from './finding.js';
-import type { ExpectedRecord, KeyRole, LookupAnswer, SesRead } from './observation.js';
+import { mailFromUse } from './mail-from.js';
+import type { ExpectedRecord, KeyRole, LookupAnswer, MailFromUse, SesRead } from './observation.js';
 import type { StrayKind } from './rules/context.js';
 import {
   DELEGATION_RULES,
   DMARC_RULES,
+  MAIL_FROM_RULES,
   RECORD_RULES,
   SES_RULES,
   STATE_RULES,
@@ -88,6 +93,8 @@ export interface DomainReport {
   ses: SesSummary[];
   records: RecordSummary[];
   dmarc: DmarcSummary | undefined;
+  /** Each region's custom MAIL FROM (regions whose identity SES could read). */
+  mailFrom: MailFromSummary[];
   findings: Finding[];
 }
 
@@ -166,7 +173,7 @@ export async function diagnoseDomain(target: DoctorDomain, deps: DoctorDeps): Pr
   const active = state?.keys.find((k) => k.status === 'active');
   for (const region of target.regions) {
     findings.push(
-      ...runRules(SES_RULES, {
+      ...runRules([...SES_RULES, ...MAIL_FROM_RULES], {
         domain,
         region,
         read: ses[region] ?? { ok: false, error: 'not read' },
@@ -267,6 +274,17 @@ export async function diagnoseDomain(target: DoctorDomain, deps: DoctorDeps): Pr
       expected.findIndex((e) => e.selector === b.selector),
   );
 
+  // ---- custom MAIL FROM: what keeps DMARC passing through a switch gap ----
+  const mailFromUses: MailFromUse[] = target.regions.flatMap((region) => {
+    const read = ses[region];
+    return read?.ok && read.view.exists ? [mailFromUse(read.view)] : [];
+  });
+  const mailFrom = await checkMailFrom(domain, mailFromUses, {
+    lookupMx: (name) => deps.dns.lookupMx(name),
+    lookupTxt: lookup,
+  });
+  findings.push(...mailFrom.findings);
+
   // ---- DMARC ----
   const dmarcName = `_dmarc.${domain}`;
   const dmarcAnswers = await lookup(dmarcName);
@@ -285,6 +303,7 @@ export async function diagnoseDomain(target: DoctorDomain, deps: DoctorDeps): Pr
             ? undefined
             : (orgAnswers.find((a) => a.nameserver === answer.nameserver) ?? orgAnswers[0]),
         ttl: 3600,
+        mailFrom: mailFromUses,
       }),
     );
   }
@@ -302,6 +321,7 @@ export async function diagnoseDomain(target: DoctorDomain, deps: DoctorDeps): Pr
     ses: target.regions.map((region) => sesSummary(region, ses[region])),
     records: recordSummaries,
     dmarc,
+    mailFrom: mailFrom.summaries,
     findings: merged,
   };
 }

@@ -20,12 +20,14 @@ import {
   rcodeName,
 } from '../adapters/dns/transport.js';
 import type { Config } from '../config/schema.js';
-import type { CnameSeen, LookupAnswer, TxtRecordSeen } from './observation.js';
+import type { AnswerBase, CnameSeen, LookupAnswer, MxLookupAnswer, MxRecordSeen } from './observation.js';
 
 /** What the doctor asks of DNS. */
 export interface DoctorDns {
   /** Every authoritative nameserver's answer to `TXT? name`. */
   lookupTxt(name: string): Promise<LookupAnswer[]>;
+  /** Every authoritative nameserver's answer to `MX? name` (a custom MAIL FROM domain). */
+  lookupMx(name: string): Promise<MxLookupAnswer[]>;
   /** The zone `domain` lives in (its apex), if it can be found. */
   zoneOf(domain: string): Promise<string | undefined>;
 }
@@ -63,6 +65,19 @@ export class AuthoritativeLookup implements DoctorDns {
   }
 
   async lookupTxt(name: string): Promise<LookupAnswer[]> {
+    const answers = await this.#askAll(name, 'TXT');
+    return answers.map(({ records, ...base }) => ({
+      ...base,
+      txt: records.map((rr) => ({ strings: txtStrings(rr.data), ttl: rr.ttl ?? 0 })),
+    }));
+  }
+
+  async lookupMx(name: string): Promise<MxLookupAnswer[]> {
+    const answers = await this.#askAll(name, 'MX');
+    return answers.map(({ records, ...base }) => ({ ...base, mx: records.map(mxSeen) }));
+  }
+
+  async #askAll(name: string, type: AskedType): Promise<RawAnswer[]> {
     const canonical = canonicalName(name);
     let set: ServerSet;
     try {
@@ -71,7 +86,7 @@ export class AuthoritativeLookup implements DoctorDns {
       return [discoveryFailure(canonical, (error as Error).message)];
     }
     if (set.servers.length === 0) return [discoveryFailure(canonical, 'no nameservers to ask')];
-    return Promise.all(set.servers.map((server) => this.#ask(server, canonical)));
+    return Promise.all(set.servers.map((server) => this.#ask(server, canonical, type)));
   }
 
   async zoneOf(domain: string): Promise<string | undefined> {
@@ -103,9 +118,9 @@ export class AuthoritativeLookup implements DoctorDns {
     });
   }
 
-  async #ask(server: AuthoritativeServer, name: string): Promise<LookupAnswer> {
+  async #ask(server: AuthoritativeServer, name: string, type: AskedType): Promise<RawAnswer> {
     const nameserver = labelOf(server);
-    const base: LookupAnswer = { nameserver, name, outcome: 'failed', txt: [], cnames: [] };
+    const base: RawAnswer = { nameserver, name, outcome: 'failed', records: [], cnames: [] };
     if (server.address === undefined) {
       return {
         ...base,
@@ -114,7 +129,7 @@ export class AuthoritativeLookup implements DoctorDns {
     }
     let reply: QueryAnswer;
     try {
-      reply = await this.#query(server, name, 'TXT');
+      reply = await this.#query(server, name, type);
     } catch (error) {
       const timeout = error instanceof DnsTransportError && error.reason === 'timeout';
       return { ...base, failure: { kind: timeout ? 'timeout' : 'error', detail: (error as Error).message } };
@@ -155,25 +170,30 @@ export class AuthoritativeLookup implements DoctorDns {
       if (target === name || cnames.some((c) => c.owner === target)) break;
       current = target;
     }
-    const txt: TxtRecordSeen[] = answers
-      .filter((rr) => rr.type === 'TXT' && canonicalName(rr.name) === current)
-      .map((rr) => ({ strings: txtStrings(rr.data), ttl: rr.ttl ?? 0 }));
+    const records = answers.filter((rr) => rr.type === type && canonicalName(rr.name) === current);
     const soa = (reply.packet.authorities ?? []).find((rr) => rr.type === 'SOA');
     const outcome =
       reply.rcode === Rcode.NXDOMAIN
         ? 'nxdomain'
-        : txt.length === 0 && cnames.length === 0
+        : records.length === 0 && cnames.length === 0
           ? 'nodata'
           : 'answer';
     return {
       nameserver,
       name,
       outcome,
-      txt,
+      records,
       cnames,
       ...(soa === undefined ? {} : { zone: canonicalName(soa.name) }),
     };
   }
+}
+
+type AskedType = 'TXT' | 'MX';
+
+/** One nameserver's answer with the asked type's records still raw. */
+interface RawAnswer extends AnswerBase {
+  records: PlainRecord[];
 }
 
 /** What the doctor reads of an answer record (dns-packet's union type, flattened). */
@@ -182,6 +202,11 @@ interface PlainRecord {
   name: string;
   ttl?: number;
   data?: unknown;
+}
+
+function mxSeen(rr: PlainRecord): MxRecordSeen {
+  const data = (rr.data ?? {}) as { preference?: number; exchange?: string };
+  return { preference: data.preference ?? 0, exchange: canonicalName(data.exchange ?? ''), ttl: rr.ttl ?? 0 };
 }
 
 /** A TXT record's character-strings as served. */
@@ -196,12 +221,12 @@ function labelOf(server: AuthoritativeServer): string {
   return server.nameserver === address ? address : `${server.nameserver} (${address})`;
 }
 
-function discoveryFailure(name: string, detail: string): LookupAnswer {
+function discoveryFailure(name: string, detail: string): RawAnswer {
   return {
     nameserver: '(discovery)',
     name,
     outcome: 'failed',
-    txt: [],
+    records: [],
     cnames: [],
     failure: { kind: 'discovery', detail },
   };

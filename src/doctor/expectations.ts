@@ -1,20 +1,25 @@
+import { keyRecordWanted } from '../domain/dns-duty.js';
 import { dkimRecordName } from '../domain/record.js';
 import type { DomainState, KeyEntry } from '../domain/state.js';
 import type { ExpectedRecord, KeyRole, SesRead } from './observation.js';
 
 const ROLE_ORDER: readonly KeyRole[] = ['active', 'switching', 'ses', 'standby', 'pending', 'retiring'];
 
+/** The role of a key whose record should be served now (dns-duty.ts), or undefined. */
 function roleOf(key: KeyEntry): KeyRole | undefined {
+  // Once removal was asked for (or the key retired or revoked), its record is meant to go.
+  if (!keyRecordWanted(key)) return undefined;
   switch (key.status) {
     case 'active':
       return 'active';
     case 'verified':
       return key.switchedAt === undefined ? 'standby' : 'switching';
+    case 'staged':
     case 'published':
       return 'pending';
     case 'retiring':
-      // Once removal was asked for, the record is meant to go: its absence is no problem.
-      return key.removalRequestedAt === undefined ? 'retiring' : undefined;
+    case 'failed':
+      return 'retiring';
     default:
       return undefined;
   }

@@ -6,7 +6,8 @@ import { quoteTxtChunk, splitTxtValue } from './record.js';
  * SES console's `p=customerProvidedPublicKey` placeholder.
  */
 export interface ExportRecord {
-  action: 'add' | 'remove';
+  /** `keep`: already published and still needed (the full list `dns-records` prints). */
+  action: 'add' | 'keep' | 'remove';
   /** TXT (the key) unless stated: delegation hands out CNAMEs. */
   type?: 'TXT' | 'CNAME';
   domain: string;
@@ -84,12 +85,12 @@ function renderZone(records: readonly ExportRecord[]): string {
   for (const r of records) {
     if (r.type === 'CNAME') {
       lines.push(`; ${r.domain} delegated selector ${r.selector}`);
-      lines.push(`${r.action === 'add' ? '' : '; REMOVE '}${r.name}. ${r.ttl} IN CNAME ${r.value}.`);
+      lines.push(`${r.action === 'remove' ? '; REMOVE ' : ''}${r.name}. ${r.ttl} IN CNAME ${r.value}.`);
       continue;
     }
     const rdata = splitTxtValue(r.value).map(quoteTxtChunk).join(' ');
-    if (r.action === 'add') {
-      lines.push(`; ${r.domain} selector ${r.selector}`);
+    if (r.action !== 'remove') {
+      lines.push(`; ${r.domain} selector ${r.selector}${r.action === 'keep' ? ' (keep)' : ''}`);
       lines.push(`${r.name}. ${r.ttl} IN TXT ( ${rdata} )`);
     } else {
       lines.push(`; REMOVE (not before ${r.notBefore ?? 'now'}): ${r.domain} selector ${r.selector}`);

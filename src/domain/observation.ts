@@ -54,9 +54,41 @@ export interface SesDkimView {
   mailFromDomain?: string;
   /** PENDING | SUCCESS | FAILED | TEMPORARY_FAILURE of the MAIL FROM domain's MX/SPF. */
   mailFromStatus?: string;
+  /**
+   * USE_DEFAULT_VALUE | REJECT_MESSAGE: what SES does while the MAIL FROM is not SUCCESS
+   * (send with its own amazonses.com MAIL FROM, or refuse to send).
+   */
+  mailFromBehaviorOnMxFailure?: string;
 }
 
-export type SesObservation = { ok: true; view: SesDkimView } | { ok: false; error: string };
+/**
+ * How urgent an SES call is, for the client-side budget (SES allows about one request per
+ * second per region): `change` (puts, creates, enables), `transition` (reads of identities in
+ * transition or with an anomaly), `health` (the scheduled health read, served last).
+ */
+export type SesCallPriority = 'change' | 'transition' | 'health';
+
+/**
+ * One identity's DKIM health as SES v1 `GetIdentityDkimAttributes` tells it (up to 100
+ * identities per call): enabled and status, never the signing origin, and tokens only when
+ * SES gives them (for a BYODKIM identity that is undocumented). It can say "healthy", never
+ * which selector SES holds.
+ */
+export interface SesHealthView {
+  identity: string;
+  region: string;
+  /** False when SES left the identity out of its answer (it does not exist there). */
+  exists: boolean;
+  status?: SesDkimStatus;
+  signingEnabled?: boolean;
+  /** As SES returned them: absent, empty, a selector, or Easy DKIM's three tokens. */
+  tokens?: string[];
+}
+
+export type SesObservation =
+  | { ok: true; view: SesDkimView }
+  /** `overBudget`: throttled, or deferred by the client's SES budget: read again at the next pass. */
+  | { ok: false; error: string; overBudget?: boolean };
 
 /** A key in the vault that no state entry names: what gather could read of it. */
 export type VaultOrphan =
@@ -76,10 +108,17 @@ export interface Observation {
   ses: Readonly<Record<string, SesObservation>>;
   /** Set when SES was not read in this pass (nothing due): why. Nothing that needs SES is decided then. */
   sesNotRead?: string;
+  /**
+   * The batched health read (SES v1), when it was the pass's only read and found every region
+   * healthy; `sesNotRead` is then set too, since it decides no selector.
+   */
+  sesHealth?: Readonly<Record<string, SesHealthView>>;
   /** By selector: what the authoritative nameservers serve at its record name. */
   dns: Readonly<Record<string, ProbeResult>>;
   /** The vault's view of this domain; absent when the pass did not list the vault. */
   vault?: VaultObservation;
+  /** Why the vault could not be listed, when `vault` is absent because of it. */
+  vaultError?: string;
   /** Canaries found in the inbox and judged; absent when the domain has no canary. */
   canary?: CanaryObservation;
 }

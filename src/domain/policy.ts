@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { DEFAULT_KEY_BITS, KEY_SIZES } from './key.js';
-import { assertValidTemplate, DEFAULT_SELECTOR_TEMPLATE } from './selector.js';
+import { assertTemplateRenders, assertValidTemplate, DEFAULT_SELECTOR_TEMPLATE } from './selector.js';
 import { switchWindowSchema } from './switch-window.js';
+
+/** Upper bounds that keep every date byodkim computes representable and every wait human-sized. */
+export const MAX_GRACE_DAYS = 365;
+export const MAX_RENEW_BEFORE_DAYS = 3649;
+export const MAX_VERIFY_INTERVAL_MINUTES = 1440;
+/** Secondaries pick up a change at their next NOTIFY or SOA refresh, typically minutes apart. */
+export const DEFAULT_VERIFY_INTERVAL_MINUTES = 10;
 
 /**
  * How keys live: validity, when to renew, how long an old selector stays published after
@@ -21,11 +28,13 @@ export const policySchema = z
       .number()
       .int()
       .min(1)
+      .max(MAX_RENEW_BEFORE_DAYS)
       .default(30)
       .describe('Rotation starts this many days before a key reaches the end of its validity.'),
     graceDays: z
       .number()
       .min(0)
+      .max(MAX_GRACE_DAYS)
       .default(7)
       .describe(
         'After SES stops signing with a selector, its record stays published this long so mail in flight still verifies.',
@@ -40,6 +49,7 @@ export const policySchema = z
       .superRefine((template, ctx) => {
         try {
           assertValidTemplate(template, 'selectorTemplate');
+          assertTemplateRenders(template, 'mail', 'selectorTemplate');
         } catch (error) {
           ctx.addIssue({
             code: 'custom',
@@ -58,6 +68,15 @@ export const policySchema = z
       .default(2)
       .describe(
         'Consecutive passes on which every authoritative nameserver must serve the key before SES is switched.',
+      ),
+    verifyIntervalMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_VERIFY_INTERVAL_MINUTES)
+      .default(DEFAULT_VERIFY_INTERVAL_MINUTES)
+      .describe(
+        'Minimum time between two checks that count towards verifyChecks, so secondaries that lag by minutes are seen lagging (0: no minimum).',
       ),
     verificationWindowHours: z
       .number()
@@ -129,11 +148,12 @@ export type Policy = z.output<typeof policySchema>;
 export const policyOverrideSchema = z
   .object({
     validityDays: z.number().int().min(2).max(3650),
-    renewBeforeDays: z.number().int().min(1),
-    graceDays: z.number().min(0),
+    renewBeforeDays: z.number().int().min(1).max(MAX_RENEW_BEFORE_DAYS),
+    graceDays: z.number().min(0).max(MAX_GRACE_DAYS),
     keyBits: z.union([z.literal(1024), z.literal(2048)]),
     selectorTemplate: z.string(),
     verifyChecks: z.number().int().min(1).max(20),
+    verifyIntervalMinutes: z.number().int().min(0).max(MAX_VERIFY_INTERVAL_MINUTES),
     verificationWindowHours: z.number().min(1).max(48),
     followUpMinutes: z.number().min(1).max(60),
     renewalSpreadDays: z.number().min(0),

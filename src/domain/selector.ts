@@ -87,6 +87,28 @@ export function assertValidTemplate(template: string, where = 'selectorTemplate'
   }
 }
 
+/** A day with two-digit month and day, so a sample selector has the width of any real one. */
+const SAMPLE_DAY = new Date(Date.UTC(2026, 11, 31));
+
+/**
+ * Checks that a template with this prefix makes valid SES selectors, by rendering samples
+ * (the first key of a day and the tenth): a template like `{prefix}.{n}` or one too long
+ * is refused when the config is loaded, not when the first key is made.
+ */
+export function assertTemplateRenders(template: string, prefix: string, where = 'selectorTemplate'): void {
+  for (const n of [1, 10]) {
+    const sample = renderSelector(template, prefix, SAMPLE_DAY, n);
+    if (!isValidSelector(sample)) {
+      const why = sample.length > SELECTOR_MAX_LENGTH ? ` (${sample.length} characters)` : '';
+      throw new InputError(
+        'SELECTOR_TEMPLATE_INVALID',
+        `${where}: "${template}" makes selectors like "${sample}"${why}, which SES refuses: ${SES_SELECTOR_RULE}`,
+        { context: { template, prefix, sample, where } },
+      );
+    }
+  }
+}
+
 export function renderSelector(template: string, prefix: string, day: Date, n: number): string {
   const values = tokenValues(prefix, day, n);
   return template.replace(/\{([a-z]+)\}/g, (_, token: string) => values[token as Token] ?? `{${token}}`);

@@ -22,6 +22,7 @@ const keyEntry = z.object({
   status,
   statusSince: isoTime,
   verifyStreak: z.number().int().nonnegative().optional(),
+  lastSeenAt: isoTime.optional(),
   switchedAt: isoTime.optional(),
   retiringSince: isoTime.optional(),
   lastPublishedAt: isoTime.optional(),

@@ -51,6 +51,8 @@ export interface KeyEntry {
   statusSince: string;
   /** Consecutive passes on which every authoritative nameserver served this key. */
   verifyStreak?: number;
+  /** When the last check that counted towards `verifyStreak` saw the key everywhere. */
+  lastSeenAt?: string;
   /** When SES was first pointed at this selector (start of the verification window). */
   switchedAt?: string;
   /** When this key stopped being used by SES: start of the grace period. */

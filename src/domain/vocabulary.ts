@@ -35,6 +35,7 @@ export const Reason = {
   PropagationVerified: 'PropagationVerified',
   VerifiedRecordLost: 'VerifiedRecordLost',
   DnsPropagationPending: 'DnsPropagationPending',
+  VerifyIntervalPending: 'VerifyIntervalPending',
   DelegationCnameMissing: 'DelegationCnameMissing',
   // Phases 6–7: SES.
   SwitchSelector: 'SwitchSelector',
@@ -82,6 +83,8 @@ export const Reason = {
   RemovalRequested: 'RemovalRequested',
   RecordRemovalPending: 'RecordRemovalPending',
   Retired: 'Retired',
+  // Runs.
+  LeaseLost: 'LeaseLost',
   // Key supply and custody.
   SelectorRingBusy: 'SelectorRingBusy',
   VaultUnavailable: 'VaultUnavailable',
@@ -103,6 +106,11 @@ export type Reason = (typeof Reason)[keyof typeof Reason];
 /** The history reason of a step that failed: `<reason>Failed`. */
 export function failedReason(reason: string): string {
   return `${reason}Failed`;
+}
+
+/** The history reason of a step the API budget deferred to the next pass: `<reason>Deferred`. */
+export function deferredReason(reason: string): string {
+  return `${reason}Deferred`;
 }
 
 /**

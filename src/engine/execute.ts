@@ -4,6 +4,7 @@ import {
   applyStep,
   type DomainSpec,
   type Plan,
+  recordDeferral,
   recordFailure,
   resolveDnsChanges,
   type Step,
@@ -13,7 +14,7 @@ import {
 } from '../domain/lifecycle/index.js';
 import type { Actor, DomainState } from '../domain/state.js';
 import { hasSideEffect, STEP_KINDS } from '../domain/vocabulary.js';
-import { describeError, isByodkimError, KeyMismatchError, KeyMissingError } from '../errors.js';
+import { describeError, isByodkimError, isOverBudget, KeyMismatchError, KeyMissingError } from '../errors.js';
 import type {
   CanaryPorts,
   Clock,
@@ -41,10 +42,12 @@ export interface StepResult {
   step: Step;
   /**
    * done: its side effect happened and the state records it; failed: it was tried and threw;
-   * skipped: not tried because an earlier step for the same region or key failed;
-   * not-run: not tried because an earlier step the rest may depend on failed.
+   * deferred: the service's API budget had no room (throttled, or past the run's deadline):
+   * due again at the next pass, not a failure;
+   * skipped: not tried because an earlier step for the same region or key failed or was deferred;
+   * not-run: not tried because an earlier step the rest may depend on failed or was deferred.
    */
-  status: 'done' | 'failed' | 'skipped' | 'not-run';
+  status: 'done' | 'failed' | 'deferred' | 'skipped' | 'not-run';
   /** failed/skipped: why. */
   error?: string;
   /** failed: the error's stable code, when it has one. */
@@ -92,7 +95,7 @@ export async function execute(
   const blockedKeys = new Set<string>();
   let stopped = false;
   const stepTime = () => (context.clock ?? { now: () => context.now }).now().toISOString();
-  const emit = (step: Step, status: 'start' | 'done' | 'failed' | 'skipped', message: string) =>
+  const emit = (step: Step, status: 'start' | 'done' | 'failed' | 'deferred' | 'skipped', message: string) =>
     ports.output.event({
       type: 'step',
       domain: spec.domain,
@@ -111,9 +114,9 @@ export async function execute(
     }
     const blockedBy =
       region && blockedRegions.has(region)
-        ? `${region} failed earlier in this pass`
+        ? `${region} failed or was deferred earlier in this pass`
         : selector && blockedKeys.has(selector) && hasSideEffect(step.kind)
-          ? `${selector} failed earlier in this pass`
+          ? `${selector} failed or was deferred earlier in this pass`
           : undefined;
     if (blockedBy) {
       results.push({ step, status: 'skipped', error: blockedBy });
@@ -140,16 +143,21 @@ export async function execute(
     } catch (error) {
       const message = describeError(error);
       const code = isByodkimError(error) ? error.code : undefined;
-      state = recordFailure(
+      const deferred = isOverBudget(error);
+      const record = deferred ? recordDeferral : recordFailure;
+      state = record(
         state,
         step,
         { message, ...(code ? { code } : {}) },
         { at: stepTime(), actor: context.actor },
       );
-      results.push({ step, status: 'failed', error: message, ...(code ? { code } : {}) });
-      emit(step, 'failed', `${step.message}: ${message}`);
+      const status = deferred ? 'deferred' : 'failed';
+      results.push({ step, status, error: message, ...(code ? { code } : {}) });
+      emit(step, status, `${step.message}: ${message}`);
       if (region) blockedRegions.add(region);
-      if (selector && (step.kind === 'ses-put' || step.kind === 'ses-create')) blockedKeys.add(selector);
+      // A key SES refused stays out of every region this pass; a deferred put says nothing of the key.
+      if (!deferred && selector && (step.kind === 'ses-put' || step.kind === 'ses-create'))
+        blockedKeys.add(selector);
       if (!region) stopped = true; // later steps may depend on this one
     }
   }

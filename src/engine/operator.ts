@@ -67,10 +67,10 @@ export async function generateKeyNow(
     purpose: 'keygen',
     planFor: async (state, now) => {
       const vault = await observeVault(domain.domain, state, deps.vault);
-      if (!vault) {
+      if ('unlisted' in vault) {
         throw new ByodkimError(
           'VAULT_UNLISTABLE',
-          `${domain.domain}: the vault ${deps.vault.description} cannot be listed, so a new key cannot be named safely`,
+          `${domain.domain}: the vault ${deps.vault.description} cannot be listed, so a new key cannot be named safely: ${vault.unlisted}`,
           { context: { domain: domain.domain } },
         );
       }

@@ -2,8 +2,10 @@ import type { CanarySpec } from '../domain/canary.js';
 import type { Plan } from '../domain/lifecycle/index.js';
 import type { Observation } from '../domain/observation.js';
 import { type DomainState, emptyDomainState } from '../domain/state.js';
+import { Reason } from '../domain/vocabulary.js';
 import type { CanaryPorts } from '../ports.js';
 import { type ExecutePorts, execute, type StepResult } from './execute.js';
+import { keepLeaseAlive } from './keep-lease.js';
 import type { EngineDeps } from './reconcile.js';
 
 /** A lease for operator commands: long enough for one command's plan, short if the process dies. */
@@ -39,7 +41,12 @@ export async function runPass(
   },
 ): Promise<PassOutcome> {
   const owner = options.purpose ? `${deps.owner}:${options.purpose}` : deps.owner;
-  const lease = await deps.state.acquireLease(domain, owner, options.leaseTtlMs ?? OPERATOR_LEASE_MS);
+  const leaseTtlMs = options.leaseTtlMs ?? OPERATOR_LEASE_MS;
+  const lease = await deps.state.acquireLease(domain, owner, leaseTtlMs);
+  // A pass may run longer than its lease (slow SES, retries up to their timeouts): renew it.
+  const stopRenewing = keepLeaseAlive(lease, leaseTtlMs, (message) =>
+    deps.output.event({ type: 'warning', domain, code: Reason.LeaseLost, message }),
+  );
   try {
     const loaded = await deps.state.load(domain);
     const state = loaded?.value ?? emptyDomainState(domain);
@@ -66,6 +73,7 @@ export async function runPass(
     if (result.changed || version === undefined) await save(result.state);
     return { plan, steps: result.steps, state: result.state, ...(observation ? { observation } : {}) };
   } finally {
+    stopRenewing();
     await lease.release().catch(() => undefined);
   }
 }

@@ -1,3 +1,4 @@
+import { MAX_LEASE_MS } from '../domain/lease.js';
 import { type DomainSpec, decide, type Plan } from '../domain/lifecycle/index.js';
 import type { Observation } from '../domain/observation.js';
 import { type Actor, type DomainState, emptyDomainState } from '../domain/state.js';
@@ -13,6 +14,7 @@ import type {
   SigningService,
   StateStore,
 } from '../ports.js';
+import { DEFAULT_CONCURRENCY } from './concurrency.js';
 import type { StepResult } from './execute.js';
 import { type GatherOptions, gather } from './gather.js';
 import { runPass } from './pass.js';
@@ -58,17 +60,23 @@ export interface DomainResult {
   /** What gather saw. */
   observation?: Observation;
   errors: string[];
+  /**
+   * apply: work the SES budget had no room for in this pass (a throttled or deferred read or
+   * write): due again at the next pass, which should take this domain early.
+   */
+  deferred?: boolean;
 }
 
-const DEFAULT_LEASE_MS = 5 * 60_000;
+const DEFAULT_LEASE_MS = MAX_LEASE_MS;
 
 /**
  * 'waiting' (exit 3) when the domain is not settled and the next move is someone else's:
  * a DNS team, DNS propagation, SES verification. Settled = no request, hand-off, new key
  * or switch in flight (retiring keys in their grace period are settled).
  */
-function outcomeOf(plan: Plan, failures: number, state?: DomainState): DomainOutcome {
+function outcomeOf(plan: Plan, failures: number, state?: DomainState, deferred = false): DomainOutcome {
   if (failures > 0) return 'failed';
+  if (deferred) return 'waiting';
   if (plan.waits.some((w) => w.outside)) return 'waiting';
   if (state && !settled(state)) return 'waiting';
   return 'ok';
@@ -151,13 +159,17 @@ export async function applyDomain(domain: DomainSpec, deps: EngineDeps): Promise
       },
     });
     const failures = pass.steps.filter((s) => s.status === 'failed');
+    const deferred =
+      pass.steps.some((s) => s.status === 'deferred') ||
+      Object.values(pass.observation?.ses ?? {}).some((o) => !o.ok && o.overBudget === true);
     result = {
       domain: domain.domain,
-      outcome: outcomeOf(pass.plan, failures.length, pass.state),
+      outcome: outcomeOf(pass.plan, failures.length, pass.state, deferred),
       plan: pass.plan,
       steps: pass.steps,
       state: pass.state,
       errors: failures.map((f) => f.error ?? 'failed'),
+      ...(deferred ? { deferred } : {}),
     };
   } catch (error) {
     if (error instanceof LockedError) {
@@ -176,9 +188,11 @@ export async function applyDomain(domain: DomainSpec, deps: EngineDeps): Promise
   return result;
 }
 
+export { DEFAULT_CONCURRENCY };
+
 /** How {@link forEachDomain} runs a fleet. */
 export interface FleetOptions {
-  /** Domains in flight at once. Default 16. */
+  /** Domains in flight at once. Default {@link DEFAULT_CONCURRENCY}. */
   concurrency?: number;
   /** Stop taking new domains after this moment (Lambda deadline); the rest wait for the next run. */
   deadline?: () => boolean;
@@ -222,7 +236,7 @@ export async function forEachDomain<D extends DomainSpec>(
       }
     }
   };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 16, domains.length));
+  const workers = Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, domains.length));
   await Promise.all(Array.from({ length: workers }, worker));
   return { results: results.filter(Boolean), skipped };
 }

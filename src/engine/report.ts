@@ -57,6 +57,8 @@ export function rotationsCompleted(result: DomainResult): number {
 /** One line: the first failure, else what the domain waits for, else how much was done. */
 export function domainSummary(result: DomainResult): string {
   if (result.errors.length > 0) return result.errors.join('; ');
+  const deferred = result.steps?.find((r) => r.status === 'deferred');
+  if (deferred) return `${deferred.step.message}: deferred to the next pass (no room in the SES budget)`;
   const waiting = result.plan?.waits.find((w) => w.outside)?.message;
   if (waiting) return waiting;
   const done = (result.steps ?? []).filter((r) => r.status === 'done').length;

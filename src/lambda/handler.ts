@@ -8,10 +8,16 @@
  *   { "action": "rollback", "domain" }                  → record the request, then a pass for it
  *   { "action": "status", "domain"? }                   → plan only, nothing changed
  *
- * A pass stops taking new domains when the invocation's remaining time falls below a safety
- * margin (`BYODKIM_DEADLINE_MARGIN_MS`, default 60 s); the domains left are reported as
- * `skipped` and go first in the next run of a warm environment (otherwise each run starts at
- * a random place in the list, so no domain is always last).
+ * A pass fits the invocation's time and SES's API budget (one request per second per
+ * region): SES calls leave in order of urgency (writes, then reads of identities in transition,
+ * health reads last; src/adapters/aws/pacing.ts), and when the remaining time falls below a
+ * safety margin (`BYODKIM_DEADLINE_MARGIN_MS`, default 60 s) the pass takes no new domain and
+ * the budget grants no SES call it could not make before then: that work is deferred, not
+ * failed. The response lists the `deferred` domains (SES work deferred, or not started:
+ * `skipped`), and the next run of a warm environment takes them first, those with work
+ * deferred before those not started (otherwise each run starts at a random place in the list,
+ * so no domain is always last). Metrics: SesCalls, SesThrottled, DomainsDeferred,
+ * OldestSesReadHours (metrics.ts).
  *
  * Output: JSON log lines and EMF metric lines on stdout (see log.ts, metrics.ts); the return
  * value is a JSON summary with no key material. Bad input returns `{ ok: false, error }` and
@@ -20,13 +26,14 @@
  *
  * Environment: BYODKIM_CONFIG | BYODKIM_CONFIG_S3 | BYODKIM_CONFIG_PARAMETER (config-source.ts),
  * BYODKIM_METRICS_NAMESPACE (default `byodkim`), BYODKIM_DEADLINE_MARGIN_MS (60000),
- * BYODKIM_CONCURRENCY (16), BYODKIM_LOG_LEVEL (info), plus each `secretEnv` the config names.
+ * BYODKIM_CONCURRENCY (64, engine/reconcile.ts), BYODKIM_LOG_LEVEL (info), plus each `secretEnv` the config names.
  */
 import { findDomain, type ResolvedDomain } from '../config/load.js';
 import { Reason } from '../domain/vocabulary.js';
 import { recordRequest } from '../engine/operator.js';
 import {
   applyDomain,
+  DEFAULT_CONCURRENCY,
   type DomainOutcome,
   type DomainResult,
   type EngineDeps,
@@ -49,7 +56,7 @@ export interface LambdaContext {
 }
 
 export const DEFAULT_DEADLINE_MARGIN_MS = 60_000;
-export const DEFAULT_CONCURRENCY = 16;
+export { DEFAULT_CONCURRENCY };
 
 /** One step as the response reports it (the one report shape of src/engine/report.ts). */
 export type StepSummary = StepReport;
@@ -83,6 +90,10 @@ export interface PassResponse {
   counts: OutcomeCounts;
   /** Domains not started before the deadline: the next run takes them. */
   skipped: string[];
+  /** Domains whose SES work the budget deferred, then the skipped ones: the next run takes them first. */
+  deferred: string[];
+  /** SES calls of this run: sent (throttled included), throttled, and deferred by the deadline. */
+  ses?: { calls: number; throttled: number; deferred: number };
   domains: DomainSummary[];
   stack?: { id?: string; status: string };
 }
@@ -234,37 +245,56 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     });
 
     const deadline = (): boolean => context.getRemainingTimeInMillis() < margin;
+    const budget = deps.signing.budget;
+    const sesBefore = budget?.counts();
+    // No SES call is granted that could not be made before the deadline: it is deferred instead.
+    budget?.deferAfter(Math.max(0, context.getRemainingTimeInMillis() - margin));
     let results: DomainResult[];
     let skipped: string[] = [];
-    if (invocation.action === 'rotate' || invocation.action === 'rollback') {
-      const domain = target[0] as ResolvedDomain;
-      try {
-        await recordRequest(
-          domain,
-          deps,
-          invocation.action === 'rotate'
-            ? { kind: 'rotate', emergency: invocation.emergency, revokeNow: invocation.revokeNow }
-            : { kind: 'rollback' },
-        );
-      } catch (error) {
-        return rejected(log, requestId, action, error, 'domain', domain.domain);
+    try {
+      if (invocation.action === 'rotate' || invocation.action === 'rollback') {
+        const domain = target[0] as ResolvedDomain;
+        try {
+          await recordRequest(
+            domain,
+            deps,
+            invocation.action === 'rotate'
+              ? { kind: 'rotate', emergency: invocation.emergency, revokeNow: invocation.revokeNow }
+              : { kind: 'rollback' },
+          );
+        } catch (error) {
+          budget?.deferAfter(undefined);
+          return rejected(log, requestId, action, error, 'domain', domain.domain);
+        }
+        log.info(`${action} request recorded`, {
+          action,
+          domain: domain.domain,
+          reason: Reason.RequestRecorded,
+        });
+        // The request is saved: from here on the pass reports like any other.
+        ({ results, skipped } = await forEachDomain([domain], (d) => applyDomain(d, deps)));
+      } else {
+        const run =
+          invocation.action === 'status'
+            ? // Status is asked for: read SES now rather than report the last read.
+              (d: ResolvedDomain) => planDomain(d, deps, { forceSesRead: true })
+            : (d: ResolvedDomain) => applyDomain(d, deps);
+        ({ results, skipped } = await forEachDomain(target, run, { concurrency, deadline }));
+        if (target.length > 1) carryOver = deferredFirst(results, skipped);
       }
-      log.info(`${action} request recorded`, {
-        action,
-        domain: domain.domain,
-        reason: Reason.RequestRecorded,
-      });
-      // The request is saved: from here on the pass reports like any other.
-      ({ results, skipped } = await forEachDomain([domain], (d) => applyDomain(d, deps)));
-    } else {
-      const run =
-        invocation.action === 'status'
-          ? // Status is asked for: read SES now rather than report the last read.
-            (d: ResolvedDomain) => planDomain(d, deps, { forceSesRead: true })
-          : (d: ResolvedDomain) => applyDomain(d, deps);
-      ({ results, skipped } = await forEachDomain(target, run, { concurrency, deadline }));
-      if (target.length > 1) carryOver = skipped;
+    } finally {
+      budget?.deferAfter(undefined);
     }
+    const sesAfter = budget?.counts();
+    const ses =
+      sesBefore && sesAfter
+        ? {
+            calls: sesAfter.calls - sesBefore.calls,
+            throttled: sesAfter.throttled - sesBefore.throttled,
+            deferred: sesAfter.deferred - sesBefore.deferred,
+          }
+        : undefined;
+    const deferred = deferredFirst(results, skipped);
 
     const finishedAt = now();
     const metrics =
@@ -280,21 +310,28 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       if (metrics && result.outcome !== 'locked') metrics.domain(measures, finishedAt);
       return summarize(result, measures, invocation.action === 'status');
     });
-    metrics?.aggregate(finishedAt, skipped.length);
+    metrics?.aggregate(finishedAt, {
+      skipped: skipped.length,
+      deferred: deferred.length,
+      ...(ses ? { sesCalls: ses.calls, sesThrottled: ses.throttled } : {}),
+      ...oldestSesRead(results, finishedAt),
+    });
 
     const counts: OutcomeCounts = { ok: 0, waiting: 0, failed: 0, locked: 0, skipped: skipped.length };
     for (const r of results) counts[r.outcome] += 1;
-    if (skipped.length > 0) {
-      log.warn(`deadline: ${skipped.length} domain(s) left for the next run`, {
+    if (deferred.length > 0) {
+      log.warn(`deadline or SES budget: ${deferred.length} domain(s) deferred to the next run`, {
         action,
         reason: Reason.DeadlineReached,
         skipped,
+        deferred,
+        ses,
         remainingMs: context.getRemainingTimeInMillis(),
         marginMs: margin,
       });
     }
     const durationMs = finishedAt.getTime() - startedAt.getTime();
-    log.log(counts.failed > 0 ? 'warn' : 'info', `${action} done`, { action, counts, durationMs });
+    log.log(counts.failed > 0 ? 'warn' : 'info', `${action} done`, { action, counts, durationMs, ses });
     return {
       ok: counts.failed === 0,
       action,
@@ -304,6 +341,8 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       durationMs,
       counts,
       skipped,
+      deferred,
+      ...(ses ? { ses } : {}),
       domains,
       ...(invocation.action === 'phase_manager' && invocation.stackStatus !== undefined
         ? {
@@ -317,6 +356,21 @@ export function createHandler(options: HandlerOptions = {}): Handler {
   };
 
   return Object.assign(handle, { init: cachedRuntime });
+}
+
+/**
+ * What the next run should take first: domains whose SES work the budget deferred (they have
+ * work in flight), then the ones the deadline left unstarted.
+ */
+export function deferredFirst(results: readonly DomainResult[], skipped: readonly string[]): string[] {
+  return [...results.filter((r) => r.deferred).map((r) => r.domain), ...skipped];
+}
+
+/** The age of the oldest SES read among the domains of the run, in hours (none: no such read). */
+function oldestSesRead(results: readonly DomainResult[], now: Date): { oldestSesReadHours?: number } {
+  const reads = results.flatMap((r) => (r.state?.sesSeen ? [Date.parse(r.state.sesSeen.at)] : []));
+  if (reads.length === 0) return {};
+  return { oldestSesReadHours: Math.round(((now.getTime() - Math.min(...reads)) / 3_600_000) * 100) / 100 };
 }
 
 /** Carried-over domains first, then the rest starting at a random place, wrapping round. */

@@ -22,7 +22,14 @@
  *   CanaryDmarcPass       1 when it passed DMARC, else 0
  *   CanaryLatencySeconds  from the send to the receiving server's Received stamp
  *
- * And once per run without dimensions: Failures, RotationsCompleted, DomainsSkipped.
+ * And once per run without dimensions: Failures, RotationsCompleted, DomainsSkipped, and the
+ * SES budget's figures:
+ *
+ *   SesCalls            SES requests sent in this run (throttled ones included)
+ *   SesThrottled        of those, answered with throttling (the pacer then slows down)
+ *   DomainsDeferred     domains whose SES work was deferred, or not started, before the
+ *                       deadline: the next run takes them first
+ *   OldestSesReadHours  the age of the oldest SES read among the run's domains
  *
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
@@ -39,6 +46,10 @@ export const METRIC = {
   rotationsCompleted: 'RotationsCompleted',
   failures: 'Failures',
   domainsSkipped: 'DomainsSkipped',
+  domainsDeferred: 'DomainsDeferred',
+  sesCalls: 'SesCalls',
+  sesThrottled: 'SesThrottled',
+  oldestSesReadHours: 'OldestSesReadHours',
   signingGapSeconds: 'SigningGapSeconds',
   canarySigned: 'CanarySigned',
   canaryDmarcPass: 'CanaryDmarcPass',
@@ -159,6 +170,15 @@ export function emfDocument(
   return document;
 }
 
+/** What a run as a whole reports (besides the sums of its domains). */
+export interface RunMeasures {
+  skipped: number;
+  deferred: number;
+  sesCalls?: number;
+  sesThrottled?: number;
+  oldestSesReadHours?: number;
+}
+
 export interface MetricsEmitterOptions {
   namespace?: string;
   /** Writes one line (with its newline). */
@@ -224,20 +244,19 @@ export class MetricsEmitter {
   }
 
   /** The run's totals, without dimensions. */
-  aggregate(at: Date, skipped: number): void {
-    this.#emit(
-      emfDocument(
-        this.namespace,
-        at,
-        {},
-        [
-          { name: METRIC.failures, unit: 'Count', value: this.#failures },
-          { name: METRIC.rotationsCompleted, unit: 'Count', value: this.#rotations },
-          { name: METRIC.domainsSkipped, unit: 'Count', value: skipped },
-        ],
-        this.#props(),
-      ),
-    );
+  aggregate(at: Date, run: RunMeasures): void {
+    const data: MetricDatum[] = [
+      { name: METRIC.failures, unit: 'Count', value: this.#failures },
+      { name: METRIC.rotationsCompleted, unit: 'Count', value: this.#rotations },
+      { name: METRIC.domainsSkipped, unit: 'Count', value: run.skipped },
+      { name: METRIC.domainsDeferred, unit: 'Count', value: run.deferred },
+    ];
+    if (run.sesCalls !== undefined) data.push({ name: METRIC.sesCalls, unit: 'Count', value: run.sesCalls });
+    if (run.sesThrottled !== undefined)
+      data.push({ name: METRIC.sesThrottled, unit: 'Count', value: run.sesThrottled });
+    if (run.oldestSesReadHours !== undefined)
+      data.push({ name: METRIC.oldestSesReadHours, unit: 'None', value: run.oldestSesReadHours });
+    this.#emit(emfDocument(this.namespace, at, {}, data, this.#props()));
   }
 
   #props(): Record<string, unknown> {

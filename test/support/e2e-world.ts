@@ -7,7 +7,7 @@ import { EmbeddedDnsServer } from '../../emulator/dns/server.js';
 import { ZoneStore } from '../../emulator/dns/zone-store.js';
 import { INSTANT_UNLIMITED, SesEmulator, type SesEmulatorOptions } from '../../emulator/ses/server.js';
 import { type SampleVerdict, verifySample } from '../../emulator/verify-sample.js';
-import { type CliResult, runCli } from './cli.js';
+import { type CliOptions, type CliResult, runCli } from './cli.js';
 
 /**
  * The end-to-end rig: the real CLI (a child process) against the SES emulator and the
@@ -23,6 +23,8 @@ export interface E2eOptions {
   policy?: Record<string, unknown>;
   createIdentity?: boolean;
   start?: string;
+  /** The `notify` entries (YAML flow); default a file notifier writing notifications.jsonl. */
+  notify?: string;
 }
 
 export class E2eWorld {
@@ -69,7 +71,7 @@ export class E2eWorld {
         `dns:\n${dnsConfig}`,
         `probe: { nameservers: ["${dns.host}:${dns.port}"], timeoutMs: 1000 }`,
         `aws: { endpoints: { sesv2: "${ses.endpoint}" }, maxAttempts: 2 }`,
-        'notify: [{ type: file, path: notifications.jsonl }]',
+        `notify: ${options.notify ?? '[{ type: file, path: notifications.jsonl }]'}`,
         'domains:',
         ...domains.map(
           (d) =>
@@ -83,13 +85,19 @@ export class E2eWorld {
 
   /** Runs the CLI as of the virtual clock's time. */
   cli(...args: string[]): Promise<CliResult> {
+    return this.cliWith({}, ...args);
+  }
+
+  /** Runs the CLI as of the virtual clock's time, with a shell set-up (umask, ulimit) or more env. */
+  cliWith(options: Pick<CliOptions, 'shellSetup' | 'env'>, ...args: string[]): Promise<CliResult> {
     return runCli([...args, '--now', this.clock.now().toISOString()], {
       cwd: this.dir,
+      ...(options.shellSetup === undefined ? {} : { shellSetup: options.shellSetup }),
       env: {
         AWS_ACCESS_KEY_ID: 'AKIDE2E',
         AWS_SECRET_ACCESS_KEY: 'e2e-not-secret',
         AWS_REGION: 'us-east-1',
-        AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+        ...options.env,
       },
     });
   }

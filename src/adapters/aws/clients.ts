@@ -15,22 +15,32 @@
  * - The retry strategies classify HTTP 429, `ThrottlingException`,
  *   `TooManyRequestsException` (and the other throttling codes) as throttling, 5xx and
  *   connection resets as transient, and back off exponentially with full jitter (throttling
- *   with a larger base delay), within a client-wide retry quota. `adaptive` adds a
- *   client-side token bucket that slows sending down after throttling, which suits SES's
- *   per-account rate limit when a fleet pass calls it thousands of times.
+ *   with a larger base delay), within a client-wide retry quota. SES's one request per second
+ *   is kept by byodkim's own budget (pacing.ts), which every attempt waits on, so SES clients
+ *   use `standard` retries too: the SDK's `adaptive` limiter would slow them a second time.
  *
  * @example
  * const clients = new AwsClientFactory({ profile: 'prod', endpoints: { s3: 'http://127.0.0.1:5000' } });
  * const s3 = clients.client('s3', 'ap-northeast-1', (config) => new S3Client(config));
  */
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { type AwsSetup, rememberSetup } from './errors.js';
 
 /** The services byodkim uses, by the keys of the config's `aws.endpoints`. */
-export type AwsServiceName = 'sesv2' | 's3' | 'secretsmanager' | 'dynamodb' | 'route53' | 'sns' | 'kms';
+export type AwsServiceName =
+  | 'sesv2'
+  | 'ses'
+  | 's3'
+  | 'secretsmanager'
+  | 'dynamodb'
+  | 'route53'
+  | 'sns'
+  | 'kms';
 
 /** The environment variables the SDK itself reads for each service (its service id, upper-cased, spaces as `_`). */
 export const SDK_ENDPOINT_ENV: Readonly<Record<AwsServiceName, string>> = {
   sesv2: 'AWS_ENDPOINT_URL_SESV2',
+  ses: 'AWS_ENDPOINT_URL_SES',
   s3: 'AWS_ENDPOINT_URL_S3',
   secretsmanager: 'AWS_ENDPOINT_URL_SECRETS_MANAGER',
   dynamodb: 'AWS_ENDPOINT_URL_DYNAMODB',
@@ -44,17 +54,25 @@ export type AwsCredentials = NonNullable<S3ClientConfig['credentials']>;
 export interface AwsClientOptions {
   /** Named profile of the shared config/credentials files; the default chain otherwise. */
   profile?: string;
+  /** Where the profile was given (`--profile or AWS_PROFILE`, `aws.profile in <file>`), for errors. */
+  profileSource?: string;
+  /** The config file the explicit endpoints come from, for errors. */
+  configPath?: string;
   /** Explicit endpoints (config `aws.endpoints`); they win over `AWS_ENDPOINT_URL*`. */
   endpoints?: Partial<Record<AwsServiceName, string>>;
   /** Fixed credentials (emulators, tests); the SDK's default provider chain otherwise. */
   credentials?: AwsCredentials;
   /** Attempts per call including the first. Default 5. */
   maxAttempts?: number;
-  /** Default: `adaptive` for SES (rate-limited per account), `standard` for the rest. */
+  /** Default `standard` (SES is paced by byodkim's own budget, not the SDK's adaptive limiter). */
   retryMode?: 'standard' | 'adaptive';
-  /** Time to establish a connection. Default 5 s. */
+  /** Time to establish a connection. Default 5 s (config `aws.connectTimeoutMs`). */
   connectionTimeoutMs?: number;
-  /** Time to wait for a response once sent. Default 30 s. */
+  /**
+   * Time one attempt may take once sent. Default 30 s (config `aws.requestTimeoutMs`). An
+   * attempt that runs over fails (and is retried like a dropped connection): the SDK's own
+   * default only logs a warning and lets a stalled endpoint hang the run.
+   */
   requestTimeoutMs?: number;
   /** Environment to read `AWS_ENDPOINT_URL*` from (tests); `process.env` by default. */
   env?: Readonly<Record<string, string | undefined>>;
@@ -69,11 +87,16 @@ export interface AwsClientConfig {
   credentials?: AwsCredentials;
   maxAttempts: number;
   retryMode: 'standard' | 'adaptive';
-  requestHandler: { connectionTimeout: number; requestTimeout: number };
+  requestHandler: { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true };
 }
 
+/** What the factory needs of an SDK client: closing it, and (real clients) its middleware stack. */
 interface Destroyable {
   destroy(): void;
+  // `never`: any client's typed `add` fits; the one middleware added is generic over its types.
+  middlewareStack?: {
+    add(middleware: never, options: { step: 'initialize'; priority: 'high'; name: string }): void;
+  };
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -91,7 +114,25 @@ export class AwsClientFactory {
   /** The endpoint a client of `service` will use, if any is overridden (config first, then the SDK's env vars). */
   endpointOf(service: AwsServiceName): string | undefined {
     const env = this.#options.env ?? process.env;
+    if (service === 'ses')
+      return this.#options.endpoints?.ses ?? env[SDK_ENDPOINT_ENV.ses] ?? this.endpointOf('sesv2');
     return this.#options.endpoints?.[service] ?? env[SDK_ENDPOINT_ENV[service]] ?? env.AWS_ENDPOINT_URL;
+  }
+
+  /**
+   * The endpoint set on the client itself: the config's, and for SES v1 whatever SES v2 goes
+   * to (SES serves both APIs on one host, so a v2 emulator endpoint must never leave v1 reads
+   * going to AWS).
+   */
+  #explicitEndpoint(service: AwsServiceName): string | undefined {
+    const env = this.#options.env ?? process.env;
+    if (
+      service === 'ses' &&
+      this.#options.endpoints?.ses === undefined &&
+      env[SDK_ENDPOINT_ENV.ses] === undefined
+    )
+      return this.endpointOf('sesv2');
+    return this.#options.endpoints?.[service];
   }
 
   /**
@@ -101,13 +142,14 @@ export class AwsClientFactory {
    */
   config(service: AwsServiceName, region: string | undefined): AwsClientConfig {
     const o = this.#options;
-    const explicitEndpoint = o.endpoints?.[service];
+    const explicitEndpoint = this.#explicitEndpoint(service);
     const config: AwsClientConfig = {
       maxAttempts: o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      retryMode: o.retryMode ?? (service === 'sesv2' ? 'adaptive' : 'standard'),
+      retryMode: o.retryMode ?? 'standard',
       requestHandler: {
         connectionTimeout: o.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
         requestTimeout: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        throwOnRequestTimeout: true,
       },
     };
     if (region !== undefined) config.region = region;
@@ -117,6 +159,39 @@ export class AwsClientFactory {
     // Emulators and S3-compatible stores serve buckets by path, not by virtual host.
     if (service === 's3' && this.endpointOf('s3') !== undefined) config.forcePathStyle = true;
     return config;
+  }
+
+  /**
+   * Where a client of `service` gets its endpoint and credentials from, so an error can
+   * name what a person has to fix: the `AWS_ENDPOINT_URL_SESV2` they set, the profile they
+   * asked for.
+   */
+  setupOf(service: AwsServiceName): AwsSetup {
+    const o = this.#options;
+    const env = o.env ?? process.env;
+    const setup: AwsSetup = {};
+    const configured = o.endpoints?.[service];
+    const fromEnv = env[SDK_ENDPOINT_ENV[service]];
+    if (configured !== undefined) {
+      setup.endpoint = configured;
+      setup.endpointSource = `aws.endpoints.${service}${o.configPath ? ` in ${o.configPath}` : ''}`;
+    } else if (fromEnv !== undefined) {
+      setup.endpoint = fromEnv;
+      setup.endpointSource = SDK_ENDPOINT_ENV[service];
+    } else if (env.AWS_ENDPOINT_URL !== undefined) {
+      setup.endpoint = env.AWS_ENDPOINT_URL;
+      setup.endpointSource = 'AWS_ENDPOINT_URL';
+    }
+    if (o.credentials === undefined) {
+      if (o.profile !== undefined) {
+        setup.profile = o.profile;
+        if (o.profileSource !== undefined) setup.profileSource = o.profileSource;
+      } else if (env.AWS_PROFILE) {
+        setup.profile = env.AWS_PROFILE;
+        setup.profileSource = 'AWS_PROFILE';
+      }
+    }
+    return setup;
   }
 
   /** The cached client for `service` in `region`, created on first use with `create(config)`. */
@@ -129,6 +204,24 @@ export class AwsClientFactory {
     let client = this.#cache.get(key);
     if (client === undefined) {
       client = create(this.config(service, region));
+      const setup = this.setupOf(service);
+      // Outermost middleware: every failure of this client, credentials and connections
+      // included, carries where its endpoint and credentials came from.
+      const nameTheSetup =
+        (next: (args: unknown) => Promise<unknown>) =>
+        async (args: unknown): Promise<unknown> => {
+          try {
+            return await next(args);
+          } catch (error) {
+            rememberSetup(error, setup);
+            throw error;
+          }
+        };
+      client.middlewareStack?.add(nameTheSetup as never, {
+        step: 'initialize',
+        priority: 'high',
+        name: 'byodkimNameTheSetup',
+      });
       this.#cache.set(key, client);
     }
     return client as T;

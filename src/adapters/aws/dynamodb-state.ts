@@ -26,6 +26,7 @@ import {
   type ScanCommandOutput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { latestHoldingExpiry } from '../../domain/lease.js';
 import type { DomainState } from '../../domain/state.js';
 import { parseDomainState } from '../../domain/state-schema.js';
 import { ConflictError, CorruptDataError, LockedError } from '../../errors.js';
@@ -183,12 +184,16 @@ export class DynamoDbStateStore implements StateStore {
             Key: { pk: { S: `${domain}${LEASE_SUFFIX}` } },
             UpdateExpression:
               'SET leaseOwner = :me, leaseToken = :token, leaseExpiresAt = :expires, acquiredAt = :nowIso',
-            ConditionExpression: 'attribute_not_exists(pk) OR leaseExpiresAt < :now OR leaseOwner = :me',
+            // Expired, or claiming more than any lease can from now (written with `--now`
+            // far ahead or by a host whose clock runs ahead): either way it holds nothing.
+            ConditionExpression:
+              'attribute_not_exists(pk) OR leaseExpiresAt < :now OR leaseExpiresAt > :latest OR leaseOwner = :me',
             ExpressionAttributeValues: {
               ':me': { S: owner },
               ':token': { S: token },
               ':expires': { N: String(expiresAt.getTime()) },
               ':now': { N: String(now.getTime()) },
+              ':latest': { N: String(latestHoldingExpiry(now).getTime()) },
               ':nowIso': { S: now.toISOString() },
             },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

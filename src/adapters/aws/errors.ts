@@ -38,14 +38,28 @@ const THROTTLING_NAMES = new Set([
 ]);
 const NETWORK_CODES = new Set([
   'ECONNRESET',
-  'ECONNREFUSED',
   'EPIPE',
   'ETIMEDOUT',
   'EHOSTUNREACH',
   'ENETUNREACH',
-  'ENOTFOUND',
   'EAI_AGAIN',
 ]);
+/**
+ * Nothing listens there, the name does not exist, or it is not who it claims to be: an
+ * endpoint that will not start working by itself (a mistyped AWS_ENDPOINT_URL_*, a stopped
+ * emulator, a proxy). The SDK has retried already; a person has to fix it.
+ */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+]);
+const CREDENTIAL_NAMES = new Set(['CredentialsProviderError', 'TokenProviderError']);
 const ACCESS_NAMES = new Set([
   'AccessDenied',
   'AccessDeniedException',
@@ -56,6 +70,37 @@ const ACCESS_NAMES = new Set([
   'CredentialsProviderError',
   'KMS.AccessDeniedException',
 ]);
+
+/** Where a client's endpoint and credentials came from (AwsClientFactory.setupOf). */
+export interface AwsSetup {
+  endpoint?: string;
+  /** `aws.endpoints.sesv2 in <file>`, `AWS_ENDPOINT_URL_SESV2`, `AWS_ENDPOINT_URL`. */
+  endpointSource?: string;
+  profile?: string;
+  profileSource?: string;
+}
+
+const setups = new WeakMap<object, AwsSetup>();
+
+/** Attaches a client's setup to an error it threw (the factory's outermost middleware). */
+export function rememberSetup(error: unknown, setup: AwsSetup): void {
+  if (typeof error === 'object' && error !== null && !setups.has(error)) setups.set(error, setup);
+}
+
+function errnoCode(error: unknown): string {
+  const code = (error as SdkErrorShape | undefined)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** The endpoint cannot be reached at all (refused, no such host, bad certificate). */
+export function isUnreachable(error: unknown): boolean {
+  return UNREACHABLE_CODES.has(errnoCode(error));
+}
+
+/** The SDK found no usable credentials (or the named profile does not exist). */
+export function isCredentialsError(error: unknown): boolean {
+  return CREDENTIAL_NAMES.has(awsErrorName(error));
+}
 
 /** The error's name as the SDK reports it (`NoSuchKey`, `ConditionalCheckFailedException`, ...). */
 export function awsErrorName(error: unknown): string {
@@ -83,7 +128,7 @@ export function isRetryable(error: unknown): boolean {
     isThrottling(error) ||
     status >= 500 ||
     e?.$retryable !== undefined ||
-    NETWORK_CODES.has(typeof e?.code === 'string' ? e.code : '') ||
+    NETWORK_CODES.has(errnoCode(error)) ||
     ['TimeoutError', 'RequestTimeout', 'RequestTimeoutException'].includes(awsErrorName(error))
   );
 }
@@ -100,10 +145,14 @@ export function sanitizeText(text: string, maxLength = 500): string {
   return scrubbed.length > maxLength ? `${scrubbed.slice(0, maxLength - 1)}…` : scrubbed;
 }
 
-function category(error: unknown): 'THROTTLED' | 'UNAVAILABLE' | 'ACCESS_DENIED' | 'NOT_FOUND' | 'REJECTED' {
+function category(
+  error: unknown,
+): 'THROTTLED' | 'UNAVAILABLE' | 'UNREACHABLE' | 'ACCESS_DENIED' | 'NOT_FOUND' | 'REJECTED' {
   if (isThrottling(error)) return 'THROTTLED';
   const status = httpStatusOf(error);
+  if (isUnreachable(error)) return 'UNREACHABLE';
   if (isRetryable(error)) return 'UNAVAILABLE';
+  if (isCredentialsError(error)) return 'ACCESS_DENIED';
   if (ACCESS_NAMES.has(awsErrorName(error)) || status === 403) return 'ACCESS_DENIED';
   if (status === 404) return 'NOT_FOUND';
   return 'REJECTED';
@@ -138,9 +187,11 @@ export function toServiceError(error: unknown, call: AwsCall): ServiceError {
   ]
     .filter((d) => d !== undefined)
     .join(', ');
+  const setup = typeof error === 'object' && error !== null ? setups.get(error) : undefined;
   const text =
     `${call.service} ${call.operation} for ${target} in ${call.region ?? 'the default region'} failed: ` +
-    `${name}: ${message}${details ? ` (${details})` : ''}`;
+    `${name === 'Error' && errnoCode(error) ? errnoCode(error) : name}: ${message}${details ? ` (${details})` : ''}` +
+    setupHint(error, setup);
   const context: ErrorContext = {
     service: call.service,
     operation: call.operation,
@@ -148,6 +199,9 @@ export function toServiceError(error: unknown, call: AwsCall): ServiceError {
     ...call.target,
     awsError: name,
     httpStatus: status,
+    endpoint: setup?.endpoint,
+    endpointSource: setup?.endpointSource,
+    profile: setup?.profile,
     requestId: e?.$metadata?.requestId,
     attempts,
   };
@@ -158,6 +212,24 @@ export function toServiceError(error: unknown, call: AwsCall): ServiceError {
     cause,
     retryable: isRetryable(error),
   });
+}
+
+/**
+ * What to look at, when the failure is about the set-up rather than the request: the
+ * endpoint and where it was configured (unreachable, timed out), or the credentials and
+ * the profile asked for.
+ */
+function setupHint(error: unknown, setup: AwsSetup | undefined): string {
+  if (isCredentialsError(error) || (ACCESS_NAMES.has(awsErrorName(error)) && setup?.profile)) {
+    return setup?.profile
+      ? `; AWS profile "${setup.profile}"${setup.profileSource ? ` (from ${setup.profileSource})` : ''}: check that it exists and has credentials`
+      : "; no AWS credentials were found in the SDK's default chain (environment, ~/.aws, SSO, instance role): set them, or pass --profile NAME";
+  }
+  const network =
+    isUnreachable(error) || NETWORK_CODES.has(errnoCode(error)) || awsErrorName(error) === 'TimeoutError';
+  if (network && setup?.endpoint)
+    return `; endpoint ${setup.endpoint} (from ${setup.endpointSource ?? 'the config'})`;
+  return '';
 }
 
 /** Runs one SDK call and maps any failure with `toServiceError` (handle expected errors inside `run`). */

@@ -5,6 +5,7 @@
  * expiry; it never holds anything secret.
  */
 import { randomBytes } from 'node:crypto';
+import { leaseHolds } from '../../domain/lease.js';
 import { LockedError } from '../../errors.js';
 import type { Lease } from '../../ports.js';
 import { readSecret, type SecretTarget, writeSecretSuccessor } from './secret-cas.js';
@@ -79,7 +80,7 @@ export class SecretLease implements Lease {
     const current = await readSecret(target);
     const body = current === undefined ? undefined : parseBody(current.text);
     const at = now();
-    if (body?.owner && body.owner !== owner && Date.parse(body.expiresAt) > at.getTime()) {
+    if (body?.owner && body.owner !== owner && leaseHolds(body.expiresAt, at)) {
       throw new LockedError(
         `${domain} is leased by ${body.owner} until ${body.expiresAt} (secret ${target.name})`,
         {

@@ -5,6 +5,12 @@
  * ServiceError whose message and context name identity, region and operation but never
  * carry request content.
  *
+ * Every call, every attempt of it, waits for its turn in the process's SES budget
+ * (pacing.ts): one request per second per account and region by default, writes first,
+ * health reads last, slower after a throttled answer. The scheduled health reads of every
+ * domain in flight are batched per region into SES v1 `GetIdentityDkimAttributes` calls of up
+ * to 100 identities (health.ts).
+ *
  * @example
  * const ses = new SesSigningService({ clients: new AwsClientFactory() });
  * const view = await ses.describe('example.com', 'eu-west-1');
@@ -22,10 +28,18 @@ import {
 } from '@aws-sdk/client-sesv2';
 import type { DkimPrivateKey } from '../../domain/key.js';
 import { AlreadyExistsError, InputError } from '../../errors.js';
-import type { SesDkimStatus, SesDkimView, SigningService } from '../../ports.js';
+import type {
+  SesCallPriority,
+  SesDkimStatus,
+  SesDkimView,
+  SesHealthView,
+  SesReadOptions,
+  SigningService,
+} from '../../ports.js';
 import { AwsClientFactory } from './clients.js';
 import { awsCall, awsErrorName } from './errors.js';
-import { PacerPerKey, type PacerTimer } from './pacing.js';
+import { HealthBatcher } from './health.js';
+import { SesBudget, withBudget } from './pacing.js';
 
 export interface SesSigningServiceOptions {
   /** Where clients come from (one per region, cached). A default factory when omitted. */
@@ -38,33 +52,51 @@ export interface SesSigningServiceOptions {
   client?: SESv2Client | ((region: string) => SESv2Client);
   /** Page size of ListEmailIdentities (SES allows up to 1000). Default 1000. */
   pageSize?: number;
-  /** Client-side pacing: at most this many SES calls per second per region (config `aws.sesRequestsPerSecond`). Off when omitted. */
-  requestsPerSecond?: number;
-  /** The pacer's time: the wall clock unless a virtual world brings its own. */
-  pacerTimer?: PacerTimer;
+  /**
+   * The process's SES budget (shared by every domain and client). Default: a budget of its
+   * own at SES's documented 1 request/s per region, burst 1.
+   */
+  budget?: SesBudget;
+  /**
+   * Batch the scheduled health reads into SES v1 GetIdentityDkimAttributes (config
+   * `aws.sesBatchedHealthReads`). Default true.
+   */
+  batchedHealthReads?: boolean;
 }
 
 const SERVICE = 'SES';
 
 export class SesSigningService implements SigningService {
-  readonly #pacer: PacerPerKey | undefined;
+  readonly budget: SesBudget;
   readonly #clients: AwsClientFactory;
   readonly #client: SesSigningServiceOptions['client'];
   readonly #pageSize: number;
+  readonly #health: HealthBatcher | undefined;
 
   constructor(options: SesSigningServiceOptions = {}) {
-    this.#pacer =
-      options.requestsPerSecond === undefined
-        ? undefined
-        : new PacerPerKey(options.requestsPerSecond, 1, options.pacerTimer);
+    this.budget = options.budget ?? new SesBudget();
     this.#clients = options.clients ?? new AwsClientFactory();
     this.#client = options.client;
     this.#pageSize = options.pageSize ?? 1000;
+    // An injected v2 client says nothing of where v1 is: batching needs the factory's endpoints.
+    if ((options.batchedHealthReads ?? true) && options.client === undefined) {
+      this.#health = new HealthBatcher({ clients: this.#clients, budget: this.budget });
+      this.readHealth = (identity, region) => (this.#health as HealthBatcher).read(identity, region);
+    }
+  }
+
+  readHealth?: (identity: string, region: string) => Promise<SesHealthView>;
+
+  /** The command, made to wait for its turn in the region's budget at `priority` (every attempt does). */
+  #paced<C extends { readonly middlewareStack: object }>(
+    command: C,
+    region: string,
+    priority: SesCallPriority,
+  ): C {
+    return withBudget(command, this.budget, region, priority);
   }
 
   async #clientFor(region: string): Promise<SESv2Client> {
-    // Every SES call gets its client here first: the place to wait for the region's pace.
-    await this.#pacer?.take(region);
     const injected = this.#client;
     if (injected === undefined) return this.#clients.client('sesv2', region, (c) => new SESv2Client(c));
     if (typeof injected === 'function') return injected(region);
@@ -79,12 +111,18 @@ export class SesSigningService implements SigningService {
     return injected;
   }
 
-  async describe(identity: string, region: string): Promise<SesDkimView> {
+  async describe(identity: string, region: string, options: SesReadOptions = {}): Promise<SesDkimView> {
     const call = { service: SERVICE, operation: 'GetEmailIdentity', region, target: { identity } };
     const output = await awsCall(call, async () => {
-      const client = await this.#clientFor(region);
       try {
-        return await client.send(new GetEmailIdentityCommand({ EmailIdentity: identity }));
+        const client = await this.#clientFor(region);
+        return await client.send(
+          this.#paced(
+            new GetEmailIdentityCommand({ EmailIdentity: identity }),
+            region,
+            options.priority ?? 'transition',
+          ),
+        );
       } catch (error) {
         if (awsErrorName(error) === 'NotFoundException') return undefined;
         throw error;
@@ -109,11 +147,18 @@ export class SesSigningService implements SigningService {
     await awsCall(call, async () => {
       const client = await this.#clientFor(region);
       await client.send(
-        new PutEmailIdentityDkimSigningAttributesCommand({
-          EmailIdentity: identity,
-          SigningAttributesOrigin: 'EXTERNAL',
-          SigningAttributes: { DomainSigningSelector: selector, DomainSigningPrivateKey: key.toSesBase64() },
-        }),
+        this.#paced(
+          new PutEmailIdentityDkimSigningAttributesCommand({
+            EmailIdentity: identity,
+            SigningAttributesOrigin: 'EXTERNAL',
+            SigningAttributes: {
+              DomainSigningSelector: selector,
+              DomainSigningPrivateKey: key.toSesBase64(),
+            },
+          }),
+          region,
+          'change',
+        ),
       );
     });
   }
@@ -128,7 +173,11 @@ export class SesSigningService implements SigningService {
     await awsCall(call, async () => {
       const client = await this.#clientFor(region);
       await client.send(
-        new PutEmailIdentityDkimAttributesCommand({ EmailIdentity: identity, SigningEnabled: enabled }),
+        this.#paced(
+          new PutEmailIdentityDkimAttributesCommand({ EmailIdentity: identity, SigningEnabled: enabled }),
+          region,
+          'change',
+        ),
       );
     });
   }
@@ -142,7 +191,6 @@ export class SesSigningService implements SigningService {
     if (signing) target.selector = signing.selector;
     const call = { service: SERVICE, operation: 'CreateEmailIdentity', region, target };
     await awsCall(call, async () => {
-      const client = await this.#clientFor(region);
       const input: CreateEmailIdentityCommandInput = { EmailIdentity: identity };
       if (signing) {
         input.DkimSigningAttributes = {
@@ -151,7 +199,8 @@ export class SesSigningService implements SigningService {
         };
       }
       try {
-        await client.send(new CreateEmailIdentityCommand(input));
+        const client = await this.#clientFor(region);
+        await client.send(this.#paced(new CreateEmailIdentityCommand(input), region, 'change'));
       } catch (error) {
         if (awsErrorName(error) === 'AlreadyExistsException') {
           throw new AlreadyExistsError(`SES identity ${identity} already exists in ${region}`, {
@@ -175,10 +224,14 @@ export class SesSigningService implements SigningService {
       const page: ListEmailIdentitiesCommandOutput = await awsCall(call, async () => {
         const client = await this.#clientFor(region);
         return client.send(
-          new ListEmailIdentitiesCommand(
-            nextToken === undefined
-              ? { PageSize: this.#pageSize }
-              : { PageSize: this.#pageSize, NextToken: nextToken },
+          this.#paced(
+            new ListEmailIdentitiesCommand(
+              nextToken === undefined
+                ? { PageSize: this.#pageSize }
+                : { PageSize: this.#pageSize, NextToken: nextToken },
+            ),
+            region,
+            'transition',
           ),
         );
       });
@@ -209,5 +262,7 @@ function toView(identity: string, region: string, output: GetEmailIdentityComman
   const mailFrom = output.MailFromAttributes;
   if (mailFrom?.MailFromDomain) view.mailFromDomain = mailFrom.MailFromDomain;
   if (mailFrom?.MailFromDomainStatus !== undefined) view.mailFromStatus = mailFrom.MailFromDomainStatus;
+  if (mailFrom?.BehaviorOnMxFailure !== undefined)
+    view.mailFromBehaviorOnMxFailure = mailFrom.BehaviorOnMxFailure;
   return view;
 }

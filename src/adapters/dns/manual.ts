@@ -10,12 +10,12 @@
  * All three carry the real public key (never SES's `p=customerProvidedPublicKey`
  * placeholder) and, for removals, `notBefore`: the moment removal becomes safe.
  */
-import { mkdir, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type ExportFormat, type ExportRecord, renderRecords } from '../../domain/dns-export.js';
-import { ServiceError } from '../../errors.js';
+import { ServiceError, StorageError } from '../../errors.js';
 import type { DnsPublisher, DnsRecordChange, Notifier, PublishOutcome } from '../../ports.js';
-import { writeNewFile } from '../local/fs-atomic.js';
+import { ensureSharedDir, writeNewFile } from '../local/fs-atomic.js';
 
 export interface ManualHandOffOptions {
   /** Where request files are written (config `dns.outDir`); created if missing. */
@@ -77,7 +77,8 @@ export class ManualHandOffPublisher implements DnsPublisher {
   /** Writes the three files under one fresh base name; never replaces an earlier request. */
   async #write(domain: string, records: readonly ExportRecord[]): Promise<string[]> {
     try {
-      await mkdir(this.outDir, { recursive: true });
+      // Others may read a request (a public key is no secret); only byodkim may change it.
+      await ensureSharedDir(this.outDir);
     } catch (error) {
       throw writeError(domain, this.outDir, error);
     }
@@ -129,10 +130,9 @@ export function utcStamp(at: Date): string {
     .replace(/[-:]/g, '');
 }
 
-function writeError(domain: string, path: string, error: unknown): ServiceError {
-  return new ServiceError(
-    'HAND_OFF_WRITE_FAILED',
-    `cannot write the DNS request for ${domain} to ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    { context: { service: 'dns', domain, path }, cause: error },
-  );
+function writeError(domain: string, path: string, error: unknown): StorageError {
+  const cause = error instanceof StorageError ? error.cause : error;
+  return new StorageError(`write the DNS request for ${domain} to`, path, cause, {
+    context: { service: 'dns', domain },
+  });
 }

@@ -6,6 +6,7 @@ import { parseDomainState } from '../../domain/state-schema.js';
 import { ConflictError, CorruptDataError, LockedError } from '../../errors.js';
 import type { Lease, StateStore, Versioned } from '../../ports.js';
 import { ensurePrivateDir, replaceFile } from './fs-atomic.js';
+import { onDisk } from './fs-errors.js';
 import { LockFile } from './lock-file.js';
 
 export interface FileStateStoreOptions {
@@ -88,15 +89,18 @@ export class FileStateStore implements StateStore {
   }
 
   async listDomains(): Promise<string[]> {
-    try {
-      return (await readdir(this.#dir))
-        .filter((name) => name.endsWith('.json'))
-        .map((name) => name.slice(0, -'.json'.length))
-        .sort();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const names = await onDisk('list', this.#dir, async () => {
+      try {
+        return await readdir(this.#dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw error;
+      }
+    });
+    return names
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => name.slice(0, -'.json'.length))
+      .sort();
   }
 
   async acquireLease(domain: string, owner: string, ttlMs: number): Promise<Lease> {
@@ -117,13 +121,15 @@ export class FileStateStore implements StateStore {
 
   async #read(domain: string): Promise<StateFile | undefined> {
     const path = this.#path(domain);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const text = await onDisk('read', path, async () => {
+      try {
+        return await readFile(path, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    });
+    if (text === undefined) return undefined;
     try {
       const raw = JSON.parse(text) as { version?: unknown; state?: unknown };
       if (typeof raw.version !== 'number' || !Number.isInteger(raw.version))

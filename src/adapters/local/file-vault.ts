@@ -5,6 +5,7 @@ import { assertValidSelector } from '../../domain/selector.js';
 import { AlreadyExistsError, CorruptDataError, InputError, ReadBackError } from '../../errors.js';
 import type { KeyVault } from '../../ports.js';
 import { ensurePrivateDir, writeNewFile } from './fs-atomic.js';
+import { onDisk } from './fs-errors.js';
 
 export interface FileKeyVaultOptions {
   dir: string;
@@ -63,13 +64,15 @@ export class FileKeyVault implements KeyVault {
 
   async get(domain: string, selector: string): Promise<DkimPrivateKey | undefined> {
     const path = this.pathOf(domain, selector);
-    let pem: string;
-    try {
-      pem = await readFile(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const pem = await onDisk('read', path, async () => {
+      try {
+        return await readFile(path, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    });
+    if (pem === undefined) return undefined;
     try {
       return importPrivateKey(pem, path);
     } catch (cause) {
@@ -82,29 +85,33 @@ export class FileKeyVault implements KeyVault {
 
   async retire(domain: string, selector: string): Promise<void> {
     const path = this.pathOf(domain, selector);
-    try {
-      if (this.#retired === 'archive') {
-        const archiveDir = join(this.#dir, '.archive', domain);
-        await mkdir(archiveDir, { recursive: true, mode: 0o700 });
-        const stamp = this.#now().toISOString().replace(/[:.]/g, '');
-        await rename(path, join(archiveDir, `${selector}-${stamp}.pem`));
-      } else {
-        await unlink(path);
+    await onDisk(this.#retired === 'archive' ? 'archive' : 'delete', path, async () => {
+      try {
+        if (this.#retired === 'archive') {
+          const archiveDir = join(this.#dir, '.archive', domain);
+          await mkdir(archiveDir, { recursive: true, mode: 0o700 });
+          const stamp = this.#now().toISOString().replace(/[:.]/g, '');
+          await rename(path, join(archiveDir, `${selector}-${stamp}.pem`));
+        } else {
+          await unlink(path);
+        }
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+    });
     await unlinkDirIfEmpty(join(this.#dir, domain, selector));
   }
 
   async list(domain: string): Promise<string[]> {
-    let entries: string[];
-    try {
-      entries = await readdir(join(this.#dir, domain));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const dir = join(this.#dir, domain);
+    const entries = await onDisk('list', dir, async () => {
+      try {
+        return await readdir(dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw error;
+      }
+    });
     const selectors: string[] = [];
     for (const entry of entries.sort()) {
       try {

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { leaseHolds } from '../../domain/lease.js';
 import { LockedError } from '../../errors.js';
 import { writeNewFile } from './fs-atomic.js';
+import { onDisk } from './fs-errors.js';
 
 interface LockBody {
   owner: string;
@@ -83,7 +85,7 @@ export class LockFile {
 
   async #write(ttlMs: number, now: Date): Promise<void> {
     const body = this.#body(ttlMs, now);
-    await writeFile(this.#path, JSON.stringify(body), { mode: 0o600 });
+    await onDisk('write', this.#path, () => writeFile(this.#path, JSON.stringify(body), { mode: 0o600 }));
     this.#expiresAt = new Date(body.expiresAt);
   }
 
@@ -109,7 +111,8 @@ export class LockFile {
 }
 
 function isStale(lock: LockBody, now: Date): boolean {
-  if (new Date(lock.expiresAt).getTime() <= now.getTime()) return true;
+  // Expired, or written by a clock far ahead of ours (`--now 2030…`, a skewed host).
+  if (!leaseHolds(lock.expiresAt, now)) return true;
   // The real clock too: a virtual clock (tests, --now) must not keep a dead lock alive.
   if (lock.host === hostname() && lock.pid !== process.pid && !processAlive(lock.pid)) return true;
   return false;

@@ -33,7 +33,8 @@ export class FileNotifier implements Notifier {
     // One write per line with O_APPEND: concurrent writers never interleave within a line.
     const line = `${JSON.stringify({ at: this.#now().toISOString(), ...notification })}\n`;
     try {
-      await mkdir(dirname(this.path), { recursive: true });
+      // Never group- or world-writable, whatever the umask: others may read, not forge, lines.
+      await mkdir(dirname(this.path), { recursive: true, mode: 0o755 });
       await appendFile(this.path, line, { encoding: 'utf8', mode: 0o640 });
     } catch (error) {
       throw new ServiceError(

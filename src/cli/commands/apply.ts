@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { applyDomain, forEachDomain } from '../../engine/reconcile.js';
+import { applyDomain, DEFAULT_CONCURRENCY, forEachDomain } from '../../engine/reconcile.js';
 import { domainSummary, soonestFollowUp, stepReports } from '../../engine/report.js';
-import { InputError } from '../../errors.js';
-import type { GlobalOptions } from '../context.js';
-import { cliEngine, exitCodeOf } from '../engine-context.js';
-import { printJson, renderTable } from '../render.js';
+import { type GlobalOptions, integerOption } from '../context.js';
+import { cliEngine, exitCodeOf, reportDomainErrors } from '../engine-context.js';
+import { printJson, printJsonLine, renderTable } from '../render.js';
 
 export async function run(
   options: Record<string, unknown>,
@@ -12,18 +11,19 @@ export async function run(
   _command: Command,
 ): Promise<number> {
   const watch =
-    options.watch === undefined ? undefined : options.watch === true ? 300 : Number(options.watch);
-  if (watch !== undefined && (!Number.isFinite(watch) || watch < 1)) {
-    throw new InputError('WATCH_INVALID', `--watch: "${String(options.watch)}" is not a number of seconds`, {
-      context: { watch: String(options.watch) },
-    });
-  }
+    options.watch === undefined
+      ? undefined
+      : options.watch === true
+        ? 300
+        : integerOption(options.watch, '--watch', 1, 7 * 86_400);
+  const concurrency = integerOption(options.concurrency ?? DEFAULT_CONCURRENCY, '--concurrency', 1, 1024);
   const { deps, domains } = await cliEngine(global, options.domain);
-  const concurrency = Number(options.concurrency ?? 16);
   for (;;) {
     const { results } = await forEachDomain(domains, (d) => applyDomain(d, deps), { concurrency });
+    reportDomainErrors(results);
     if (global.output === 'json') {
-      printJson(
+      // One document per run; with --watch, one per pass, each on one line (JSON Lines).
+      (watch === undefined ? printJson : printJsonLine)(
         results.map((r) => ({
           domain: r.domain,
           outcome: r.outcome,

@@ -2,14 +2,20 @@ import type { Command } from 'commander';
 import { buildStores } from '../../config/compose.js';
 import { findDomain, type ResolvedDomain } from '../../config/load.js';
 import { publishedRecordName } from '../../domain/delegation.js';
+import { dnsDutyOf, graceEndsAt } from '../../domain/dns-duty.js';
 import { type ExportFormat, type ExportRecord, renderRecords } from '../../domain/dns-export.js';
-import { buildDkimRecordValue } from '../../domain/record.js';
+import { ExitCode } from '../../errors.js';
 import type { KeyVault, StateStore } from '../../ports.js';
 import { cliClock, type GlobalOptions, loadCliConfig } from '../context.js';
 
-/** Keys that still need a record: every key in the vault that is not retired or revoked. */
-const LIVE = new Set(['staged', 'published', 'verified', 'active', 'retiring', 'failed']);
+/** Keys whose private key byodkim still needs: to switch SES to them, or to put them back. */
+const NEEDS_PRIVATE_KEY = new Set(['staged', 'published', 'verified', 'active']);
 
+/**
+ * What the DNS team must do now, per record: add, keep or remove (the same rules as
+ * `verify-dns` and `doctor`, src/domain/dns-duty.ts), from the state. Exit 1 when the
+ * vault lacks a private key the state still needs.
+ */
 export async function run(
   options: Record<string, unknown>,
   global: GlobalOptions,
@@ -20,34 +26,52 @@ export async function run(
   const domains = options.domain ? [findDomain(loaded, String(options.domain), '--domain')] : loaded.domains;
   const { vault, state } = await buildStores(loaded, clock);
   const records: ExportRecord[] = [];
-  for (const domain of domains) records.push(...(await recordsFor(domain, vault, state)));
+  let missingKeys = 0;
+  for (const domain of domains) {
+    const found = await recordsFor(domain, vault, state);
+    records.push(...found.records);
+    missingKeys += found.missingKeys;
+  }
   const format = (global.output === 'json' ? 'json' : String(options.format)) as ExportFormat;
   process.stdout.write(renderRecords(records, format));
-  return 0;
+  return missingKeys > 0 ? ExitCode.failure : ExitCode.ok;
 }
 
 async function recordsFor(
   domain: ResolvedDomain,
   vault: KeyVault,
   store: StateStore,
-): Promise<ExportRecord[]> {
-  const state = (await store.load(domain.domain))?.value;
-  const known = new Map((state?.keys ?? []).map((k) => [k.selector, k]));
-  const out: ExportRecord[] = [];
-  for (const selector of await vault.list(domain.domain)) {
-    const entry = known.get(selector);
-    if (entry && !LIVE.has(entry.status)) continue;
-    // A key the state does not name (stored by hand or before a crash) still gets its record.
-    const publicKey = entry?.publicKey ?? (await vault.get(domain.domain, selector))?.publicKey;
-    if (!publicKey) continue;
-    out.push({
-      action: 'add',
+): Promise<{ records: ExportRecord[]; missingKeys: number }> {
+  const keys = (await store.load(domain.domain))?.value.keys ?? [];
+  if (keys.length === 0) {
+    process.stderr.write(
+      `byodkim: ${domain.domain}: no keys in ${store.description} yet (run "byodkim apply")\n`,
+    );
+    return { records: [], missingKeys: 0 };
+  }
+  const inVault = new Set(await vault.list(domain.domain));
+  let missingKeys = 0;
+  const records: ExportRecord[] = [];
+  for (const key of keys) {
+    const duty = dnsDutyOf(key);
+    if (duty === undefined) continue;
+    if (NEEDS_PRIVATE_KEY.has(key.status) && !key.revokedAt && !inVault.has(key.selector)) {
+      missingKeys++;
+      process.stderr.write(
+        `byodkim: ${domain.domain}: ${vault.description} has no private key for ${key.selector} (${key.status}); byodkim cannot put it in SES\n`,
+      );
+    }
+    records.push({
+      action: duty.action,
       domain: domain.domain,
-      selector,
-      name: publishedRecordName(domain, selector),
+      selector: key.selector,
+      name: publishedRecordName(domain, key.selector),
       ttl: domain.dns.ttl,
-      value: buildDkimRecordValue(publicKey),
+      value: duty.value,
+      ...(duty.action === 'remove'
+        ? { notBefore: graceEndsAt(key, domain.policy.graceDays).toISOString() }
+        : {}),
     });
   }
-  return out;
+  return { records, missingKeys };
 }

@@ -1,7 +1,8 @@
 /**
  * `byodkim doctor [--domain D]`: checks each domain the way an experienced mail engineer
  * would — SES (identity, verification, DKIM origin/status/signing, selector), the DKIM
- * records on every authoritative nameserver (with the usual mistakes named), and DMARC —
+ * records on every authoritative nameserver (with the usual mistakes named), the custom
+ * MAIL FROM that keeps DMARC passing through a switch gap, and DMARC —
  * and prints each finding with its severity, what was seen and where, and the fix.
  *
  * Read-only. Exit codes: 0 healthy (info findings only), 1 problems found (any error or
@@ -164,6 +165,18 @@ function renderDomain(d: DomainReport): string {
       ? 'none'
       : `${JSON.stringify(d.dmarc.record)}${d.dmarc.inherited ? ' (inherited)' : ''}`,
   ]);
+  for (const m of d.mailFrom) {
+    rows.push([
+      'MAIL FROM',
+      m.region,
+      m.mailFromDomain === undefined
+        ? 'none'
+        : [
+            `${m.mailFromDomain} ${m.status ?? '?'}`,
+            ...m.nameservers.map((n) => `${n.nameserver}: MX ${n.mx}, SPF ${n.spf}`),
+          ].join('; '),
+    ]);
+  }
   const lines = [
     `${d.domain}: ${countsText(d.counts)}${d.zone !== undefined && d.zone !== d.domain ? ` (zone ${d.zone})` : ''}`,
     renderTable(['CHECK', 'SUBJECT', 'STATE'], rows),

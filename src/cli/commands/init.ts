@@ -66,6 +66,7 @@ policy:
   keyBits: 2048            # 1024 or 2048: the only sizes SES accepts
   selectorTemplate: "{prefix}-{yyyymmdd}-{n}"   # e.g. ${prefix ?? domain.split('.')[0]}-20260917-1
   verifyChecks: 2          # consecutive passes every authoritative nameserver must serve the key
+  verifyIntervalMinutes: 10   # ...counted only when at least this far apart (secondaries lag)
   verificationWindowHours: 6    # SES must report SUCCESS within this after a switch, or byodkim
                                 # rolls back (SES fails the whole identity after 72 h: decide in hours)
   followUpMinutes: 5       # after an SES put, read SES again this soon (then less often) to see it through

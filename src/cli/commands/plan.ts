@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { forEachDomain, planDomain } from '../../engine/reconcile.js';
 import type { GlobalOptions } from '../context.js';
-import { cliEngine } from '../engine-context.js';
+import { cliEngine, readExitCode, reportDomainErrors } from '../engine-context.js';
 import { printJson } from '../render.js';
 
 /** What the next pass would do, per domain, with reasons. Changes nothing. */
@@ -12,9 +12,10 @@ export async function run(
 ): Promise<number> {
   const { deps, domains } = await cliEngine(global, options.domain, { quiet: true });
   const { results } = await forEachDomain(domains, (d) => planDomain(d, deps), { concurrency: 16 });
+  reportDomainErrors(results);
   if (global.output === 'json') {
     printJson(results.map((r) => ({ domain: r.domain, outcome: r.outcome, errors: r.errors, ...r.plan })));
-    return 0;
+    return readExitCode(results);
   }
   for (const r of results) {
     const plan = r.plan;
@@ -39,5 +40,5 @@ export async function run(
       );
     else if (plan.next) process.stdout.write(`  next: ${plan.next.what} at ${plan.next.at}\n`);
   }
-  return 0;
+  return readExitCode(results);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type OperatorRequest, requestThenApply } from '../../engine/operator.js';
 import type { GlobalOptions } from '../context.js';
-import { type CliEngine, cliEngine, exitCodeOf } from '../engine-context.js';
+import { type CliEngine, cliEngine, exitCodeOf, reportDomainErrors } from '../engine-context.js';
 import { printJson } from '../render.js';
 
 /** Records the request under the domain's lease, then runs one pass for the domain. */
@@ -14,6 +14,7 @@ async function requestThenPrint(
   const domain = domains[0];
   if (!domain) return 2;
   const result = await requestThenApply(domain, deps, request);
+  reportDomainErrors([result]);
   if (global.output === 'json')
     printJson({
       domain: result.domain,

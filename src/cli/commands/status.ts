@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { forEachDomain, planDomain } from '../../engine/reconcile.js';
 import type { GlobalOptions } from '../context.js';
 import { cliClock } from '../context.js';
-import { cliEngine } from '../engine-context.js';
+import { cliEngine, readExitCode, reportDomainErrors } from '../engine-context.js';
 import { printJson, renderTable } from '../render.js';
 import { STATUS_HEADERS, statusCells, statusRows } from '../status-rows.js';
 
@@ -19,9 +19,10 @@ export async function run(
   });
   const now = cliClock(global).now();
   const rows = statusRows(results, domains, now);
+  reportDomainErrors(results);
   if (global.output === 'json') {
     printJson(rows);
-    return 0;
+    return readExitCode(results);
   }
   process.stdout.write(
     `${renderTable(
@@ -36,5 +37,5 @@ export async function run(
       );
     for (const warning of row.warnings) process.stdout.write(`warning [${row.domain}]: ${warning}\n`);
   }
-  return 0;
+  return readExitCode(results);
 }

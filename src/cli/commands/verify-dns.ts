@@ -11,6 +11,7 @@ import { buildStores } from '../../config/compose.js';
 import { buildProbe } from '../../config/dns.js';
 import { findDomain } from '../../config/load.js';
 import { delegationCnames } from '../../domain/delegation.js';
+import { dnsDutyOf } from '../../domain/dns-duty.js';
 import { dkimRecordName } from '../../domain/record.js';
 import { isValidSelector } from '../../domain/selector.js';
 import type { KeyEntry, KeyStatus } from '../../domain/state.js';
@@ -18,9 +19,6 @@ import { ExitCode, InputError } from '../../errors.js';
 import type { ProbeResult } from '../../ports.js';
 import { cliClock, type GlobalOptions, loadCliConfig } from '../context.js';
 import { printJson, renderTable } from '../render.js';
-
-/** Statuses whose record should be in DNS now: these are checked when no --selector is given. */
-const IN_DNS: readonly KeyStatus[] = ['published', 'verified', 'active', 'retiring'];
 
 /**
  * What "propagated" means for a selector:
@@ -52,9 +50,10 @@ export async function run(
   const { state: store } = await buildStores(loaded, clock);
   const keys = (await store.load(domain.domain))?.value.keys ?? [];
 
+  // By default, every record DNS must do something about now (dns-duty.ts), as dns-records lists them.
   const targets =
     requested === undefined
-      ? keys.filter((k) => IN_DNS.includes(k.status)).map((k) => targetFor(domain.domain, k.selector, k))
+      ? keys.filter((k) => dnsDutyOf(k) !== undefined).map((k) => targetFor(domain.domain, k.selector, k))
       : requested.map((s) =>
           targetFor(
             domain.domain,
@@ -81,7 +80,7 @@ export async function run(
   if (targets.length === 0 && cnames.length === 0) {
     throw new InputError(
       'NOTHING_TO_VERIFY',
-      `${domain.domain} has no selector that should be in DNS (none is ${IN_DNS.join('/')} in ${store.description}); name one with --selector`,
+      `${domain.domain} has no record DNS must add, keep or remove (per ${store.description}); name a selector with --selector`,
       { context: { domain: domain.domain } },
     );
   }
@@ -159,8 +158,9 @@ function targetFor(domain: string, selector: string, entry: KeyEntry | undefined
   const name = dkimRecordName(selector, domain);
   if (entry === undefined)
     return { selector, name, status: undefined, expect: 'report', publicKey: undefined };
+  const duty = dnsDutyOf(entry);
   const expect: Expectation =
-    entry.status === 'retired' ? 'gone' : entry.status === 'revoked' ? 'revoked' : 'key';
+    duty === undefined || duty.action === 'remove' ? 'gone' : duty.revoked ? 'revoked' : 'key';
   return {
     selector,
     name,

@@ -4,7 +4,7 @@
  */
 import type { DomainState } from '../../domain/state.js';
 import type { AnswerAnalysis } from '../dkim-value.js';
-import type { ExpectedRecord, LookupAnswer, SesRead } from '../observation.js';
+import type { ExpectedRecord, LookupAnswer, MailFromUse, MxLookupAnswer, SesRead } from '../observation.js';
 
 /** One expected DKIM record as one authoritative nameserver serves it. */
 export interface RecordContext {
@@ -72,6 +72,24 @@ export interface DmarcContext {
    */
   inherited: LookupAnswer | undefined;
   ttl: number;
+  /** The custom MAIL FROM of each region whose identity SES could read (see mail-from.ts). */
+  mailFrom: readonly MailFromUse[];
+}
+
+/** One region's custom MAIL FROM domain, as one of its nameservers serves its MX. */
+export interface MailFromMxContext {
+  domain: string;
+  use: MailFromUse & { mailFromDomain: string };
+  answer: MxLookupAnswer;
+}
+
+/** A custom MAIL FROM domain's SPF, as one of its nameservers serves it. */
+export interface MailFromSpfContext {
+  domain: string;
+  mailFromDomain: string;
+  /** The regions whose SES uses this MAIL FROM domain. */
+  users: readonly MailFromUse[];
+  answer: LookupAnswer;
 }
 
 export interface StateContext {

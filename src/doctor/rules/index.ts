@@ -6,12 +6,15 @@ import type { CodeInfo, Rule } from '../finding.js';
 import type {
   DelegationContext,
   DmarcContext,
+  MailFromMxContext,
+  MailFromSpfContext,
   RecordContext,
   SesContext,
   StateContext,
   StrayNameContext,
 } from './context.js';
 import { dmarcAdkimStrict } from './dmarc/adkim-strict.js';
+import { dmarcAspfStrict } from './dmarc/aspf-strict.js';
 import { dmarcInvalid } from './dmarc/invalid.js';
 import { dmarcMissing } from './dmarc/missing.js';
 import { dmarcMultiple } from './dmarc/multiple.js';
@@ -36,6 +39,12 @@ import { strayQuotes } from './dns/stray-quotes.js';
 import { testingFlag } from './dns/testing-flag.js';
 import { keyTruncated } from './dns/truncated.js';
 import { ttlExceedsGrace } from './dns/ttl.js';
+import { mailFromMissing } from './mail-from/missing.js';
+import { mailFromMx } from './mail-from/mx.js';
+import { mailFromDnsFailed } from './mail-from/nameserver.js';
+import { mailFromNotSubdomain } from './mail-from/not-subdomain.js';
+import { mailFromSpf } from './mail-from/spf.js';
+import { mailFromNotVerified } from './mail-from/status.js';
 import { sesDkimStatus } from './ses/dkim-status.js';
 import { sesIdentityMissing, sesReadFailed } from './ses/identity.js';
 import { sesNotByodkim } from './ses/origin.js';
@@ -60,6 +69,22 @@ export const SES_RULES: readonly Rule<SesContext>[] = [
   sesSigningDisabled,
   sesSelector,
 ];
+
+/**
+ * Custom MAIL FROM per region, from SES's view: what keeps DMARC passing through a switch
+ * gap (see mail-from.ts).
+ */
+export const MAIL_FROM_RULES: readonly Rule<SesContext>[] = [
+  mailFromMissing,
+  mailFromNotSubdomain,
+  mailFromNotVerified,
+];
+
+/** The MX of a region's MAIL FROM domain, per nameserver. */
+export const MAIL_FROM_MX_RULES: readonly Rule<MailFromMxContext>[] = [mailFromDnsFailed, mailFromMx];
+
+/** The SPF of a MAIL FROM domain, per nameserver. */
+export const MAIL_FROM_SPF_RULES: readonly Rule<MailFromSpfContext>[] = [mailFromSpf];
 
 export const RECORD_RULES: readonly Rule<RecordContext>[] = [
   nameserverFailed,
@@ -91,6 +116,7 @@ export const DMARC_RULES: readonly Rule<DmarcContext>[] = [
   dmarcMissing,
   dmarcPolicy,
   dmarcAdkimStrict,
+  dmarcAspfStrict,
 ];
 
 /** Every code any rule can emit, for documentation and tests. */
@@ -98,6 +124,9 @@ export function allCodes(): CodeInfo[] {
   const rules: ReadonlyArray<{ codes: readonly CodeInfo[] }> = [
     ...STATE_RULES,
     ...SES_RULES,
+    ...MAIL_FROM_RULES,
+    ...MAIL_FROM_MX_RULES,
+    ...MAIL_FROM_SPF_RULES,
     ...RECORD_RULES,
     ...STRAY_NAME_RULES,
     ...DELEGATION_RULES,

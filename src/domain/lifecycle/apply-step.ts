@@ -18,7 +18,7 @@ import {
   type KeyProblem,
   withHistory,
 } from '../state.js';
-import { failedReason, Reason, STEP_KINDS } from '../vocabulary.js';
+import { deferredReason, failedReason, Reason, STEP_KINDS } from '../vocabulary.js';
 import { applyCanaryStep } from './canary-state.js';
 import type { PlannedDnsChange, Step } from './plan.js';
 
@@ -111,6 +111,8 @@ export function applyStep(state: DomainState, step: Step, ctx: ApplyContext): Do
     case 'set-streak':
       return updateKey(next, step.selector, (k) => {
         k.verifyStreak = step.streak;
+        if (step.seenAt !== undefined) k.lastSeenAt = step.seenAt;
+        else delete k.lastSeenAt;
       });
     case 'transition': {
       const before = next.keys.find((k) => k.selector === step.selector);
@@ -401,6 +403,31 @@ export function recordFailure(
         ...(selector ? { selector } : {}),
         reason: failedReason(step.reason),
         message: `${step.message}: ${failure.message}`,
+      },
+    ),
+  );
+}
+
+/**
+ * The state after a step the service's API budget had no room for (throttled, or past the
+ * run's deadline): the intent is dropped (the effect did not happen; the next pass reads the
+ * world again) and the history says it was deferred. Nothing is marked failed.
+ */
+export function recordDeferral(
+  state: DomainState,
+  step: Step,
+  deferral: { message: string },
+  ctx: Pick<ApplyContext, 'at' | 'actor'>,
+): DomainState {
+  const selector = 'selector' in step ? step.selector : undefined;
+  return withHistory(
+    withoutIntent(state),
+    entry(
+      { ...ctx },
+      {
+        ...(selector ? { selector } : {}),
+        reason: deferredReason(step.reason),
+        message: `${step.message}: deferred to the next pass (${deferral.message})`,
       },
     ),
   );

@@ -32,7 +32,7 @@ import type { DomainSpec, Plan } from './plan.js';
 import { trackHandOff, trackPropagation, watchActiveRecord } from './propagation.js';
 import { recoverInterruptedPass, retireUnusableKeys, sweepOrphans } from './recovery.js';
 import { checkRegions, recordSesRead } from './regions.js';
-import { handleRevokeNow, retireOldKeys } from './retirement.js';
+import { handleRevokeNow, noteKeysStillInUse, retireOldKeys } from './retirement.js';
 import { driveSes, keepSesOnActive } from './switch.js';
 import { Working } from './working.js';
 
@@ -48,6 +48,7 @@ export const RULES: readonly Rule[] = [
   { name: 'take in orphan keys', run: sweepOrphans },
   { name: 'check regions', run: checkRegions },
   { name: 'remember what SES said', run: recordSesRead },
+  { name: 'note keys SES still holds', run: noteKeysStillInUse },
   { name: 'measure the switch', run: measureSwitch },
   { name: 'judge canaries', run: judgeCanaries },
   { name: 'watch canary alarms', run: watchCanaryAlarms },
@@ -79,7 +80,14 @@ export function decide(state: DomainState, obs: Observation, spec: DomainSpec): 
   return plan;
 }
 
-export { applyStep, recordFailure, resolveDnsChanges, type StepOutcome, withIntent } from './apply-step.js';
+export {
+  applyStep,
+  recordDeferral,
+  recordFailure,
+  resolveDnsChanges,
+  type StepOutcome,
+  withIntent,
+} from './apply-step.js';
 export { renewalDueAt, rotationDueAt } from './calendar.js';
 export { FAILURE_BACKOFF_MS, generateOneKey } from './key-supply.js';
 export type {
@@ -92,6 +100,12 @@ export type {
   StepOf,
   Wait,
 } from './plan.js';
-export { type SesReadDecision, sesReadDue } from './reads.js';
+export {
+  healthReadDue,
+  healthyAtHealthRead,
+  type SesReadDecision,
+  type SesReadOptions,
+  sesReadDue,
+} from './reads.js';
 export { previousKeys, rollbackCandidate } from './rollback.js';
 export { FUTURE, Working } from './working.js';

@@ -47,7 +47,7 @@ export function supplyKeys(w: Working): void {
     // A name the vault already holds would be refused; without its list, no name is safe.
     w.wait({
       reason: Reason.VaultUnavailable,
-      message: `the vault could not be listed; a new key is named once it can be`,
+      message: `the vault could not be listed${w.obs.vaultError ? ` (${w.obs.vaultError})` : ''}; a new key is named once it can be`,
       outside: true,
     });
     return;

@@ -66,7 +66,13 @@ export type Step = StepBase &
         retiringSince?: string;
       }
     | { kind: 'publish'; changes: PlannedDnsChange[] }
-    | { kind: 'set-streak'; selector: string; streak: number }
+    | {
+        kind: 'set-streak';
+        selector: string;
+        streak: number;
+        /** When the check that counted saw the key everywhere (absent: the count starts again). */
+        seenAt?: string;
+      }
     | {
         kind: 'transition';
         selector: string;

@@ -1,7 +1,8 @@
 /**
  * Rules: phases 4–5 as DNS shows them. A DNS team's hand-off is done when every
  * authoritative nameserver serves what was asked; a key is verified after `verifyChecks`
- * consecutive passes on which every nameserver served it; the active key's record is
+ * consecutive passes on which every nameserver served it, at least `verifyIntervalMinutes`
+ * apart; the active key's record is
  * watched for drift and re-published where byodkim publishes.
  */
 
@@ -45,15 +46,33 @@ export function trackPropagation(w: Working): void {
     const before = key.verifyStreak ?? 0;
     if (!cnameInPlace(w.spec, selector, result)) warnCname(w, selector, result);
     if (served(w, selector)) {
-      const streak = Math.min(before + 1, needed);
+      // Checks count only when at least verifyIntervalMinutes apart: runs started together
+      // would otherwise "verify" a record seconds after it was published, while secondaries
+      // that lag by minutes have not caught up.
+      const countsFrom =
+        key.lastSeenAt === undefined
+          ? undefined
+          : Date.parse(key.lastSeenAt) + w.policy.verifyIntervalMinutes * 60_000;
+      const tooSoon =
+        before > 0 && before < needed && countsFrom !== undefined && w.now.getTime() < countsFrom;
+      const streak = tooSoon ? before : Math.min(before + 1, needed);
       if (streak !== before) {
         w.do({
           kind: 'set-streak',
           selector,
           streak,
+          seenAt: w.at,
           reason: Reason.RecordSeen,
           message: `${selector}: every authoritative nameserver serves the key (${streak}/${needed})`,
           phase: 5,
+        });
+      }
+      if (tooSoon && countsFrom !== undefined) {
+        w.wait({
+          reason: Reason.VerifyIntervalPending,
+          message: `${selector}: served everywhere (${before}/${needed}); the next check counts from ${new Date(countsFrom).toISOString()} (policy.verifyIntervalMinutes: ${w.policy.verifyIntervalMinutes})`,
+          outside: true,
+          selector,
         });
       }
       if (key.status === 'published' && streak >= needed) {

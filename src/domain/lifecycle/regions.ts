@@ -61,6 +61,10 @@ export function checkRegions(w: Working): void {
 
 /** What SES said in this pass, remembered when every region could be read (reads.ts decides the next read from it). */
 export function recordSesRead(w: Working): void {
+  if (w.obs.sesHealth !== undefined) {
+    recordHealthRead(w);
+    return;
+  }
   if (w.obs.sesNotRead !== undefined) return;
   const regions: SesSeen['regions'] = {};
   for (const region of w.spec.regions) {
@@ -75,4 +79,32 @@ export function recordSesRead(w: Working): void {
     };
   }
   w.do({ kind: 'ses-seen', regions, reason: Reason.SesRead, message: 'SES read in every region', phase: 7 });
+}
+
+/**
+ * The batched health read (SES v1) found every region healthy: the read is remembered with
+ * the selectors the last full read saw, since v1 names none (gather reads v2 otherwise).
+ */
+function recordHealthRead(w: Working): void {
+  const health = w.obs.sesHealth ?? {};
+  const before = w.state.sesSeen?.regions ?? {};
+  const regions: SesSeen['regions'] = {};
+  for (const region of w.spec.regions) {
+    const h = health[region];
+    const last = before[region];
+    if (!h || !last) return;
+    regions[region] = {
+      ...last,
+      exists: h.exists,
+      ...(h.status ? { status: h.status } : {}),
+      ...(h.signingEnabled !== undefined ? { signingEnabled: h.signingEnabled } : {}),
+    };
+  }
+  w.do({
+    kind: 'ses-seen',
+    regions,
+    reason: Reason.SesRead,
+    message: 'SES health read (v1, batched) in every region',
+    phase: 7,
+  });
 }

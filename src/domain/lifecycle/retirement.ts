@@ -22,6 +22,30 @@ export function handleRevokeNow(w: Working): void {
   });
 }
 
+/**
+ * Grace counts from the last moment a region was seen holding the key. Recorded before any
+ * side effect of the pass (this rule runs early), so a pass that dies after switching SES
+ * away from the key cannot lose the fact that SES held it until now.
+ */
+export function noteKeysStillInUse(w: Working): void {
+  if (w.obs.sesNotRead !== undefined) return;
+  for (const { selector } of w.withStatus('retiring', 'failed')) {
+    const key = w.key(selector);
+    if (!key || key.destroyedAt || key.retiringSince === w.at) continue;
+    const inUse = regionsUsing(w, selector);
+    if (inUse.length === 0) continue;
+    w.do({
+      kind: 'transition',
+      selector,
+      to: key.status,
+      set: { retiringSince: w.at },
+      reason: Reason.StillInUse,
+      message: `${selector} is still used by SES in ${inUse.join(', ')}; its grace period has not started`,
+      phase: 8,
+    });
+  }
+}
+
 export function retireOldKeys(w: Working): void {
   // Removing a record or destroying a key needs a fresh read showing no region uses it (invariant 2).
   if (w.obs.sesNotRead !== undefined) return;
@@ -34,20 +58,7 @@ export function retireOldKeys(w: Working): void {
     const safeAt = new Date(since + grace);
     const inUse = regionsUsing(w, selector);
     const record = w.obs.dns[selector];
-    if (inUse.length > 0 && key.status !== 'revoked') {
-      // Grace counts from the moment no region signs with the key any more.
-      if (key.retiringSince === w.at) continue;
-      w.do({
-        kind: 'transition',
-        selector,
-        to: key.status,
-        set: { retiringSince: w.at },
-        reason: Reason.StillInUse,
-        message: `${selector} is still used by SES in ${inUse.join(', ')}; its grace period has not started`,
-        phase: 8,
-      });
-      continue;
-    }
+    if (inUse.length > 0 && key.status !== 'revoked') continue; // its grace restarted (noteKeysStillInUse)
     const graceOver = w.now >= safeAt;
     if (key.status !== 'revoked' && !key.removalRequestedAt && !(graceOver && isGone(record))) {
       // Manual DNS: hand the removal over early, dated; automatic: remove when safe.

@@ -172,6 +172,12 @@ describe.skipIf(support.skip)(`Secrets Manager state store against moto${support
       'Secrets Manager GetSecretValue for secret byodkim/down.example',
     );
     expect((error as Error).message).toContain(REGION);
-    expect((error as { retryable?: boolean }).retryable).toBe(true);
+    // Nothing listens there: a person must fix the endpoint, so it is not retried as a blip,
+    // and the message says which endpoint and where it was set.
+    expect((error as { code?: string }).code).toBe('SECRETS_MANAGER_UNREACHABLE');
+    expect((error as { retryable?: boolean }).retryable).toBe(false);
+    expect((error as Error).message).toContain(
+      'endpoint http://127.0.0.1:9 (from aws.endpoints.secretsmanager)',
+    );
   });
 });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedDnsServer } from '../../../emulator/dns/server.js';
 import { INSTANT_UNLIMITED, SesEmulator } from '../../../emulator/ses/server.js';
 import { AwsClientFactory, type AwsClientOptions } from '../../../src/adapters/aws/clients.js';
+import { SesBudget } from '../../../src/adapters/aws/pacing.js';
 import { SesSigningService } from '../../../src/adapters/aws/ses.js';
 import type { DkimPrivateKey } from '../../../src/domain/key.js';
 import { buildDkimRecordValue, dkimRecordName } from '../../../src/domain/record.js';
@@ -47,7 +48,9 @@ function ses(options: AwsClientOptions & { pageSize?: number } = {}): SesSigning
     ...clientOptions,
   });
   factories.push(clients);
-  return new SesSigningService({ clients, ...(pageSize === undefined ? {} : { pageSize }) });
+  // The emulator runs unlimited here; the budget at 1 request/s has its own test (ses-budget.test.ts).
+  const budget = new SesBudget({ ratePerSecond: 1_000, burst: 1_000 });
+  return new SesSigningService({ clients, budget, ...(pageSize === undefined ? {} : { pageSize }) });
 }
 
 function publish(selector: string, domain: string, key: DkimPrivateKey): void {

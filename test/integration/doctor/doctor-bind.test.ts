@@ -6,6 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutEmailIdentityMailFromAttributesCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTANT_UNLIMITED, SesEmulator } from '../../../emulator/ses/server.js';
 import { AwsClientFactory } from '../../../src/adapters/aws/clients.js';
@@ -27,6 +28,9 @@ const REGION = 'us-east-1';
 const SEL = 'mail-20260101-1';
 const NEXT = 'mail-20260201-1';
 const GOOD_DMARC = '_dmarc IN TXT "v=DMARC1; p=reject; adkim=s; rua=mailto:dmarc@example.net"';
+/** A custom MAIL FROM at bounce.<domain> as the SES guide sets it up (aspf is relaxed in GOOD_DMARC). */
+const MAIL_FROM_MX = `bounce IN MX 10 feedback-smtp.${REGION}.amazonses.com.`;
+const MAIL_FROM_SPF = 'bounce IN TXT "v=spf1 include:amazonses.com ~all"';
 
 /** `<owner> [ttl] IN TXT ( "…" "…" )` from strings as they should be served. */
 function txtLine(owner: string, strings: readonly string[], ttl?: number): string {
@@ -59,6 +63,8 @@ interface Scenario {
   ses?: { selector: string; key: 'key' | 'other' } | 'easy';
   signingDisabled?: boolean;
   standby?: boolean;
+  /** A custom MAIL FROM at bounce.<domain>, set in SES through the SDK; `reject`: with REJECT_MESSAGE. */
+  mailFrom?: 'default' | 'reject';
   /** Codes that must be found, with their severity. */
   expect: Array<[string, string]>;
 }
@@ -71,8 +77,11 @@ const SCENARIOS: Scenario[] = [
       txtLine(`${SEL}._domainkey`, chunks(buildDkimRecordValue(k.publicKey))),
       txtLine(`${NEXT}._domainkey`, chunks(buildDkimRecordValue(o.publicKey))),
       GOOD_DMARC,
+      MAIL_FROM_MX,
+      MAIL_FROM_SPF,
     ],
     ses: { selector: SEL, key: 'key' },
+    mailFrom: 'default',
     expect: [
       ['DMARC_POLICY', 'info'],
       ['DMARC_ADKIM_STRICT', 'info'],
@@ -249,6 +258,69 @@ const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    // Signed and verified, but SES keeps its own MAIL FROM: DMARC fails during every switch gap.
+    domain: 'nomailfrom.example',
+    records: (k) => [txtLine(`${SEL}._domainkey`, chunks(buildDkimRecordValue(k.publicKey))), GOOD_DMARC],
+    ses: { selector: SEL, key: 'key' },
+    expect: [['MAIL_FROM_MISSING', 'warning']],
+  },
+  {
+    // The MAIL FROM subdomain given the organization's mail server as MX: SES never verifies it.
+    domain: 'mfmx.example',
+    records: (k) => [
+      txtLine(`${SEL}._domainkey`, chunks(buildDkimRecordValue(k.publicKey))),
+      GOOD_DMARC,
+      'bounce IN MX 10 mx.mfmx.example.',
+      MAIL_FROM_SPF,
+    ],
+    ses: { selector: SEL, key: 'key' },
+    mailFrom: 'default',
+    expect: [
+      ['MAIL_FROM_MX_WRONG', 'warning'],
+      ['MAIL_FROM_NOT_VERIFIED', 'warning'],
+    ],
+  },
+  {
+    // The MX without the SPF record: SES reports SUCCESS (its check is the MX), SPF fails.
+    domain: 'mfspf.example',
+    records: (k) => [
+      txtLine(`${SEL}._domainkey`, chunks(buildDkimRecordValue(k.publicKey))),
+      GOOD_DMARC,
+      MAIL_FROM_MX,
+    ],
+    ses: { selector: SEL, key: 'key' },
+    mailFrom: 'default',
+    expect: [['MAIL_FROM_SPF_MISSING', 'warning']],
+  },
+  {
+    // A complete MAIL FROM under strict SPF alignment: a subdomain never aligns.
+    domain: 'mfaspf.example',
+    records: (k) => [
+      txtLine(`${SEL}._domainkey`, chunks(buildDkimRecordValue(k.publicKey))),
+      '_dmarc IN TXT "v=DMARC1; p=reject; aspf=s"',
+      MAIL_FROM_MX,
+      MAIL_FROM_SPF,
+    ],
+    ses: { selector: SEL, key: 'key' },
+    mailFrom: 'default',
+    expect: [['DMARC_ASPF_STRICT', 'warning']],
+  },
+  {
+    // REJECT_MESSAGE and no MX yet: SES refuses to send from the domain at all.
+    domain: 'mfreject.example',
+    records: (k) => [
+      txtLine(`${SEL}._domainkey`, chunks(buildDkimRecordValue(k.publicKey))),
+      GOOD_DMARC,
+      MAIL_FROM_SPF,
+    ],
+    ses: { selector: SEL, key: 'key' },
+    mailFrom: 'reject',
+    expect: [
+      ['MAIL_FROM_NOT_VERIFIED', 'error'],
+      ['MAIL_FROM_MX_MISSING', 'error'],
+    ],
+  },
+  {
     // Fixed on the primary while the secondary is held: only the secondary serves the mistake.
     domain: 'lagging.example',
     records: () => [
@@ -325,6 +397,17 @@ describe.skipIf(skipReason !== undefined)('byodkim doctor against BIND 9 and the
         });
       }
       if (s.signingDisabled) await service.setSigningEnabled(s.domain, REGION, false);
+      if (s.mailFrom !== undefined) {
+        await clients
+          .client('sesv2', REGION, (c) => new SESv2Client(c))
+          .send(
+            new PutEmailIdentityMailFromAttributesCommand({
+              EmailIdentity: s.domain,
+              MailFromDomain: `bounce.${s.domain}`,
+              BehaviorOnMxFailure: s.mailFrom === 'reject' ? 'REJECT_MESSAGE' : 'USE_DEFAULT_VALUE',
+            }),
+          );
+      }
     }
   });
 
@@ -347,6 +430,12 @@ describe.skipIf(skipReason !== undefined)('byodkim doctor against BIND 9 and the
     );
     expect(result.stdout).toContain(`mail-20260201-1 (standby)`);
     expect(result.stdout).toContain('DMARC_ADKIM_STRICT');
+    // An aligned MAIL FROM: SES SUCCESS, MX and SPF right on both nameservers, aspf relaxed.
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `MAIL FROM\\s+us-east-1\\s+bounce\\.clean\\.example SUCCESS; ${primaryLabel}: MX ok, SPF ok; ${secondaryLabel}: MX ok, SPF ok`,
+      ),
+    );
   });
 
   it('finds each seeded mistake by its code, on both nameservers, and nothing in the clean zone', async () => {
@@ -363,7 +452,7 @@ describe.skipIf(skipReason !== undefined)('byodkim doctor against BIND 9 and the
         expect(f.seen, f.code).not.toBe('');
         expect(f.fix, f.code).not.toBe('');
         // DNS findings name the nameservers; the zone is the same on both here.
-        if (f.code.startsWith('DNS_'))
+        if (f.code.startsWith('DNS_') || /^MAIL_FROM_(MX|SPF)/.test(f.code))
           expect(f.nameservers.sort(), `${scenario.domain} ${f.code}`).toEqual(
             [primaryLabel, secondaryLabel].sort(),
           );

@@ -28,13 +28,27 @@ describe('AWS client factory', () => {
       forcePathStyle: true,
       maxAttempts: 7,
       retryMode: 'standard',
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
     });
     const ses = factory.config('sesv2', 'eu-west-1');
-    expect(ses.retryMode).toBe('adaptive');
+    // SES is paced by byodkim's own budget; the SDK's adaptive limiter would slow it twice.
+    expect(ses.retryMode).toBe('standard');
     expect(ses.endpoint).toBeUndefined();
     expect(ses.forcePathStyle).toBeUndefined();
     expect(factory.config('dynamodb', undefined).region).toBeUndefined();
+  });
+
+  it('sends SES v1 (batched health reads) wherever SES v2 goes, unless told otherwise', () => {
+    const configured = new AwsClientFactory({ endpoints: { sesv2: 'http://127.0.0.1:4579' }, env: {} });
+    expect(configured.config('ses', 'eu-west-1').endpoint).toBe('http://127.0.0.1:4579');
+    const byEnv = new AwsClientFactory({ env: { AWS_ENDPOINT_URL_SESV2: 'http://127.0.0.1:4580' } });
+    expect(byEnv.config('ses', 'eu-west-1').endpoint).toBe('http://127.0.0.1:4580');
+    const own = new AwsClientFactory({
+      env: { AWS_ENDPOINT_URL_SESV2: 'http://127.0.0.1:4580', AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:4581' },
+    });
+    expect(own.config('ses', 'eu-west-1').endpoint).toBeUndefined(); // the SDK reads its own variable
+    expect(own.endpointOf('ses')).toBe('http://127.0.0.1:4581');
+    expect(new AwsClientFactory({ env: {} }).config('ses', 'eu-west-1').endpoint).toBeUndefined();
   });
 
   it('leaves AWS_ENDPOINT_URL* to the SDK, but knows S3 then needs path-style addressing', () => {
@@ -104,6 +118,64 @@ describe('AWS error mapping', () => {
       awsError: name,
       httpStatus: status,
       requestId: 'req-1',
+    });
+  });
+
+  it('tells an endpoint that cannot be reached (a person must fix it) from one that blipped', () => {
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'DEPTH_ZERO_SELF_SIGNED_CERT']) {
+      const error = toServiceError(sdkError('Error', undefined, `connect ${code}`, { code }), call);
+      expect(error.code).toBe('SES_UNREACHABLE');
+      expect(error.retryable).toBe(false);
+    }
+    expect(toServiceError(sdkError('TimeoutError', undefined, 'stalled'), call).retryable).toBe(true);
+  });
+
+  it('names the endpoint and where it was set when a real client cannot connect', async () => {
+    const { SESv2Client, GetEmailIdentityCommand } = await import('@aws-sdk/client-sesv2');
+    const factory = new AwsClientFactory({
+      credentials: { accessKeyId: 'AKIDUNIT', secretAccessKey: 'unit-not-secret' },
+      maxAttempts: 1,
+      endpoints: { sesv2: 'http://127.0.0.1:9' },
+      configPath: '/etc/byodkim.yaml',
+      env: {},
+    });
+    const client = factory.client('sesv2', 'us-east-1', (c) => new SESv2Client(c));
+    const failure = await client
+      .send(new GetEmailIdentityCommand({ EmailIdentity: 'example.com' }))
+      .catch((e) => e);
+    const error = toServiceError(failure, { ...call, operation: 'GetEmailIdentity' });
+    factory.destroy();
+    expect(error.code).toBe('SES_UNREACHABLE');
+    expect(error.message).toContain('ECONNREFUSED');
+    expect(error.message).toContain(
+      'endpoint http://127.0.0.1:9 (from aws.endpoints.sesv2 in /etc/byodkim.yaml)',
+    );
+    expect(error.context).toMatchObject({
+      endpoint: 'http://127.0.0.1:9',
+      endpointSource: 'aws.endpoints.sesv2 in /etc/byodkim.yaml',
+    });
+  });
+
+  it('names the profile when credentials cannot be loaded', () => {
+    const factory = new AwsClientFactory({
+      profile: 'nosuchprofile',
+      profileSource: '--profile or AWS_PROFILE',
+      env: {},
+    });
+    expect(factory.setupOf('sesv2')).toEqual({
+      profile: 'nosuchprofile',
+      profileSource: '--profile or AWS_PROFILE',
+    });
+    const anonymous = new AwsClientFactory({ env: {} });
+    expect(anonymous.setupOf('s3')).toEqual({});
+    const configured = new AwsClientFactory({
+      env: {},
+      endpoints: { s3: 'http://s3.local' },
+      configPath: '/etc/b.yaml',
+    });
+    expect(configured.setupOf('s3')).toEqual({
+      endpoint: 'http://s3.local',
+      endpointSource: 'aws.endpoints.s3 in /etc/b.yaml',
     });
   });
 

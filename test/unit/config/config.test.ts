@@ -118,7 +118,67 @@ describe('config', () => {
       `domains:\n  - domain: a.example\n    regions: [us-east-1]\n    policy: { renewBeforeDays: 400 }\n`,
       'domains[0].policy.renewBeforeDays',
     ],
+    [
+      "a prefix that makes this domain's selectors too long",
+      `domains:\n  - domain: a.example\n    regions: [us-east-1]\n    selectorPrefix: ${'p'.repeat(55)}\n`,
+      `domains[0]: selectorPrefix "${'p'.repeat(55)}" with selectorTemplate: "{prefix}-{yyyymmdd}-{n}" makes selectors like`,
+    ],
+    [
+      'a delegation prefix whose ring names are too long',
+      `domains:\n  - domain: a.example\n    regions: [us-east-1]\n    selectorPrefix: ${'p'.repeat(62)}\n    delegation: { zone: dkim.example.net }\n`,
+      'domains[0]: delegated selector from selectorPrefix',
+    ],
+    [
+      'a port past 65535',
+      `probe: { nameservers: ["ns1.example.net:70000"] }\n${base}`,
+      'the port must be 1 to 65535',
+    ],
+    [
+      'a region that is no region',
+      `keys: { type: s3, bucket: keys, region: "eu west 1" }\n${base}`,
+      'is not an AWS region',
+    ],
+    ['an empty resolver list', `probe: { resolvers: [] }\n${base}`, 'probe.resolvers: [] — lists no server'],
+    [
+      'an empty state directory',
+      `state: { type: file, dir: "" }\n${base}`,
+      'state.dir: "" — must not be empty',
+    ],
+    [
+      'a webhook timeout of an hour',
+      `notify: [{ type: webhook, url: "https://h.example", timeoutMs: 3600000 }]\n${base}`,
+      'notify[0].timeoutMs',
+    ],
+    ['an AWS request timeout of zero', `aws: { requestTimeoutMs: 0 }\n${base}`, 'aws.requestTimeoutMs'],
+    [
+      'a check interval of a week',
+      `policy: { verifyIntervalMinutes: 10080 }\n${base}`,
+      'policy.verifyIntervalMinutes',
+    ],
+    [
+      'a cool-down of a thousand years',
+      `domains:\n  - domain: a.example\n    regions: [us-east-1]\n    delegation: { zone: z.example, coolDownDays: 365000 }\n`,
+      'coolDownDays',
+    ],
   ])('rejects %s', (_, text, expected) => {
     expect(errorOf(text).message).toContain(expected);
+  });
+
+  it('accepts aliases used to share a block, as the CDK construct writes them', () => {
+    const text = `domains: [{ regions: &r [us-east-1, eu-west-1], domain: a.example }, { regions: *r, domain: b.example }, { regions: *r, domain: c.example }]\n`;
+    expect(parseConfig(text, '/etc/byodkim.yaml').domains.map((d) => d.regions)).toEqual([
+      ['us-east-1', 'eu-west-1'],
+      ['us-east-1', 'eu-west-1'],
+      ['us-east-1', 'eu-west-1'],
+    ]);
+  });
+
+  it('reads AWS timeouts and a webhook timeout', () => {
+    const { config } = parseConfig(
+      `aws: { connectTimeoutMs: 2000, requestTimeoutMs: 10000 }\nnotify: [{ type: webhook, url: "https://h.example/x" }]\n${base}`,
+      '/etc/byodkim.yaml',
+    );
+    expect(config.aws).toMatchObject({ connectTimeoutMs: 2000, requestTimeoutMs: 10000 });
+    expect(config.notify).toEqual([{ type: 'webhook', url: 'https://h.example/x', timeoutMs: 10_000 }]);
   });
 });

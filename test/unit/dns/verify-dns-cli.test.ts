@@ -108,8 +108,10 @@ describe('byodkim verify-dns', () => {
     expect(waiting.stdout).toContain('active-1: propagated');
     expect(done.code).toBe(0);
     expect(done.stdout).toContain('next-2: propagated');
-    // Retired and revoked selectors are not checked unless asked for.
+    // A retired selector is not checked unless asked for; a revoked one is, as a revocation
+    // (its empty p=, or nothing) is what DNS must keep serving (src/domain/dns-duty.ts).
     expect(done.stdout).not.toContain('old-0');
+    expect(done.stdout).toContain('bad-9: propagated');
   });
 
   it('prints JSON with one answer per nameserver and the expectation per selector', async () => {
@@ -126,6 +128,7 @@ describe('byodkim verify-dns', () => {
     ).toEqual([
       ['active-1', 'key', true, ['match']],
       ['next-2', 'key', false, ['other-key']],
+      ['bad-9', 'revoked', true, ['missing']],
     ]);
   });
 

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDnsServer } from '../../../emulator/dns/server.js';
+import { mxRdata } from '../../../emulator/dns/wire.js';
 import { ZoneStore } from '../../../emulator/dns/zone-store.js';
 import { type DoctorDomain, diagnose, mergeFindings } from '../../../src/doctor/diagnose.js';
 import { buildDoctorDns } from '../../../src/doctor/dns-lookup.js';
@@ -62,11 +63,19 @@ beforeAll(async () => {
   A = (await testKey('doctor-diagnose-a')).publicKey;
   B = (await testKey('doctor-diagnose-b')).publicKey;
   const store = new ZoneStore();
-  for (const zone of ['good.example', 'bad.example', 'org.example']) store.addZone(zone);
-  // good.example: active + standby published, DMARC strict.
+  for (const zone of ['good.example', 'bad.example', 'org.example', 'bounce.example']) store.addZone(zone);
+  // good.example: active + standby published, DMARC strict DKIM alignment (relaxed SPF),
+  // an aligned MAIL FROM subdomain.
   store.setTxt('good-1._domainkey.good.example', buildDkimRecordValue(A));
   store.setTxt('good-2._domainkey.good.example', buildDkimRecordValue(B));
   store.setTxt('_dmarc.good.example', 'v=DMARC1; p=reject; adkim=s');
+  store.setRecords('mail.good.example', 'MX', [mxRdata(10, 'feedback-smtp.us-east-1.amazonses.com')]);
+  store.setTxt('mail.good.example', 'v=spf1 include:amazonses.com ~all');
+  // bounce.example: its MAIL FROM pointed at another region's SES and had no SPF (fixed
+  // on the primary only, below), and its DMARC wants strict SPF alignment.
+  store.setTxt('b-1._domainkey.bounce.example', buildDkimRecordValue(A));
+  store.setTxt('_dmarc.bounce.example', 'v=DMARC1; p=reject; aspf=s');
+  store.setRecords('mail.bounce.example', 'MX', [mxRdata(10, 'feedback-smtp.eu-west-1.amazonses.com')]);
   // bad.example: doubled name, and SES holds a selector byodkim does not know.
   store.setTxt('bad-1._domainkey.bad.example.bad.example', buildDkimRecordValue(A));
   store.setTxt('stranger._domainkey.bad.example', 'v=DKIM1; k=rsa; p=customerProvidedPublicKey');
@@ -77,6 +86,8 @@ beforeAll(async () => {
   lagging = await EmbeddedDnsServer.start({ store: store.snapshot() });
   // Fixed on the primary only: the lagging server still serves the placeholder.
   store.setTxt('stranger._domainkey.bad.example', buildDkimRecordValue(B));
+  store.setRecords('mail.bounce.example', 'MX', [mxRdata(10, 'feedback-smtp.us-east-1.amazonses.com')]);
+  store.setTxt('mail.bounce.example', 'v=spf1 include:amazonses.com -all');
 
   states = {
     'good.example': domainState([keyEntry('good-1', A, 'active'), keyEntry('good-2', B, 'verified')], {
@@ -84,9 +95,16 @@ beforeAll(async () => {
     }),
     'bad.example': domainState([keyEntry('bad-1', A, 'active')], { domain: 'bad.example' }),
     'mail.org.example': domainState([keyEntry('org-1', A, 'active')], { domain: 'mail.org.example' }),
+    'bounce.example': domainState([keyEntry('b-1', A, 'active')], { domain: 'bounce.example' }),
   };
   views = {
-    'good.example': { tokens: ['good-1'] },
+    'good.example': { tokens: ['good-1'], mailFromDomain: 'mail.good.example', mailFromStatus: 'SUCCESS' },
+    'bounce.example': {
+      tokens: ['b-1'],
+      mailFromDomain: 'mail.bounce.example',
+      mailFromStatus: 'SUCCESS',
+      mailFromBehaviorOnMxFailure: 'USE_DEFAULT_VALUE',
+    },
     'bad.example': { tokens: ['stranger'], status: 'PENDING', verificationError: 'INVALID_VALUE' },
     'mail.org.example': { tokens: ['org-1'] },
   };
@@ -114,6 +132,52 @@ describe('diagnose', () => {
       record: 'v=DMARC1; p=reject; adkim=s',
       inherited: false,
     });
+    expect(domain?.mailFrom).toEqual([
+      {
+        region: 'us-east-1',
+        mailFromDomain: 'mail.good.example',
+        status: 'SUCCESS',
+        nameservers: [
+          { nameserver: `127.0.0.1:${primary.port}`, mx: 'ok', spf: 'ok' },
+          { nameserver: `127.0.0.1:${lagging.port}`, mx: 'ok', spf: 'ok' },
+        ],
+      },
+    ]);
+  });
+
+  it('reports a region without a custom MAIL FROM: DMARC has nothing during a switch gap', async () => {
+    const report = await diagnose([target('bad.example')], deps());
+    const missing = report.domains[0]?.findings.filter((f) => f.code === 'MAIL_FROM_MISSING');
+    // SES does not sign with the domain's key there now (DKIM PENDING): mail fails DMARC now.
+    expect(missing).toMatchObject([{ severity: 'error', region: 'us-east-1', nameservers: [] }]);
+    expect(missing?.[0]?.fix).toContain('--mail-from-domain bounce.bad.example');
+    expect(report.domains[0]?.mailFrom).toEqual([{ region: 'us-east-1', nameservers: [] }]);
+  });
+
+  it('checks the MAIL FROM’s MX and SPF on every nameserver, and DMARC aspf', async () => {
+    const report = await diagnose([target('bounce.example')], deps());
+    const [domain] = report.domains;
+    const laggingLabel = `127.0.0.1:${lagging.port}`;
+    const find = (code: string) => domain?.findings.find((f) => f.code === code);
+    // Only the lagging server still serves the other region's MX and no SPF.
+    expect(find('MAIL_FROM_MX_WRONG')).toMatchObject({
+      severity: 'warning',
+      region: 'us-east-1',
+      name: 'mail.bounce.example',
+      nameservers: [laggingLabel],
+    });
+    expect(find('MAIL_FROM_SPF_MISSING')).toMatchObject({
+      severity: 'warning',
+      nameservers: [laggingLabel],
+    });
+    expect(find('DMARC_ASPF_STRICT')).toMatchObject({ severity: 'warning', name: '_dmarc.bounce.example' });
+    expect(find('DMARC_ASPF_STRICT')?.nameservers).toHaveLength(2);
+    expect(domain?.mailFrom[0]?.nameservers).toEqual([
+      { nameserver: `127.0.0.1:${primary.port}`, mx: 'ok', spf: 'ok' },
+      { nameserver: laggingLabel, mx: 'wrong', spf: 'missing' },
+    ]);
+    expect(domain?.mailFrom[0]?.behaviorOnMxFailure).toBe('USE_DEFAULT_VALUE');
+    expect(domain?.findings.map((f) => f.code)).not.toContain('MAIL_FROM_MISSING');
   });
 
   it('names each problem, per nameserver, with SES’s view beside it', async () => {

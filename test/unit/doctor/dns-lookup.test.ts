@@ -1,6 +1,7 @@
 /** The doctor's raw TXT lookups against the embedded authoritative server (two of them, one lagging). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDnsServer } from '../../../emulator/dns/server.js';
+import { mxRdata } from '../../../emulator/dns/wire.js';
 import { ZoneStore } from '../../../emulator/dns/zone-store.js';
 import { NameserverFinder } from '../../../src/adapters/dns/resolve.js';
 import { AuthoritativeLookup, buildDoctorDns } from '../../../src/doctor/dns-lookup.js';
@@ -16,6 +17,12 @@ beforeAll(async () => {
   store.setCname('c._domainkey.lookup.example', 'x.dkim.amazonses.com', 1800);
   store.setCname('in._domainkey.lookup.example', 'a._domainkey.lookup.example');
   store.setTxt('sub.lookup.example', 'v=spf1 -all');
+  store.setRecords(
+    'bounce.lookup.example',
+    'MX',
+    [mxRdata(10, 'Feedback-SMTP.us-east-1.amazonses.com.'), mxRdata(20, 'mx.lookup.example')],
+    900,
+  );
   primary = await EmbeddedDnsServer.start({ store });
   secondary = await EmbeddedDnsServer.start({ store: store.snapshot() });
   store.setTxt('late._domainkey.lookup.example', 'v=DKIM1; p=');
@@ -69,6 +76,22 @@ describe('AuthoritativeLookup', () => {
     const [inZone] = await lookup().lookupTxt('in._domainkey.lookup.example');
     expect(inZone?.cnames.map((c) => c.target)).toEqual(['a._domainkey.lookup.example']);
     expect(inZone?.txt).toHaveLength(2);
+  });
+
+  it('asks every server for MX records: preference, exchange (canonical) and TTL', async () => {
+    const answers = await lookup().lookupMx('bounce.lookup.example');
+    expect(answers).toHaveLength(2);
+    for (const a of answers) {
+      expect(a).toMatchObject({ name: 'bounce.lookup.example', outcome: 'answer', cnames: [] });
+      expect([...a.mx].sort((x, y) => x.preference - y.preference)).toEqual([
+        { preference: 10, exchange: 'feedback-smtp.us-east-1.amazonses.com', ttl: 900 },
+        { preference: 20, exchange: 'mx.lookup.example', ttl: 900 },
+      ]);
+    }
+    const [nodata] = await lookup().lookupMx('sub.lookup.example');
+    expect(nodata).toMatchObject({ outcome: 'nodata', mx: [], zone: 'lookup.example' });
+    const [nx] = await lookup().lookupMx('nope.lookup.example');
+    expect(nx).toMatchObject({ outcome: 'nxdomain', mx: [] });
   });
 
   it('shows a lagging server as it is', async () => {

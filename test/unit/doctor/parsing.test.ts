@@ -123,6 +123,7 @@ describe('expectedRecords', () => {
       ['hand-9', 'ses', '-', ['eu-west-1']],
       ['next-3', 'standby', 'key', []],
       ['new-4', 'pending', 'key', []],
+      ['staged-5', 'pending', 'key', []],
       ['old-1', 'retiring', 'key', []],
     ]);
     expect(records[0]?.name).toBe('cur-2._domainkey.example.com');

@@ -8,6 +8,9 @@ import type { Rule, Severity } from '../../../src/doctor/finding.js';
 import {
   DELEGATION_RULES,
   DMARC_RULES,
+  MAIL_FROM_MX_RULES,
+  MAIL_FROM_RULES,
+  MAIL_FROM_SPF_RULES,
   RECORD_RULES,
   SES_RULES,
   STATE_RULES,
@@ -23,6 +26,10 @@ import {
   domainState,
   expected,
   keyEntry,
+  MAIL_FROM,
+  mailFromMxContext,
+  mailFromSpfContext,
+  mailFromUse,
   recordContext,
   sesContext,
   stateContext,
@@ -54,6 +61,9 @@ function byId(id: string): Rule<unknown> {
   const all = [
     ...STATE_RULES,
     ...SES_RULES,
+    ...MAIL_FROM_RULES,
+    ...MAIL_FROM_MX_RULES,
+    ...MAIL_FROM_SPF_RULES,
     ...RECORD_RULES,
     ...STRAY_NAME_RULES,
     ...DELEGATION_RULES,
@@ -561,6 +571,180 @@ add('dmarc-adkim-strict', {
   ],
 });
 
+add('dmarc-aspf-strict', {
+  pass: [
+    // Relaxed (the default) with a MAIL FROM subdomain: SPF aligns.
+    () => dmarcContext(['v=DMARC1; p=reject'], undefined, undefined, [mailFromUse()]),
+    () => dmarcContext(['v=DMARC1; p=reject; aspf=r'], undefined, undefined, [mailFromUse()]),
+    // Strict, but no MAIL FROM subdomain: MAIL_FROM_MISSING says what is wrong.
+    () =>
+      dmarcContext(['v=DMARC1; p=reject; aspf=s'], undefined, undefined, [
+        mailFromUse({ mailFromDomain: undefined }),
+      ]),
+  ],
+  fail: [
+    {
+      context: () => dmarcContext(['v=DMARC1; p=reject; aspf=s'], undefined, undefined, [mailFromUse()]),
+      code: 'DMARC_ASPF_STRICT',
+      severity: 'warning',
+    },
+    {
+      // Inherited from the organizational domain, while a switch is in flight in one region.
+      context: () =>
+        dmarcContext([], ['v=DMARC1; p=reject; aspf=s'], undefined, [
+          mailFromUse(),
+          mailFromUse({ region: 'eu-west-1', dkimAlignedNow: false }),
+        ]),
+      code: 'DMARC_ASPF_STRICT',
+      severity: 'error',
+    },
+  ],
+});
+
+// ---- custom MAIL FROM ----
+const FEEDBACK = 'feedback-smtp.us-east-1.amazonses.com';
+const aligned = { mailFromDomain: MAIL_FROM, mailFromStatus: 'SUCCESS' };
+add('mail-from-missing', {
+  pass: [
+    () => sesContext(aligned),
+    // Not this rule's business: no identity, or SES could not be read.
+    () => sesContext({ exists: false }),
+    () => sesContext({}, { read: { ok: false, error: 'ThrottlingException' } }),
+  ],
+  fail: [
+    { context: () => sesContext(), code: 'MAIL_FROM_MISSING', severity: 'warning' },
+    {
+      // A switch in flight: SES does not sign with the domain's key, so DMARC fails now.
+      context: () => sesContext({ status: 'PENDING' }),
+      code: 'MAIL_FROM_MISSING',
+      severity: 'error',
+    },
+  ],
+});
+add('mail-from-not-subdomain', {
+  pass: [() => sesContext(aligned), () => sesContext({ ...aligned, mailFromDomain: 'Bounce.Example.COM.' })],
+  fail: [
+    {
+      context: () => sesContext({ ...aligned, mailFromDomain: 'bounce.example.org' }),
+      code: 'MAIL_FROM_NOT_SUBDOMAIN',
+      severity: 'warning',
+    },
+    {
+      context: () => sesContext({ ...aligned, mailFromDomain: 'example.com', signingEnabled: false }),
+      code: 'MAIL_FROM_NOT_SUBDOMAIN',
+      severity: 'error',
+    },
+  ],
+});
+add('mail-from-not-verified', {
+  pass: [() => sesContext(aligned), () => sesContext()],
+  fail: [
+    {
+      context: () => sesContext({ ...aligned, mailFromStatus: 'PENDING' }),
+      code: 'MAIL_FROM_NOT_VERIFIED',
+      severity: 'warning',
+    },
+    {
+      context: () => sesContext({ ...aligned, mailFromStatus: 'FAILED' }),
+      code: 'MAIL_FROM_NOT_VERIFIED',
+      severity: 'warning',
+    },
+    {
+      // SES refuses to send at all while the MAIL FROM is not SUCCESS.
+      context: () =>
+        sesContext({
+          ...aligned,
+          mailFromStatus: 'TEMPORARY_FAILURE',
+          mailFromBehaviorOnMxFailure: 'REJECT_MESSAGE',
+        }),
+      code: 'MAIL_FROM_NOT_VERIFIED',
+      severity: 'error',
+    },
+  ],
+});
+add('mail-from-mx', {
+  pass: [
+    () => mailFromMxContext([FEEDBACK]),
+    () => mailFromMxContext([FEEDBACK, FEEDBACK]),
+    // A nameserver that did not answer is MAIL_FROM_DNS_FAILED's finding.
+    () => mailFromMxContext([], {}, { outcome: 'failed', failure: { kind: 'timeout', detail: 'timed out' } }),
+  ],
+  fail: [
+    { context: () => mailFromMxContext([]), code: 'MAIL_FROM_MX_MISSING', severity: 'warning' },
+    {
+      context: () => mailFromMxContext([], {}, { outcome: 'nxdomain' }),
+      code: 'MAIL_FROM_MX_MISSING',
+      severity: 'warning',
+    },
+    {
+      context: () => mailFromMxContext([], { behaviorOnMxFailure: 'REJECT_MESSAGE' }),
+      code: 'MAIL_FROM_MX_MISSING',
+      severity: 'error',
+    },
+    {
+      context: () => mailFromMxContext(['feedback-smtp.eu-west-1.amazonses.com']),
+      code: 'MAIL_FROM_MX_WRONG',
+      severity: 'warning',
+    },
+    {
+      context: () => mailFromMxContext([FEEDBACK, 'mx.example.com'], { dkimAlignedNow: false }),
+      code: 'MAIL_FROM_MX_WRONG',
+      severity: 'error',
+    },
+  ],
+});
+add('mail-from-dns-failed', {
+  pass: [() => mailFromMxContext([FEEDBACK]), () => mailFromMxContext([])],
+  fail: [
+    {
+      context: () =>
+        mailFromMxContext([], {}, { outcome: 'failed', failure: { kind: 'servfail', detail: 'SERVFAIL' } }),
+      code: 'MAIL_FROM_DNS_FAILED',
+      severity: 'warning',
+    },
+  ],
+});
+add('mail-from-spf', {
+  pass: [
+    () => mailFromSpfContext(['v=spf1 include:amazonses.com ~all']),
+    () => mailFromSpfContext(['V=SPF1 +include:amazonses.com -all', 'google-site-verification=x']),
+    // Split into character-strings, joined without a space (RFC 7208 §3.3).
+    () => mailFromSpfContext([['v=spf1 include:amazon', 'ses.com ~all']]),
+  ],
+  fail: [
+    { context: () => mailFromSpfContext([]), code: 'MAIL_FROM_SPF_MISSING', severity: 'warning' },
+    {
+      context: () => mailFromSpfContext(['v=spf1x include:amazonses.com']),
+      code: 'MAIL_FROM_SPF_MISSING',
+      severity: 'warning',
+    },
+    {
+      context: () => mailFromSpfContext(['v=spf1 include:_spf.google.com ~all']),
+      code: 'MAIL_FROM_SPF_WRONG',
+      severity: 'warning',
+    },
+    {
+      context: () => mailFromSpfContext(['v=spf1 -all include:amazonses.com']),
+      code: 'MAIL_FROM_SPF_WRONG',
+      severity: 'warning',
+    },
+    {
+      context: () => mailFromSpfContext(['v=spf1 ~include:amazonses.com -all']),
+      code: 'MAIL_FROM_SPF_WRONG',
+      severity: 'warning',
+    },
+    {
+      context: () =>
+        mailFromSpfContext(
+          ['v=spf1 include:amazonses.com ~all', 'v=spf1 -all'],
+          [mailFromUse({ dkimAlignedNow: false })],
+        ),
+      code: 'MAIL_FROM_SPF_WRONG',
+      severity: 'error',
+    },
+  ],
+});
+
 // ---- delegated selectors ----
 const ring = { selector: 'mail-a', name: 'mail-a._domainkey.example.com', target: 'mail-a.dkim.example.net' };
 const delegationContext = (cnames: string[], inUse = true, txt: string[] = []) => ({
@@ -597,6 +781,9 @@ describe('doctor rules: a compliant and a non-compliant case each', () => {
     const all = [
       ...STATE_RULES,
       ...SES_RULES,
+      ...MAIL_FROM_RULES,
+      ...MAIL_FROM_MX_RULES,
+      ...MAIL_FROM_SPF_RULES,
       ...RECORD_RULES,
       ...STRAY_NAME_RULES,
       ...DELEGATION_RULES,
@@ -629,6 +816,47 @@ describe('doctor rules: a compliant and a non-compliant case each', () => {
 });
 
 describe('fix texts', () => {
+  it('set up a MAIL FROM subdomain with the SES call, the MX and the SPF record, in the gap warning’s words', () => {
+    const [finding] = byId('mail-from-missing').check(sesContext());
+    expect(finding?.seen).toContain(
+      "while SES re-verifies a new selector after each switch, mail from example.com carries only SES's d=amazonses.com DKIM signature and fails DMARC unless SPF aligns",
+    );
+    expect(finding?.fix).toContain(
+      'aws sesv2 put-email-identity-mail-from-attributes --region us-east-1 --email-identity example.com --mail-from-domain bounce.example.com',
+    );
+    expect(finding?.fix).toContain(
+      '`bounce.example.com. 3600 IN MX 10 feedback-smtp.us-east-1.amazonses.com.`',
+    );
+    expect(finding?.fix).toContain('`bounce.example.com. 3600 IN TXT "v=spf1 include:amazonses.com ~all"`');
+    expect(finding?.fix).toContain('aspf=r');
+  });
+
+  it('say why an SPF record does not authorize SES, and that other includes are not followed', () => {
+    const check = (record: string) => byId('mail-from-spf').check(mailFromSpfContext([record]))[0]?.seen;
+    expect(check('v=spf1 -all include:amazonses.com')).toContain('nothing after "all" is evaluated');
+    expect(check('v=spf1 ?include:amazonses.com -all')).toContain('a match gives neutral, not pass');
+    expect(check('v=spf1 include:spf.example.net -all')).toContain(
+      'byodkim does not follow include:spf.example.net',
+    );
+  });
+
+  it('name the other region whose feedback endpoint the MX points at', () => {
+    const [finding] = byId('mail-from-mx').check(
+      mailFromMxContext(['feedback-smtp.eu-west-1.amazonses.com']),
+    );
+    expect(finding?.seen).toContain('feedback-smtp.eu-west-1.amazonses.com is SES in eu-west-1');
+    expect(finding?.fix).toContain('give each region its own MAIL FROM subdomain');
+    expect(finding).toMatchObject({ region: 'us-east-1', name: MAIL_FROM });
+  });
+
+  it('say that SES refuses mail while a MAIL FROM with REJECT_MESSAGE is not verified', () => {
+    const [finding] = byId('mail-from-not-verified').check(
+      sesContext({ ...aligned, mailFromStatus: 'PENDING', mailFromBehaviorOnMxFailure: 'REJECT_MESSAGE' }),
+    );
+    expect(finding?.seen).toContain('SES refuses to send mail from example.com in us-east-1');
+    expect(finding?.fix).toContain('USE_DEFAULT_VALUE');
+  });
+
   it('give the exact zone line to publish, split into 255-byte strings', () => {
     const [finding] = byId('dns-record-missing').check(recordContext(active(), { outcome: 'nxdomain' }));
     expect(finding?.fix).toContain(

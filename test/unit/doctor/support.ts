@@ -1,9 +1,17 @@
 /** Small builders for the doctor's rule contexts (changesets-style fake data). */
 
 import { analyzeAnswer } from '../../../src/doctor/dkim-value.js';
-import type { ExpectedRecord, LookupAnswer, TxtRecordSeen } from '../../../src/doctor/observation.js';
+import type {
+  ExpectedRecord,
+  LookupAnswer,
+  MailFromUse,
+  MxLookupAnswer,
+  TxtRecordSeen,
+} from '../../../src/doctor/observation.js';
 import type {
   DmarcContext,
+  MailFromMxContext,
+  MailFromSpfContext,
   RecordContext,
   SesContext,
   StateContext,
@@ -116,6 +124,7 @@ export function dmarcContext(
   records: readonly string[],
   inherited?: readonly string[],
   outcome?: LookupAnswer['outcome'],
+  mailFrom: readonly MailFromUse[] = [],
 ): DmarcContext {
   return {
     domain: DOMAIN,
@@ -128,6 +137,7 @@ export function dmarcContext(
         ? undefined
         : answer('_dmarc.example.net', { txt: inherited.map((r) => txt(r)) }),
     ttl: 3600,
+    mailFrom,
   };
 }
 
@@ -168,5 +178,57 @@ export function stateContext(
     sesSelectors: {},
     now: NOW,
     ...overrides,
+  };
+}
+
+export const MAIL_FROM = `bounce.${DOMAIN}`;
+
+/** A region's MAIL FROM as SES would report it: set, verified, SES signing with the domain's key. */
+export function mailFromUse(overrides: Partial<MailFromUse> = {}): MailFromUse {
+  return {
+    region: 'us-east-1',
+    mailFromDomain: MAIL_FROM,
+    status: 'SUCCESS',
+    behaviorOnMxFailure: 'USE_DEFAULT_VALUE',
+    dkimAlignedNow: true,
+    ...overrides,
+  };
+}
+
+export function mxAnswer(
+  exchanges: readonly string[],
+  overrides: Partial<MxLookupAnswer> = {},
+): MxLookupAnswer {
+  return {
+    nameserver: NS1,
+    name: MAIL_FROM,
+    outcome: exchanges.length > 0 ? 'answer' : 'nodata',
+    mx: exchanges.map((exchange) => ({ preference: 10, exchange, ttl: 3600 })),
+    cnames: [],
+    ...overrides,
+  };
+}
+
+export function mailFromMxContext(
+  exchanges: readonly string[],
+  use: Partial<MailFromUse> = {},
+  answerOverrides: Partial<MxLookupAnswer> = {},
+): MailFromMxContext {
+  return {
+    domain: DOMAIN,
+    use: { ...mailFromUse(use), mailFromDomain: MAIL_FROM },
+    answer: mxAnswer(exchanges, answerOverrides),
+  };
+}
+
+export function mailFromSpfContext(
+  records: ReadonlyArray<string | readonly string[]>,
+  users: readonly MailFromUse[] = [mailFromUse()],
+): MailFromSpfContext {
+  return {
+    domain: DOMAIN,
+    mailFromDomain: MAIL_FROM,
+    users,
+    answer: answer(MAIL_FROM, { txt: records.map((r) => txt(r)) }),
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  assertTemplateRenders,
   assertValidSelector,
   isValidSelector,
   nextSelector,
@@ -102,6 +103,29 @@ describe('selector names', () => {
   it('refuses a template that renders an invalid selector', () => {
     expect(() => nextSelector({ prefix: 'bad_prefix', day: day('2026-01-01'), existing: [] })).toThrow(
       /not a valid SES selector/,
+    );
+  });
+});
+
+describe('selector templates checked by rendering samples', () => {
+  it.each([
+    ['{prefix}-{yyyymmdd}-{n}', 'mail', true],
+    ['{prefix}{yyyy}{mm}-{n}', 'mail', true],
+    ['{prefix}.{n}', 'mail', false],
+    ['{prefix}/{n}', 'mail', false],
+    ['{prefix}-ключ-{n}', 'mail', false],
+    ['{prefix}-{n}-', 'mail', false],
+    [`{prefix}-${'x'.repeat(50)}-{n}`, 'mail', true],
+    [`{prefix}-${'x'.repeat(50)}-{n}`, 'longer-prefix', false],
+  ])('%s with prefix %s: %s', (template, prefix, valid) => {
+    const check = () => assertTemplateRenders(template, prefix, 'policy.selectorTemplate');
+    if (valid) expect(check).not.toThrow();
+    else expect(check).toThrow(InputError);
+  });
+
+  it('names the template, a sample and the rule', () => {
+    expect(() => assertTemplateRenders('{prefix}.{n}', 'mail', 'policy.selectorTemplate')).toThrow(
+      'policy.selectorTemplate: "{prefix}.{n}" makes selectors like "mail.1", which SES refuses',
     );
   });
 });

@@ -53,7 +53,7 @@ export class Fleet {
 
   loaded(): LoadedConfig {
     const base = parseConfig(
-      'keys: { type: s3, bucket: keys-bucket }\nstate: { type: dynamodb, table: byodkim-state }\ndomains: []\n',
+      'keys: { type: s3, bucket: keys-bucket }\nstate: { type: dynamodb, table: byodkim-state }\ndomains: [{ domain: replaced.example, regions: [us-east-1] }]\n',
       '/tmp/fleet.yaml',
     );
     return { ...base, domains: [...this.worlds.values()].map((w) => w.domain) };

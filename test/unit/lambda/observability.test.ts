@@ -222,11 +222,35 @@ describe('EMF metrics', () => {
       NOW,
     );
     emitter.domain({ domain: 'b.example', rotationsCompleted: 0, failures: 1 }, NOW);
-    emitter.aggregate(NOW, 4);
+    emitter.aggregate(NOW, {
+      skipped: 4,
+      deferred: 6,
+      sesCalls: 120,
+      sesThrottled: 2,
+      oldestSesReadHours: 23.5,
+    });
     const docs = lines.map((l) => JSON.parse(l));
     expect(docs).toHaveLength(3);
     expect(docs[1]).not.toHaveProperty('DaysToExpiry');
-    expect(docs[2]).toMatchObject({ Failures: 1, RotationsCompleted: 1, DomainsSkipped: 4, requestId: 'r1' });
+    expect(docs[2]).toMatchObject({
+      Failures: 1,
+      RotationsCompleted: 1,
+      DomainsSkipped: 4,
+      DomainsDeferred: 6,
+      SesCalls: 120,
+      SesThrottled: 2,
+      OldestSesReadHours: 23.5,
+      requestId: 'r1',
+    });
+    expect(docs[2]._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toEqual([
+      'Failures',
+      'RotationsCompleted',
+      'DomainsSkipped',
+      'DomainsDeferred',
+      'SesCalls',
+      'SesThrottled',
+      'OldestSesReadHours',
+    ]);
     expect(docs[2]).not.toHaveProperty('Domain');
   });
 
