@@ -201,8 +201,9 @@ export class Monitor {
     for (const file of await walk(this.#world.dir)) {
       const rel = relative(this.#world.dir, file);
       const base = rel.split('/').at(-1) ?? rel;
-      if (/^\.[0-9a-f]+\.tmp$/.test(base)) this.report('stray', rel, `temp file left behind: ${rel}`);
-      else if (base.includes('.stale-')) this.report('stray', rel, `stale lock moved aside and left: ${rel}`);
+      // Temp files and locks moved aside (src/adapters/local/fs-atomic.ts scratchPathFor).
+      if (base.startsWith('.') && base.endsWith('.tmp'))
+        this.report('stray', rel, `temp file left behind: ${rel}`);
       else if (base.endsWith('.lease') || base.endsWith('.lock'))
         this.report('stray', rel, `lock file left after a clean pass: ${rel}`);
       if (!rel.startsWith('keys/') && rel !== 'tsig.key') {

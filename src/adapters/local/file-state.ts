@@ -5,7 +5,7 @@ import type { DomainState } from '../../domain/state.js';
 import { parseDomainState } from '../../domain/state-schema.js';
 import { ConflictError, CorruptDataError, LockedError } from '../../errors.js';
 import type { Lease, StateStore, Versioned } from '../../ports.js';
-import { ensurePrivateDir, replaceFile } from './fs-atomic.js';
+import { ensurePrivateDir, replaceFile, sweepAbandoned } from './fs-atomic.js';
 import { onDisk } from './fs-errors.js';
 import { LockFile } from './lock-file.js';
 
@@ -105,6 +105,8 @@ export class FileStateStore implements StateStore {
 
   async acquireLease(domain: string, owner: string, ttlMs: number): Promise<Lease> {
     await ensurePrivateDir(this.#dir);
+    // A pass begins here: clear what a killed one left mid-write (temp files, locks moved aside).
+    await sweepAbandoned(this.#dir);
     const lock = new LockFile(join(this.#dir, `${domain}.lease`), owner);
     await lock.acquire(ttlMs, this.#now());
     const now = this.#now;

@@ -3,7 +3,7 @@ import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { leaseHolds } from '../../domain/lease.js';
 import { LockedError } from '../../errors.js';
-import { writeNewFile } from './fs-atomic.js';
+import { processAlive, scratchPathFor, writeNewFile } from './fs-atomic.js';
 import { onDisk } from './fs-errors.js';
 
 interface LockBody {
@@ -55,7 +55,7 @@ export class LockFile {
         });
       }
       // Stale or unreadable: move it aside; if another process already did, just retry.
-      const aside = `${this.#path}.stale-${randomBytes(4).toString('hex')}`;
+      const aside = scratchPathFor(this.#path);
       try {
         await rename(this.#path, aside);
         await unlink(aside).catch(() => undefined);
@@ -116,13 +116,4 @@ function isStale(lock: LockBody, now: Date): boolean {
   // The real clock too: a virtual clock (tests, --now) must not keep a dead lock alive.
   if (lock.host === hostname() && lock.pid !== process.pid && !processAlive(lock.pid)) return true;
   return false;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

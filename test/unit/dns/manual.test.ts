@@ -14,6 +14,7 @@ import { ByodkimError } from '../../../src/errors.js';
 import type { DnsRecordChange, Notification, Notifier } from '../../../src/ports.js';
 import { describeDnsPublisherContract, type HandedOffRecord } from '../../contract/dns-publisher.js';
 import { testKey } from '../../support/keys.js';
+import { killedWriter } from '../../support/killed-writer.js';
 
 const DOMAIN = 'example.com';
 const AT = new Date('2026-03-01T09:30:15.123Z');
@@ -198,6 +199,24 @@ describe('ManualHandOffPublisher', () => {
     const files = (await readdir(join(dir, 'nested'))).sort();
     expect(files).toHaveLength(6);
     expect(files.filter((f) => f.includes('-20260301T093015Z-2.'))).toHaveLength(3);
+  });
+
+  it('clears the temp file of a request killed mid-write when it writes the next one', async () => {
+    const outDir = join(dir, 'killed');
+    const publisher = new ManualHandOffPublisher({
+      outDir,
+      notifier: new RecordingNotifier(),
+      now: () => AT,
+    });
+    await publisher.apply(DOMAIN, batch());
+    killedWriter(join(outDir, `${DOMAIN}-20260301T093016Z.json`), '[]');
+    expect((await readdir(outDir)).filter((f) => f.endsWith('.tmp'))).toHaveLength(1);
+
+    await publisher.apply(DOMAIN, batch());
+
+    const files = await readdir(outDir);
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(files).toHaveLength(6);
   });
 
   it('fails with the written files named when nobody can be told', async () => {
