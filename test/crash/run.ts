@@ -13,8 +13,10 @@
  * the seed printed; the wall-clock timing of a kill against the child's progress is not
  * reproducible, so a seed reproduces the schedule, not every outcome.
  *
- * Prints "N kills, V violations, O orphans, S stray files" and exits 1 if any of the three
- * is not zero, naming each finding with the kill and virtual time it was first seen at.
+ * Ends with the verdict line "N kills, V violations, O orphans" (O: orphan keys, orphan
+ * records and stray temp or lock files together, broken down on the line before; a chain
+ * of kills that does not converge is a violation of invariant 4) and exits 1 unless V and
+ * O are 0, naming each finding with the kill and virtual time it was first seen at.
  */
 import { parseArgs } from 'node:util';
 import { DAY_MS } from '../support/invariants.js';
@@ -150,8 +152,11 @@ async function main(): Promise<number> {
   const m = monitor;
   const times = new PassTimes();
   let kills = 0;
+  /** Passes a kill was aimed at (some finish before their kill moment). */
+  let aimed = 0;
   let passes = 0;
   let cliMs = 0;
+  let chains = 0;
   let convergences = 0;
   const passesToConverge: number[] = [];
   let stuck = 0;
@@ -175,6 +180,7 @@ async function main(): Promise<number> {
       : undefined;
     const run = await world.apply(killAfterMs);
     passes++;
+    if (kill) aimed++;
     cliMs += run.ms;
     if (run.killed) kills++;
     times.note(run);
@@ -186,6 +192,7 @@ async function main(): Promise<number> {
   try {
     while (kills < config.kills && Date.now() < deadline && stuck < MAX_STUCK) {
       // A chain of killed passes (the next one may hit the half-done work of the last).
+      chains++;
       let chain = 1;
       while (chain < 4 && random() < 0.5) chain++;
       for (let i = 0; i < chain && kills < config.kills; i++) {
@@ -242,7 +249,8 @@ async function main(): Promise<number> {
   const strays = m.findings('stray');
   const orphanKeys = orphans.filter((o) => o.message.includes('orphan key')).length;
   console.log(
-    `${passes} passes in ${seconds} s (${Math.round(cliMs / 1000)} s in the CLI); ${convergences} convergences (${spread(passesToConverge)} passes per domain); ` +
+    `${passes} passes in ${seconds} s (${Math.round(cliMs / 1000)} s in the CLI, ${kills > 0 ? (seconds / kills).toFixed(1) : '-'} s per kill); ` +
+      `${kills} of ${aimed} aimed kills hit a running pass; ${spread(passesToConverge)} passes for a domain to converge; ` +
       `rotations: ${[...rotations].map(([d, n]) => `${d} ${n}`).join(', ')}`,
   );
   if (kills < config.kills)
@@ -256,10 +264,13 @@ async function main(): Promise<number> {
   print('orphan', orphans);
   print('stray file', strays);
   console.log(
-    `${kills} kills, ${violations.length} violations, ${orphans.length} orphans ` +
-      `(${orphanKeys} keys, ${orphans.length - orphanKeys} records), ${strays.length} stray files`,
+    `left behind: ${orphanKeys} orphan keys, ${orphans.length - orphanKeys} orphan records, ${strays.length} stray files; ` +
+      `${convergences} of ${chains} chains of kills converged`,
   );
-  return violations.length + orphans.length + strays.length > 0 ? 1 : 0;
+  // The verdict, last: whatever was left behind (keys, records, temp files) counts as an orphan.
+  const leftBehind = orphans.length + strays.length;
+  console.log(`${kills} kills, ${violations.length} violations, ${leftBehind} orphans`);
+  return violations.length + leftBehind > 0 ? 1 : 0;
 }
 
 /** The next moment a domain has something due: a rotation, or the end of a key's grace period. */
