@@ -58,6 +58,10 @@ export class FileStateStore implements StateStore {
     return join(this.#dir, `${domain}.json`);
   }
 
+  #saveLockPath(domain: string): string {
+    return `${this.#path(domain)}.lock`;
+  }
+
   async load(domain: string): Promise<Versioned<DomainState> | undefined> {
     const file = await this.#read(domain);
     return file ? { value: file.state, version: String(file.version) } : undefined;
@@ -67,7 +71,7 @@ export class FileStateStore implements StateStore {
     await ensurePrivateDir(this.#dir);
     // One owner per save: two saves in one process must exclude each other too.
     const lock = new LockFile(
-      `${this.#path(state.domain)}.lock`,
+      this.#saveLockPath(state.domain),
       `save:${process.pid}:${randomBytes(6).toString('hex')}`,
     );
     await acquireWaiting(lock);
@@ -109,6 +113,8 @@ export class FileStateStore implements StateStore {
     await sweepAbandoned(this.#dir);
     const lock = new LockFile(join(this.#dir, `${domain}.lease`), owner);
     await lock.acquire(ttlMs, this.#now());
+    // A save killed while it held its lock: nobody else saves this domain while we hold its lease.
+    await new LockFile(this.#saveLockPath(domain), 'lease holder').clearIfStale(new Date());
     const now = this.#now;
     return {
       domain,

@@ -55,17 +55,28 @@ export class LockFile {
         });
       }
       // Stale or unreadable: move it aside; if another process already did, just retry.
-      const aside = scratchPathFor(this.#path);
-      try {
-        await rename(this.#path, aside);
-        await unlink(aside).catch(() => undefined);
-      } catch {
-        // someone else moved it first
-      }
+      await this.#moveAside();
     }
     throw new LockedError(`could not take ${this.#path}: another process keeps taking it`, {
       context: { lock: this.#path },
     });
+  }
+
+  /** Removes the lock if its holder is gone or its time is up; a live holder's lock stays. */
+  async clearIfStale(now: Date): Promise<void> {
+    const current = await this.#read();
+    if (current && isStale(current, now)) await this.#moveAside();
+  }
+
+  /** Only one racer's rename succeeds; the others find the lock gone. */
+  async #moveAside(): Promise<void> {
+    const aside = scratchPathFor(this.#path);
+    try {
+      await rename(this.#path, aside);
+      await unlink(aside).catch(() => undefined);
+    } catch {
+      // someone else moved it first
+    }
   }
 
   async renew(ttlMs: number, now: Date): Promise<void> {

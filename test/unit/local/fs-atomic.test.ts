@@ -5,8 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FileStateStore } from '../../../src/adapters/local/file-state.js';
 import { FileKeyVault } from '../../../src/adapters/local/file-vault.js';
 import { scratchPathFor, sweepAbandoned } from '../../../src/adapters/local/fs-atomic.js';
+import { LockFile } from '../../../src/adapters/local/lock-file.js';
 import { testKey } from '../../support/keys.js';
-import { killedWriter } from '../../support/killed-writer.js';
+import { killedHolder, killedWriter } from '../../support/killed-writer.js';
 
 const dirs: string[] = [];
 async function freshDir(): Promise<string> {
@@ -64,5 +65,19 @@ describe('files left by a writer killed mid-write', () => {
     await lease.release();
 
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a save killed holding its lock leaves no lock once the next pass takes the lease; a live save’s lock stays', async () => {
+    const dir = await freshDir();
+    const store = new FileStateStore({ dir });
+    killedHolder(join(dir, 'example.com.json.lock'), 30_000);
+    const live = new LockFile(join(dir, 'other.example.json.lock'), 'save:live');
+    await live.acquire(30_000, new Date());
+
+    await (await store.acquireLease('example.com', 'pass', 60_000)).release();
+    await (await store.acquireLease('other.example', 'pass', 60_000)).release();
+
+    expect(await readdir(dir)).toEqual(['other.example.json.lock']);
+    await live.release();
   });
 });
