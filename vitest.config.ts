@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// `unit` and `e2e` need nothing outside this repository (npm test); `e2e` runs the real CLI
-// against the emulators;
+// `unit` and `e2e` need nothing outside this repository: `unit` is the fast suite (npm test,
+// a few minutes); `e2e` runs the real CLI against the emulators for simulated days and months
+// (npm run test:e2e, about as long again, so it is a script of its own);
 // `integration` needs real services (BIND 9, moto server) and runs in .ci/run;
 // `properties` runs the engine's property tests at full strength (npm run test:properties):
 // 1,000 runs per property unless BYODKIM_PROPERTY_RUNS says otherwise (unit runs them a few

@@ -62,6 +62,7 @@ const USAGE = `Usage: npm run emulator -- --dns HOST:PORT [options]
   --inbound-s3 DOMAIN=ENDPOINT/BUCKET/PREFIX   store mail for DOMAIN in S3 (repeatable)
   --inbound-lmtp DOMAIN=HOST:PORT   deliver mail for DOMAIN over LMTP (repeatable)
   --inbound-smtp DOMAIN=HOST:PORT   deliver mail for DOMAIN over SMTP (repeatable)
+  --inbound-mailbox DOMAIN          keep mail for DOMAIN in the emulator's mailbox (GET /_emulator/mailbox; repeatable)
 
   --help                            show this text`;
 
@@ -135,6 +136,10 @@ function inboundRoutes(values: ReturnType<typeof parse>['values']): InboundRoute
         ...hostPort(value.slice(eq + 1), `--inbound-${type}`),
       });
     }
+  }
+  for (const domain of values['inbound-mailbox'] ?? []) {
+    if (!/^[^=\s:/]+$/.test(domain)) fail(`--inbound-mailbox must be a DOMAIN, got "${domain}"`);
+    routes.push({ domain, type: 'mailbox' });
   }
   return routes.length > 0 ? routes : undefined;
 }
@@ -255,6 +260,7 @@ function parse() {
       'delivery-delay': { type: 'string' },
       'inbound-s3': { type: 'string', multiple: true },
       'inbound-lmtp': { type: 'string', multiple: true },
+      'inbound-mailbox': { type: 'string', multiple: true },
       'inbound-smtp': { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },

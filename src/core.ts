@@ -19,6 +19,7 @@
  * @packageDocumentation
  */
 export {
+  accountDomains,
   DEFAULT_CONFIG_FILE,
   findDomain,
   type LoadedConfig,
@@ -26,7 +27,8 @@ export {
   parseConfig,
   type ResolvedDomain,
 } from './config/load.js';
-export type { Config, ConfigInput, DnsProviderConfig } from './config/schema.js';
+export type { AccountConfig, Config, ConfigInput, DnsProviderConfig } from './config/schema.js';
+export { OWN_ACCOUNT } from './domain/account.js';
 export { DkimPrivateKey, generateDkimKey, importPrivateKey, KEY_SIZES, type KeyBits } from './domain/key.js';
 export type { DomainSpec, Finding, Plan, Step, Wait } from './domain/lifecycle/index.js';
 export type { Observation } from './domain/observation.js';

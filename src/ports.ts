@@ -92,8 +92,11 @@ export interface SesReadOptions {
 
 /** What a SES API budget tells and takes from a front end (the Lambda's metrics and deadline). */
 export interface ApiBudget {
-  /** Since the process started: calls sent, calls SES throttled, calls deferred by a deadline. */
-  counts(): { calls: number; throttled: number; deferred: number };
+  /**
+   * Since the process started: calls sent, calls SES throttled, calls deferred by a deadline;
+   * of every account, or of one (`own` or an `accounts[].name`).
+   */
+  counts(account?: string): { calls: number; throttled: number; deferred: number };
   /** Calls that cannot be granted within `ms` from now are deferred (not failed); undefined lifts it. */
   deferAfter(ms: number | undefined): void;
 }

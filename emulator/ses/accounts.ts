@@ -2,6 +2,9 @@
  * The account a request belongs to, from its credentials (SPEC.md §1): a static map, then
  * STS GetCallerIdentity at a moto endpoint (cached), then the default account. Like moto, the
  * emulator verifies no signature; it only reads the access key id and the session token.
+ * When moto enforces IAM authorization it checks signatures, which the emulator cannot make
+ * (it never holds a secret): the account is then read from moto's record of the keys it
+ * issued (`/moto-api/data.json`).
  */
 import { internalError } from './errors.js';
 
@@ -86,6 +89,7 @@ async function callerAccount(
     throw internalError(`could not resolve the account of the request: ${where} failed (${describe(error)})`);
   }
   const text = await response.text();
+  if (response.status === 403 && SIGNATURE_REFUSED.test(text)) return issuedAccount(stsEndpoint, accessKeyId);
   const account = ACCOUNT_ELEMENT.exec(text)?.[1];
   if (!response.ok || account === undefined) {
     throw internalError(
@@ -93,6 +97,43 @@ async function callerAccount(
     );
   }
   return account;
+}
+
+/** moto with IAM authorization on: it checks the SigV4 signature the emulator cannot compute. */
+const SIGNATURE_REFUSED = /<Code>SignatureDoesNotMatch<\/Code>/;
+
+interface MotoModels {
+  sts?: { AssumedRole?: Array<{ access_key_id?: string; account_id?: string }> };
+  iam?: {
+    AccessKey?: Array<{ access_key_id?: string; user_name?: string }>;
+    User?: Array<{ name?: string; account_id?: string }>;
+  };
+}
+
+/**
+ * The account moto issued `accessKeyId` in, from its model data: an assumed role's session
+ * (sts AssumedRole), or an IAM user's access key (iam AccessKey → User).
+ */
+async function issuedAccount(stsEndpoint: string, accessKeyId: string): Promise<string> {
+  const where = `moto's model data at ${stsEndpoint}`;
+  let models: MotoModels;
+  try {
+    const response = await fetch(new URL('/moto-api/data.json', stsEndpoint), {
+      signal: AbortSignal.timeout(STS_TIMEOUT_MS),
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    models = (await response.json()) as MotoModels;
+  } catch (error) {
+    throw internalError(`could not resolve the account of the request: ${where} failed (${describe(error)})`);
+  }
+  const role = models.sts?.AssumedRole?.find((r) => r.access_key_id === accessKeyId);
+  if (role?.account_id) return role.account_id;
+  const key = models.iam?.AccessKey?.find((k) => k.access_key_id === accessKeyId);
+  const user = key && models.iam?.User?.find((u) => u.name === key.user_name);
+  if (user?.account_id) return user.account_id;
+  throw internalError(
+    `could not resolve the account of the request: STS refused the unsigned lookup and ${where} has no access key ${accessKeyId}`,
+  );
 }
 
 function describe(error: unknown): string {

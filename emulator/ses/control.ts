@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type EmulatorClock, VirtualClock } from '../clock.js';
-import type { OutboxEntry, OutboxFilter } from './delivery.js';
+import type { RequestRecord } from './counters.js';
+import type { MailboxMessage, OutboxEntry, OutboxFilter } from './delivery.js';
 import type { VerificationError } from './dns-check.js';
 import { badRequest, SesApiError } from './errors.js';
 import type { CheckFaultSpec, FaultSpec } from './faults.js';
@@ -27,6 +28,7 @@ export interface ControlTarget {
   readonly clock: EmulatorClock;
   counters(account?: string): Record<string, number>;
   rejections(account?: string): Record<string, number>;
+  requests(account?: string): RequestRecord[];
   resetCounters(): void;
   injectFault(spec: FaultSpec): void;
   clearFaults(): void;
@@ -39,6 +41,8 @@ export interface ControlTarget {
   keyPuts(filter?: KeyPutFilter): KeyPut[];
   outbox(filter?: OutboxFilter): OutboxEntry[];
   deliverDue(): Promise<void>;
+  mailbox(): MailboxMessage[];
+  removeFromMailbox(id: string): boolean;
   swapKey(spec: {
     region: string;
     identity: string;
@@ -74,6 +78,8 @@ export async function handleControl(
         return sendJson(res, 200, { now: moveClock(target.clock, body) });
       case 'GET /_emulator/counters':
         return sendJson(res, 200, target.counters(query.get('account') ?? undefined));
+      case 'GET /_emulator/requests':
+        return sendJson(res, 200, target.requests(query.get('account') ?? undefined));
       case 'DELETE /_emulator/counters':
         target.resetCounters();
         return sendEmpty(res);
@@ -138,6 +144,15 @@ export async function handleControl(
       case 'POST /_emulator/deliver':
         await target.deliverDue();
         return sendEmpty(res);
+      case 'GET /_emulator/mailbox':
+        return sendJson(res, 200, target.mailbox());
+      case 'DELETE /_emulator/mailbox': {
+        const id = text(body.id, 'id');
+        if (id === undefined) throw badRequest('id is required');
+        if (!target.removeFromMailbox(id))
+          throw new SesApiError('NotFoundException', 404, `No message ${id} in the mailbox`);
+        return sendEmpty(res);
+      }
       case 'POST /_emulator/swap-key':
         return sendJson(res, 200, await swapKey(target, body));
       case 'POST /_emulator/reset':

@@ -1,8 +1,10 @@
 /**
  * What happens to mail after SendEmail accepted it (SPEC.md §15): it waits `deliveryDelayMs`
  * of the emulator clock, then goes to the inbound sink routed for each recipient's domain —
- * an S3 bucket as SES receiving's S3 action stores it, or an SMTP/LMTP server. The outbox
- * keeps the truth of every message (when, signed with what, delivered where) without bodies.
+ * an S3 bucket as SES receiving's S3 action stores it, an SMTP/LMTP server, or the
+ * emulator's own mailbox (kept in memory, for a harness with no server to receive). The
+ * outbox keeps the truth of every message (when, signed with what, delivered where) without
+ * bodies.
  */
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -22,11 +24,26 @@ export type InboundRoute =
       region?: string;
       credentials?: { accessKeyId: string; secretAccessKey: string };
     }
-  | { domain: string; type: 'smtp' | 'lmtp'; host: string; port: number };
+  | { domain: string; type: 'smtp' | 'lmtp'; host: string; port: number }
+  /** Kept in the emulator's mailbox: `mailbox()` reads it, `removeFromMailbox(id)` deletes. */
+  | { domain: string; type: 'mailbox' };
+
+/** A message delivered to the emulator's mailbox, as the receiving side stored it. */
+export interface MailboxMessage {
+  id: string;
+  recipients: string[];
+  /** Emulator clock, ISO: when it was delivered. */
+  at: string;
+  /** The raw message, `Return-Path` and `Received` on top. */
+  raw: string;
+}
+
+/** Messages the mailbox holds at most; the oldest goes first [choice: a harness reads and deletes]. */
+const MAILBOX_LIMIT = 1_000;
 
 export interface OutboxDelivery {
   recipient: string;
-  /** `s3://bucket/key`, `lmtp://host:port`, or `no-route`. */
+  /** `s3://bucket/key`, `lmtp://host:port`, `mailbox:<id>`, or `no-route`. */
   sink: string;
   /** Emulator clock, when delivered. */
   at?: string;
@@ -68,6 +85,7 @@ export class Delivery {
   #routes: readonly InboundRoute[];
   #outbox: OutboxEntry[] = [];
   #queue: Queued[] = [];
+  #mailbox: MailboxMessage[] = [];
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   readonly #s3 = new Map<string, S3Client>();
@@ -120,9 +138,22 @@ export class Delivery {
       .map((e) => structuredClone(e));
   }
 
+  /** What the mailbox holds now, oldest first (copies). */
+  mailbox(): MailboxMessage[] {
+    return this.#mailbox.map((m) => ({ ...m, recipients: [...m.recipients] }));
+  }
+
+  /** Deletes one message from the mailbox; false when it is not there. */
+  removeFromMailbox(id: string): boolean {
+    const before = this.#mailbox.length;
+    this.#mailbox = this.#mailbox.filter((m) => m.id !== id);
+    return this.#mailbox.length < before;
+  }
+
   reset(): void {
     this.#outbox = [];
     this.#queue = [];
+    this.#mailbox = [];
   }
 
   stop(): void {
@@ -165,7 +196,7 @@ export class Delivery {
       let sink: string;
       let error: string | undefined;
       try {
-        sink = await this.#toSink(route, recipients, q.entry.envelopeFrom, message, id);
+        sink = await this.#toSink(route, recipients, q.entry.envelopeFrom, message, id, at);
       } catch (failure) {
         sink = describeRoute(route);
         error = failure instanceof Error ? failure.message : String(failure);
@@ -185,7 +216,13 @@ export class Delivery {
     envelopeFrom: string,
     message: string,
     id: string,
+    at: Date,
   ): Promise<string> {
+    if (route.type === 'mailbox') {
+      this.#mailbox.push({ id, recipients: [...recipients], at: at.toISOString(), raw: message });
+      if (this.#mailbox.length > MAILBOX_LIMIT) this.#mailbox.shift();
+      return `mailbox:${id}`;
+    }
     if (route.type === 's3') {
       const key = `${route.prefix ?? ''}${id}`;
       await this.#s3Client(route).send(
@@ -231,7 +268,12 @@ export function sendingAddress(region: string): string {
 function receivedHeaders(q: Queued, route: InboundRoute, recipients: string[], id: string, at: Date): string {
   const region = q.entry.region;
   const host = `a${sendingAddress(region).split('.')[3]}.smtp-out.${region}.amazonses.com`;
-  const by = route.type === 's3' ? `inbound-smtp.${region}.amazonaws.com` : route.host;
+  const by =
+    route.type === 's3'
+      ? `inbound-smtp.${region}.amazonaws.com`
+      : route.type === 'mailbox'
+        ? 'mailbox.ses-emulator.invalid'
+        : route.host;
   const received =
     `Received: from ${host} (${host} [${sendingAddress(region)}])\r\n` +
     ` by ${by} with ESMTP id ${id}\r\n` +
@@ -240,7 +282,7 @@ function receivedHeaders(q: Queued, route: InboundRoute, recipients: string[], i
 }
 
 function describeRoute(route: InboundRoute): string {
-  return route.type === 's3'
-    ? `s3://${route.bucket}/${route.prefix ?? ''}`
-    : `${route.type}://${route.host}:${route.port}`;
+  if (route.type === 's3') return `s3://${route.bucket}/${route.prefix ?? ''}`;
+  if (route.type === 'mailbox') return 'mailbox';
+  return `${route.type}://${route.host}:${route.port}`;
 }

@@ -16,8 +16,14 @@ import { type EmulatorClock, systemClock } from '../clock.js';
 import { AccountResolver, type RequestCredentials } from './accounts.js';
 import { ApiBudget } from './budget.js';
 import { type ControlTarget, handleControl } from './control.js';
-import { Counters } from './counters.js';
-import { Delivery, type InboundRoute, type OutboxEntry, type OutboxFilter } from './delivery.js';
+import { Counters, RequestLog, type RequestRecord } from './counters.js';
+import {
+  Delivery,
+  type InboundRoute,
+  type MailboxMessage,
+  type OutboxEntry,
+  type OutboxFilter,
+} from './delivery.js';
 import { DnsChecker } from './dns-check.js';
 import { internalError, SesApiError, throttlingException, tooManyRequests } from './errors.js';
 import { CheckFaultQueue, type CheckFaultSpec, FaultQueue, type FaultSpec } from './faults.js';
@@ -60,6 +66,7 @@ export type {
   InboundRoute,
   KeyPut,
   KeyPutFilter,
+  MailboxMessage,
   OutboxEntry,
   OutboxFilter,
   SampleOptions,
@@ -84,6 +91,7 @@ export class SesEmulator implements ControlTarget {
   readonly #keyPuts = new KeyPutLog();
   readonly #counters = new Counters();
   readonly #rejections = new Counters();
+  readonly #requests = new RequestLog();
   readonly #sendingQuota: SendingQuota;
   readonly #delivery: Delivery;
   #latencyMs = 0;
@@ -174,6 +182,16 @@ export class SesEmulator implements ControlTarget {
     return this.#delivery.deliverDue();
   }
 
+  /** What the emulator's mailbox holds: mail delivered through a `mailbox` route (SPEC.md §15). */
+  mailbox(): MailboxMessage[] {
+    return this.#delivery.mailbox();
+  }
+
+  /** Deletes one message from the emulator's mailbox; false when it is not there. */
+  removeFromMailbox(id: string): boolean {
+    return this.#delivery.removeFromMailbox(id);
+  }
+
   /** Another actor's EXTERNAL put with a key the emulator makes (SPEC.md §16). */
   swapKey(spec: {
     region: string;
@@ -200,9 +218,18 @@ export class SesEmulator implements ControlTarget {
     return this.#rejections.snapshot(account);
   }
 
+  /**
+   * The most recent API requests (up to 10,000) in arrival order, with their account, region
+   * and what admission made of them; of all accounts or one. Cleared with the counters.
+   */
+  requests(account?: string): RequestRecord[] {
+    return this.#requests.list(account);
+  }
+
   resetCounters(): void {
     this.#counters.clear();
     this.#rejections.clear();
+    this.#requests.clear();
   }
 
   /** What each BYODKIM put sent, in order (SPEC.md §4). No key material. */
@@ -337,6 +364,7 @@ export class SesEmulator implements ControlTarget {
     } catch (error) {
       this.#counters.add(operation, undefined);
       this.#counters.add(`${operation}@${region}`, undefined);
+      this.#requests.add({ operation, account: undefined, region, admitted: 'no-account' });
       throw error;
     }
     this.#counters.add(operation, account);
@@ -346,13 +374,16 @@ export class SesEmulator implements ControlTarget {
     const throttled = operation === 'SendEmail' ? undefined : this.#budget.admit(account, region);
     if (throttled !== undefined) {
       this.#rejections.add(`throttled@${region}`, account);
+      this.#requests.add({ operation, account, region, admitted: 'throttled' });
       throw throttled === 'ThrottlingException' ? throttlingException() : tooManyRequests();
     }
     const fault = this.#faults.take(operation, region, account);
     if (fault !== undefined) {
       this.#rejections.add(`faulted@${region}`, account);
+      this.#requests.add({ operation, account, region, admitted: 'faulted' });
       throw fault === 429 ? tooManyRequests() : internalError('Injected fault (emulator).');
     }
+    this.#requests.add({ operation, account, region, admitted: 'accepted' });
     return { account, region };
   }
 

@@ -28,6 +28,23 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import {
+  accountRunInput,
+  type ByodkimAccount,
+  checkAccounts,
+  fleetConcurrency,
+  grantAssumeMemberRoles,
+  OWN_ACCOUNT,
+  scheduleAccounts,
+} from './accounts.js';
+import {
+  canaryFromAddresses,
+  grantCanaryImapPassword,
+  grantCanaryInbox,
+  grantCanarySend,
+  imapSecretId,
+} from './canary-iam.js';
+import { type ByodkimCanary, ByodkimCanaryInbox, S3_INBOX_SETTINGS } from './canary-inbox.js';
+import {
   type DomainListTokens,
   domainsValue,
   isListTokens,
@@ -35,6 +52,8 @@ import {
   type RenderedDomain,
   yamlLines,
 } from './config-text.js';
+import { MEMBER_SES_BATCH_READ_ACTION } from './member-role.js';
+import { nagResource } from './nag.js';
 
 /** CloudWatch namespace and metric names the function publishes (dimension `Domain`). */
 export const METRICS_NAMESPACE = 'byodkim';
@@ -73,6 +92,8 @@ export interface ByodkimDomain {
   readonly policy?: Record<string, unknown>;
   /** Passed through to the config (`domains[].dns`); a `route53` provider must name its `hostedZoneId`. */
   readonly dns?: Record<string, unknown>;
+  /** The `accounts` entry whose SES holds the identity; default the function's own account. */
+  readonly account?: string;
 }
 
 /**
@@ -102,6 +123,12 @@ export type ByodkimStateStore =
 export interface ByodkimRotationProps {
   /** The managed domains: concrete (CDK apps) or list tokens (plain templates). */
   readonly domains: readonly ByodkimDomain[] | ByodkimDomainList;
+  /**
+   * Member accounts whose SES the function reaches through their `ByodkimMemberRole`
+   * (config `accounts`). Each gets its own schedule, so its run never waits for another's;
+   * the function may assume exactly these roles. Keys and state stay in this stack.
+   */
+  readonly accounts?: readonly ByodkimAccount[];
   /**
    * The rest of the YAML config (`policy`, `dns`, `probe`, `notify`, `aws.maxAttempts`), passed
    * through as is. `keys`, `state` and the SNS notifier are filled in by the construct;
@@ -155,7 +182,8 @@ export interface ByodkimRotationProps {
    * Reserved concurrency. Default 1: SES allows about one API request per second per account
    * and region, and each invocation paces its own calls to that budget, so two invocations at
    * once would share one account's budget without knowing it (and throttle each other).
-   * Domains are serialised by the per-domain lease either way.
+   * Domains are serialised by the per-domain lease either way. With `accounts`, the default is
+   * one per scheduled run (the own account's and each member account's), and fewer is refused.
    */
   readonly reservedConcurrentExecutions?: number;
   /** Extra environment variables (e.g. `BYODKIM_WEBHOOK_SECRET` for signed webhooks). */
@@ -184,6 +212,25 @@ export interface ByodkimRotationProps {
   readonly rawConfig?: Readonly<Record<string, string>>;
   /** Grant the Route 53 permissions only when this condition holds (the plain template's `HasHostedZone`). */
   readonly hostedZoneCondition?: CfnCondition;
+  /**
+   * The signing canary: its inbox (SES receiving in this stack's Region into a private
+   * SSE-KMS bucket, the MX record in Route 53 when the zone is given) or an IMAP mailbox,
+   * the config `canary`, and IAM to send only as the canary address and to read the inbox
+   * (objects under its prefix, or the IMAP password's one secret). Default: no canary.
+   */
+  readonly canary?: ByodkimCanary;
+  /** Send canaries only when this holds (the plain template's `HasCanary`). */
+  readonly canaryCondition?: CfnCondition;
+  /**
+   * Deploy the SES receiving inbox only when this holds (the plain template's
+   * `HasCanaryInbox`); with it, `canary.imap` is used only while `canaryImapCondition` holds.
+   * Its expression must use parameters only (a deploy-time rule repeats it). Default `canaryCondition`.
+   */
+  readonly canaryInboxCondition?: CfnCondition;
+  /** Read the canaries over IMAP only when this holds (the plain template's `HasCanaryImap`). */
+  readonly canaryImapCondition?: CfnCondition;
+  /** Deploy the canary's MX record only when this holds (the plain template's `HasCanaryZone`). */
+  readonly canaryZoneCondition?: CfnCondition;
 }
 
 const LISTED_ARN_LIMIT = 150;
@@ -217,9 +264,13 @@ export class ByodkimRotation extends Construct {
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly scheduleRule: events.Rule;
+  /** One schedule per member account (`accounts`), each starting its own run. */
+  readonly accountScheduleRules: events.Rule[];
   readonly stackEventRule: events.Rule;
   readonly alarms: cloudwatch.IAlarm[];
   readonly dashboard: cloudwatch.Dashboard;
+  /** The signing canary's SES receiving inbox, when `canary` is given without `imap` (or both, conditionally). */
+  readonly canaryInbox: ByodkimCanaryInbox | undefined;
 
   constructor(scope: Construct, id: string, props: ByodkimRotationProps) {
     super(scope, id);
@@ -230,6 +281,8 @@ export class ByodkimRotation extends Construct {
     const listMode = isListTokens(props.domains);
     const domains: readonly ByodkimDomain[] = isListTokens(props.domains) ? [] : props.domains;
     if (!listMode && domains.length === 0) throw new Error('ByodkimRotation: domains is empty');
+    const accounts = props.accounts ?? [];
+    checkAccounts(accounts, domains);
     this.keyPrefix = props.keyPrefix ?? 'dkim-keys/';
     if (!/^[A-Za-z0-9!_.*'()/-]*\/$/.test(this.keyPrefix) || this.keyPrefix === '/') {
       throw new Error(
@@ -366,6 +419,19 @@ export class ByodkimRotation extends Construct {
       enforceSSL: true,
     });
 
+    // ── Signing canary: its inbox ─────────────────────────────────────────────────────
+    const inboxCondition = props.canaryInboxCondition ?? props.canaryCondition;
+    this.canaryInbox =
+      props.canary === undefined || !deploysInbox(props)
+        ? undefined
+        : new ByodkimCanaryInbox(this, 'CanaryInbox', {
+            canary: props.canary,
+            removalPolicy,
+            // A conditional inbox cannot log into the shared bucket (see ByodkimCanaryInbox).
+            ...(inboxCondition ? { condition: inboxCondition } : { accessLogsBucket: this.accessLogsBucket }),
+            ...(props.canaryZoneCondition ? { zoneCondition: props.canaryZoneCondition } : {}),
+          });
+
     // ── Config (SSM parameter) ────────────────────────────────────────────────────────
     const config = props.config ?? {};
     const configText = this.#renderConfig(props, config, domains, stateConfig);
@@ -399,7 +465,7 @@ export class ByodkimRotation extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 1,
+      reservedConcurrentExecutions: fleetConcurrency(accounts, props.reservedConcurrentExecutions),
       environment: {
         BYODKIM_CONFIG_PARAMETER: this.configParameter.parameterName,
         BYODKIM_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -416,11 +482,20 @@ export class ByodkimRotation extends Construct {
 
     // ── Triggers ──────────────────────────────────────────────────────────────────────
     const input = events.RuleTargetInput.fromObject(PHASE_MANAGER_INPUT);
+    const schedule = props.schedule ?? events.Schedule.rate(Duration.hours(1));
+    // With member accounts, this schedule runs the own account's domains; each account has its own.
     this.scheduleRule = new events.Rule(this, 'Schedule', {
       description: 'byodkim: reconcile every configured domain',
-      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
-      targets: [new targets.LambdaFunction(this.function, { event: input, retryAttempts: 2 })],
+      schedule,
+      targets: [
+        new targets.LambdaFunction(this.function, {
+          event:
+            accounts.length === 0 ? input : events.RuleTargetInput.fromObject(accountRunInput(OWN_ACCOUNT)),
+          retryAttempts: 2,
+        }),
+      ],
     });
+    this.accountScheduleRules = scheduleAccounts(this, this.function, accounts, schedule);
     const stackNames = props.triggerStackNames ?? [stack.stackName];
     this.stackEventRule = new events.Rule(this, 'PhaseManagerRule', {
       description: 'byodkim: run phase_manager when the DKIM stacks finish (the seeds DKIMPhaseManagerRule)',
@@ -476,6 +551,7 @@ export class ByodkimRotation extends Construct {
     ]);
     if (config.probe !== undefined) entries.push(['probe', jsonValue(this, config.probe)]);
     entries.push(['notify', jsonValue(this, notify)]);
+    if ((props.accounts ?? []).length > 0) entries.push(['accounts', JSON.stringify(props.accounts)]);
     const aws = config.aws as { maxAttempts?: number } | undefined;
     if (aws?.maxAttempts !== undefined)
       entries.push(['aws', JSON.stringify({ maxAttempts: aws.maxAttempts })]);
@@ -488,10 +564,61 @@ export class ByodkimRotation extends Construct {
           ...(d.selectorPrefix === undefined ? {} : { selectorPrefix: d.selectorPrefix }),
           ...(d.policy === undefined ? {} : { policy: d.policy }),
           ...(d.dns === undefined ? {} : { dns: lambdaDns(d.dns) as Record<string, unknown> }),
+          ...(d.account === undefined ? {} : { account: d.account }),
         }));
     entries.push(['domains', domainsValue(rendered)]);
     const raw = props.rawConfig ?? {};
-    return yamlLines(entries.map(([key, value]) => [key, raw[key] ?? value] as const));
+    return (
+      yamlLines(entries.map(([key, value]) => [key, raw[key] ?? value] as const)) +
+      this.#canaryConfigLine(props)
+    );
+  }
+
+  /**
+   * `canary: {...}` for the function's config: reading the IMAP mailbox or the deployed
+   * inbox, whichever the conditions choose; empty without a canary.
+   */
+  #canaryConfigLine(props: ByodkimRotationProps): string {
+    const canary = props.canary;
+    if (!canary) return '';
+    const line = (inbox: Record<string, unknown>) =>
+      yamlLines([
+        [
+          'canary',
+          jsonValue(this, {
+            to: canary.to,
+            ...(canary.from === undefined ? {} : { from: canary.from }),
+            inbox,
+            ...(canary.intervalHours === undefined ? {} : { intervalHours: canary.intervalHours }),
+            ...(canary.switchIntervalMinutes === undefined
+              ? {}
+              : { switchIntervalMinutes: canary.switchIntervalMinutes }),
+            ...(canary.retentionHours === undefined ? {} : { retentionHours: canary.retentionHours }),
+          }),
+        ],
+      ]);
+    const inbox = this.canaryInbox;
+    const s3Line = inbox
+      ? line({ type: 's3', bucket: inbox.bucket.bucketName, prefix: inbox.prefix, region: Aws.REGION })
+      : '';
+    const { imap } = canary;
+    const imapLine = imap
+      ? line({
+          type: 'imap',
+          host: imap.host,
+          port: imap.port ?? 993,
+          secure: imap.secure ?? true,
+          user: imap.user,
+          mailbox: imap.mailbox ?? 'INBOX',
+          passwordSecret: imapSecretId(imap.passwordSecret),
+        })
+      : '';
+    const inboxCondition = props.canaryInboxCondition ?? props.canaryCondition;
+    const s3Text =
+      inbox && inboxCondition ? Fn.conditionIf(inboxCondition.logicalId, s3Line, '').toString() : s3Line;
+    if (!imap) return s3Text;
+    if (!props.canaryImapCondition) return imapLine;
+    return Fn.conditionIf(props.canaryImapCondition.logicalId, imapLine, s3Text).toString();
   }
 
   #grant(
@@ -530,6 +657,11 @@ export class ByodkimRotation extends Construct {
       'ses:PutEmailIdentityDkimAttributes',
     ];
     const scope = props.sesIdentityScope ?? 'listed';
+    // Member accounts' identities are reached through their own roles, never this one's.
+    const own = domains.filter((d) => d.account === undefined);
+    grantAssumeMemberRoles(this.role, props.accounts ?? []);
+    /** The identities (and, for list tokens, the Region pin) the canary may send from. */
+    let sendScope: { resources: string[]; conditions?: Record<string, unknown> };
     if (isListTokens(props.domains)) {
       // Plain templates: the lists are parameters. CloudFormation cannot build the cross
       // product (Fn::Join delimiters must be literal, so neither the account nor a region can
@@ -542,16 +674,19 @@ export class ByodkimRotation extends Construct {
         resources: arns,
         conditions: { StringEquals: { 'aws:RequestedRegion': list.regions } },
       });
+      sendScope = { resources: arns, conditions: { 'aws:RequestedRegion': list.regions } };
       acknowledge(
         `AwsSolutions-IAM5[Resource::${nagResource(stack, arns)}]`,
         "One ARN per listed domain (from the Domains parameter); the wildcards stand for the region, pinned by aws:RequestedRegion to the Regions parameter, and the account, which is always the role's own for SES identity APIs.",
       );
     } else if (scope === 'account') {
-      const regions = [...new Set(domains.flatMap((d) => d.regions))].sort();
-      add('ManageSesIdentitiesInRegions', {
-        actions: sesActions,
-        resources: regions.map((region) => sesIdentityArn(stack, region, '*')),
-      });
+      const regions = [...new Set(own.flatMap((d) => d.regions))].sort();
+      if (regions.length > 0)
+        add('ManageSesIdentitiesInRegions', {
+          actions: sesActions,
+          resources: regions.map((region) => sesIdentityArn(stack, region, '*')),
+        });
+      sendScope = { resources: regions.map((region) => sesIdentityArn(stack, region, '*')) };
       for (const region of regions) {
         acknowledge(
           `AwsSolutions-IAM5[Resource::${nagResource(stack, sesIdentityArn(stack, region, '*'))}]`,
@@ -559,15 +694,34 @@ export class ByodkimRotation extends Construct {
         );
       }
     } else {
-      const arns = domains.flatMap((d) => d.regions.map((region) => sesIdentityArn(stack, region, d.domain)));
+      const arns = own.flatMap((d) => d.regions.map((region) => sesIdentityArn(stack, region, d.domain)));
       if (arns.length > LISTED_ARN_LIMIT) {
         throw new Error(
           `ByodkimRotation: ${arns.length} domain×region identities will not fit an IAM policy; set sesIdentityScope: 'account'`,
         );
       }
-      add('ManageListedSesIdentities', { actions: sesActions, resources: arns });
+      if (arns.length > 0) add('ManageListedSesIdentities', { actions: sesActions, resources: arns });
+      sendScope = { resources: arns };
     }
-    const creatable = domains.filter((d) => d.createIdentity === true);
+    // The scheduled health read (SES v1 GetIdentityDkimAttributes, up to 100 identities a call)
+    // names no resource in IAM, so it can only be granted on "*"; without it the function's
+    // batched reads are refused and each identity costs one SES v2 read of the 1 request/s
+    // budget instead. It reads DKIM attributes only, and only in the configured regions.
+    const readRegions = isListTokens(props.domains)
+      ? props.domains.regions
+      : [...new Set(own.flatMap((d) => d.regions))].sort();
+    if (isListTokens(props.domains) || own.length > 0) {
+      add('BatchedSesHealthReads', {
+        actions: [MEMBER_SES_BATCH_READ_ACTION],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:RequestedRegion': readRegions } },
+      });
+      acknowledge(
+        'AwsSolutions-IAM5[Resource::*]',
+        'ses:GetIdentityDkimAttributes (SES v1, the batched health read of up to 100 identities) supports no resource type; it only reads DKIM attributes, pinned to the configured regions.',
+      );
+    }
+    const creatable = own.filter((d) => d.createIdentity === true);
     if (creatable.length > 0) {
       add('CreateListedSesIdentities', {
         actions: ['ses:CreateEmailIdentity'],
@@ -692,6 +846,32 @@ export class ByodkimRotation extends Construct {
 
     // SNS: its own topic.
     add('PublishNotifications', { actions: ['sns:Publish'], resources: [this.topic.topicArn] });
+
+    // The canary: send only as the canary address, read only its inbox.
+    if (props.canary) {
+      // Member accounts' canaries leave through their own roles (ByodkimMemberRole canary).
+      if (sendScope.resources.length > 0)
+        grantCanarySend(this, {
+          role: this.role,
+          fromAddresses: canaryFromAddresses(props.canary, props.domains),
+          sendScope,
+          condition: props.canaryCondition,
+        });
+      if (this.canaryInbox) {
+        grantCanaryInbox(this, {
+          role: this.role,
+          inbox: this.canaryInbox,
+          condition: props.canaryInboxCondition ?? props.canaryCondition,
+        });
+      }
+      if (props.canary.imap) {
+        grantCanaryImapPassword(this, {
+          role: this.role,
+          imap: props.canary.imap,
+          condition: props.canaryImapCondition ?? props.canaryCondition,
+        });
+      }
+    }
   }
 
   #alarms(props: ByodkimRotationProps): cloudwatch.IAlarm[] {
@@ -802,23 +982,27 @@ export class ByodkimRotation extends Construct {
 }
 
 /**
- * How cdk-nag spells a resource in an IAM5 finding id (`Resource::<this>`): literals as is,
- * `Ref` as `<Name>`, `Fn::GetAtt` as `<Name.Attr>`, `Fn::Join` flattened.
+ * Whether the SES receiving inbox is deployed: without `imap` always; with it only in a
+ * template that chooses between the two by condition. Inbox settings beside `imap` alone
+ * would be silently ignored, so they are refused.
  */
-function nagResource(stack: Stack, value: unknown): string {
-  const flatten = (v: unknown): string => {
-    if (typeof v === 'string') return v;
-    if (Array.isArray(v)) return v.map(flatten).join('');
-    const o = v as Record<string, unknown>;
-    if (o.Ref !== undefined) return `<${String(o.Ref)}>`;
-    if (o['Fn::GetAtt'] !== undefined) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
-    if (o['Fn::Join'] !== undefined) {
-      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return parts.map(flatten).join(sep);
-    }
-    return JSON.stringify(v);
-  };
-  return flatten(stack.resolve(value));
+function deploysInbox(props: ByodkimRotationProps): boolean {
+  const canary = props.canary;
+  if (!canary?.imap) return true;
+  if (props.canaryImapCondition) {
+    if (!props.canaryInboxCondition)
+      throw new Error(
+        'ByodkimRotation: canaryImapCondition needs canaryInboxCondition (the inbox must not be deployed while IMAP is chosen)',
+      );
+    return true;
+  }
+  const stray = S3_INBOX_SETTINGS.filter((k) => canary[k] !== undefined);
+  if (stray.length > 0) {
+    throw new Error(
+      `ByodkimRotation: canary.imap reads an existing mailbox, so canary.${stray.join(', canary.')} (settings of the SES receiving inbox) cannot apply; remove them or canary.imap`,
+    );
+  }
+  return false;
 }
 
 function sesIdentityArn(stack: Stack, region: string, identity: string): string {
@@ -836,14 +1020,15 @@ function hostedZonesOf(config: Record<string, unknown>, domains: readonly Byodki
   const zones: string[] = [];
   const visit = (dns: unknown, where: string): void => {
     if (typeof dns !== 'object' || dns === null) return;
-    const d = dns as { provider?: unknown; hostedZoneId?: unknown };
+    const d = dns as { provider?: unknown; hostedZoneId?: unknown; account?: unknown };
     if (d.provider !== 'route53') return;
     if (typeof d.hostedZoneId !== 'string' || d.hostedZoneId === '') {
       throw new Error(
         `ByodkimRotation: ${where}.provider is route53 without hostedZoneId; give the zone id (finding zones by name would need route53:ListHostedZonesByName on "*")`,
       );
     }
-    zones.push(d.hostedZoneId);
+    // A zone in a member account is changed through that account's role (ByodkimMemberRole hostedZoneIds).
+    if (d.account === undefined) zones.push(d.hostedZoneId);
   };
   visit(config.dns, 'config.dns');
   domains.forEach((d, i) => {

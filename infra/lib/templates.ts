@@ -3,6 +3,7 @@ import {
   CfnCondition,
   CfnOutput,
   CfnParameter,
+  CfnRule,
   DefaultStackSynthesizer,
   aws_events as events,
   Fn,
@@ -10,6 +11,7 @@ import {
   Stack,
   type StackProps,
   aws_s3 as s3,
+  aws_secretsmanager as secretsmanager,
   Validations,
 } from 'aws-cdk-lib';
 import { ByodkimRotation } from './byodkim-rotation.js';
@@ -24,13 +26,14 @@ import { ByodkimSesIdentities } from './ses-identities.js';
 export const TEMPLATE_FILES = {
   lambda: 'dkim-manager-lambda.yaml',
   ses: 'ses-configuration.yaml',
+  memberRole: 'byodkim-member-role.yaml',
 } as const;
 
 const SES_REGION_PATTERN = '^[a-z]{2}(-[a-z]+)+-\\d$';
 const DOMAIN_LIST_PATTERN = '^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)*$';
 
 /** Stacks whose templates use no assets and no bootstrap: parameters only. */
-function plainStack(app: App, id: string, description: string, props: StackProps = {}): Stack {
+export function plainStack(app: App, id: string, description: string, props: StackProps = {}): Stack {
   return new Stack(app, id, {
     ...props,
     description,
@@ -101,8 +104,61 @@ export function buildLambdaTemplateStack(app: App): Stack {
     default: 'rate(1 hour)',
     description: 'How often every domain is reconciled (EventBridge schedule expression).',
   });
+  const canaryAddress = new CfnParameter(stack, 'CanaryAddress', {
+    type: 'String',
+    default: '',
+    allowedPattern: '^([^@\\s]+@[^@\\s]+\\.[^@\\s]+)?$',
+    description:
+      "Signing canary: the address its mail goes to (e.g. canary@canary.example.com). Without an IMAP host, SES receiving in this stack's Region stores it in a private SSE-KMS bucket; the domain must be verified in SES here, and the receipt rule set activated once. Empty: no canary.",
+  });
+  const imapHost = new CfnParameter(stack, 'CanaryImapHost', {
+    type: 'String',
+    default: '',
+    allowedPattern: '^[A-Za-z0-9.-]*$',
+    description:
+      'Signing canary over IMAP: the host of a mailbox the canary address already delivers to (TLS on port 993). Empty: the SES receiving inbox above.',
+  });
+  const imapUser = new CfnParameter(stack, 'CanaryImapUser', {
+    type: 'String',
+    default: '',
+    description: 'Signing canary over IMAP: the mailbox user.',
+  });
+  const imapSecretName = new CfnParameter(stack, 'CanaryImapSecretName', {
+    type: 'String',
+    default: '',
+    allowedPattern: '^[A-Za-z0-9/_+=.@-]*$',
+    description:
+      'Signing canary over IMAP: the name of the Secrets Manager secret (in this account and Region) holding the mailbox password, as its whole string or a "password" field. The function may read this secret only.',
+  });
+  const canaryZoneId = new CfnParameter(stack, 'CanaryHostedZoneId', {
+    type: 'String',
+    default: '',
+    allowedPattern: '^(Z[A-Z0-9]{1,31})?$',
+    description:
+      "Route 53 hosted zone of the canary address's domain (SES receiving inbox): its MX record (inbound-smtp.<region>.amazonaws.com) is created there. Empty: publish the MX record yourself.",
+  });
   const hasZone = new CfnCondition(stack, 'HasHostedZone', {
     expression: Fn.conditionNot(Fn.conditionEquals(hostedZoneId.valueAsString, '')),
+  });
+  // Parameters only, no condition references: a deploy-time rule repeats these expressions.
+  const given = (p: CfnParameter) => Fn.conditionNot(Fn.conditionEquals(p.valueAsString, ''));
+  const hasCanary = new CfnCondition(stack, 'HasCanary', { expression: given(canaryAddress) });
+  const imapChosen = Fn.conditionAnd(given(canaryAddress), given(imapHost));
+  const hasCanaryImap = new CfnCondition(stack, 'HasCanaryImap', { expression: imapChosen });
+  const inboxChosen = Fn.conditionAnd(given(canaryAddress), Fn.conditionEquals(imapHost.valueAsString, ''));
+  const hasCanaryInbox = new CfnCondition(stack, 'HasCanaryInbox', { expression: inboxChosen });
+  const hasCanaryZone = new CfnCondition(stack, 'HasCanaryZone', {
+    expression: Fn.conditionAnd(inboxChosen, given(canaryZoneId)),
+  });
+  new CfnRule(stack, 'CanaryImapComplete', {
+    ruleCondition: imapChosen,
+    assertions: [
+      {
+        assert: Fn.conditionAnd(given(imapUser), given(imapSecretName)),
+        assertDescription:
+          'A canary read over IMAP needs CanaryImapUser and CanaryImapSecretName as well as CanaryImapHost.',
+      },
+    ],
   });
   const dns = Fn.conditionIf(
     hasZone.logicalId,
@@ -126,6 +182,23 @@ export function buildLambdaTemplateStack(app: App): Stack {
     },
     hostedZoneIds: [hostedZoneId.valueAsString],
     hostedZoneCondition: hasZone,
+    canary: {
+      to: canaryAddress.valueAsString,
+      hostedZoneId: canaryZoneId.valueAsString,
+      imap: {
+        host: imapHost.valueAsString,
+        user: imapUser.valueAsString,
+        passwordSecret: secretsmanager.Secret.fromSecretNameV2(
+          stack,
+          'CanaryImapSecretRef',
+          imapSecretName.valueAsString,
+        ),
+      },
+    },
+    canaryCondition: hasCanary,
+    canaryInboxCondition: hasCanaryInbox,
+    canaryImapCondition: hasCanaryImap,
+    canaryZoneCondition: hasCanaryZone,
   });
   new CfnOutput(stack, 'FunctionName', { value: rotation.function.functionName });
   new CfnOutput(stack, 'TopicArn', {
@@ -134,6 +207,23 @@ export function buildLambdaTemplateStack(app: App): Stack {
   });
   new CfnOutput(stack, 'KeyBucket', { value: rotation.bucket.bucketName });
   new CfnOutput(stack, 'ConfigParameter', { value: rotation.configParameter.parameterName });
+  const inbox = rotation.canaryInbox as NonNullable<typeof rotation.canaryInbox>;
+  new CfnOutput(stack, 'CanaryInboxBucket', {
+    value: inbox.bucket.bucketName,
+    condition: hasCanaryInbox,
+    description: 'Where SES receiving stores the canary mail (read and deleted by the function).',
+  });
+  new CfnOutput(stack, 'CanaryReceiptRuleSet', {
+    value: inbox.ruleSetName,
+    condition: hasCanaryInbox,
+    description:
+      'Activate it once (aws ses set-active-receipt-rule-set --rule-set-name <this>) unless this account already receives mail in this Region; then move the rule into your active set.',
+  });
+  Validations.of(stack).acknowledge({
+    id: 'CloudFormation-Validate::W2509',
+    reason:
+      "CanaryImapSecretName is the secret's name, not a password: the function reads the password from Secrets Manager at run time.",
+  });
   Validations.of(stack).acknowledge({
     id: 'CdkNagValidationFailure',
     reason: 'Parameter-driven values are checked at deploy time by CloudFormation.',

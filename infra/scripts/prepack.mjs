@@ -16,6 +16,8 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 rmSync(join(infra, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', join(infra, 'tsconfig.build.json')], { stdio: 'inherit' });
-const { bytes } = await bundleLambda({ outdir: join(infra, 'lambda') });
+const { bytes, totalBytes, files } = await bundleLambda({ outdir: join(infra, 'lambda') });
 copyFileSync(join(infra, '../LICENSE'), join(infra, 'LICENSE'));
-process.stderr.write(`@byodkim/cdk: dist/ compiled, lambda/index.mjs ${bytes} bytes, LICENSE copied\n`);
+process.stderr.write(
+  `@byodkim/cdk: dist/ compiled, lambda/ ${files} files (${bytes} bytes loaded on import, ${totalBytes} in all), LICENSE copied\n`,
+);

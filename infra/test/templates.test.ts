@@ -13,6 +13,7 @@ import {
   evaluate,
   type Json,
   onlyResource,
+  type PolicyStatementJson,
   policyStatements,
   resourcesOfStatement,
   unacknowledgedNagFindings,
@@ -65,6 +66,11 @@ describe('plain templates', () => {
         'CodeBucket',
         'CodeKey',
         'ScheduleExpression',
+        'CanaryAddress',
+        'CanaryHostedZoneId',
+        'CanaryImapHost',
+        'CanaryImapUser',
+        'CanaryImapSecretName',
       ]),
     );
     expect((lambdaTemplate.Parameters as Record<string, Json>).CertificateValidityDays).toMatchObject({
@@ -123,9 +129,18 @@ describe('plain templates', () => {
     expect(statements.some((s) => actionsOf(s).includes('ses:CreateEmailIdentity'))).toBe(false);
   });
 
-  it('grant no SES, S3, KMS or Route 53 action on "*"', () => {
+  it('grant no SES, S3, KMS or Route 53 action on "*" but the region-pinned batched health read', () => {
     for (const s of policyStatements(lambdaTemplate)) {
       if (!actionsOf(s).some((a) => /^(ses|s3|kms|route53):|^\*$/.test(a))) continue;
+      if (s.Sid === 'BatchedSesHealthReads') {
+        // SES v1 GetIdentityDkimAttributes supports no resource type: "*" only, pinned to the
+        // Regions parameter, and alone in its statement.
+        expect(actionsOf(s)).toEqual(['ses:GetIdentityDkimAttributes']);
+        expect(evaluate(s.Condition, lambdaTemplate, BASE_PARAMETERS)).toEqual({
+          StringEquals: { 'aws:RequestedRegion': ['ap-northeast-1', 'us-east-1'] },
+        });
+        continue;
+      }
       const resources = resourcesOfStatement(s).flatMap((r) => {
         const value = evaluate(r, lambdaTemplate, { ...BASE_PARAMETERS, HostedZoneId: 'Z0123456789ABC' });
         return Array.isArray(value) ? value : [value];
@@ -148,6 +163,122 @@ describe('plain templates', () => {
         Properties: { EmailIdentity: { Ref: 'DomainName' }, DkimAttributes: { SigningEnabled: false } },
       },
     });
+  });
+
+  it('deploy the signing canary only when a canary address is given: the SES receiving inbox, or an IMAP mailbox when its host is given', () => {
+    const resources = lambdaTemplate.Resources as Record<string, Json>;
+    const canaryTypes = ['AWS::SES::ReceiptRuleSet', 'AWS::SES::ReceiptRule', 'AWS::Route53::RecordSet'];
+    const canaryIds = Object.entries(resources)
+      .filter(([id, r]) => id.includes('Canary') || canaryTypes.includes(String(r.Type)))
+      .map(([id]) => id);
+    expect(canaryIds.length).toBeGreaterThanOrEqual(9);
+    const wantedCondition = (id: string) => {
+      if (resources[id]?.Type === 'AWS::Route53::RecordSet') return 'HasCanaryZone';
+      if (id.startsWith('RotationCanarySendPolicy')) return 'HasCanary';
+      if (id.startsWith('RotationCanaryImapPolicy')) return 'HasCanaryImap';
+      return 'HasCanaryInbox';
+    };
+    for (const id of canaryIds) expect(resources[id]?.Condition, id).toBe(wantedCondition(id));
+    const conditions = lambdaTemplate.Conditions as Json;
+    const holds = (name: string, parameters: Record<string, string>) =>
+      Object.fromEntries(
+        ['HasCanary', 'HasCanaryInbox', 'HasCanaryImap', 'HasCanaryZone'].map((c) => [
+          c,
+          evaluate(conditions[c], lambdaTemplate, parameters),
+        ]),
+      )[name];
+    const address = { CanaryAddress: 'canary@c.example.com' };
+    const imap = {
+      ...address,
+      CanaryImapHost: 'imap.example.com',
+      CanaryImapUser: 'canary',
+      CanaryImapSecretName: 'canary/imap',
+    };
+    expect(holds('HasCanary', {})).toBe(false);
+    expect(holds('HasCanaryInbox', {})).toBe(false);
+    expect(holds('HasCanaryImap', { CanaryImapHost: 'imap.example.com' })).toBe(false);
+    expect(holds('HasCanary', address)).toBe(true);
+    expect(holds('HasCanaryInbox', address)).toBe(true);
+    expect(holds('HasCanaryImap', address)).toBe(false);
+    expect(holds('HasCanaryZone', address)).toBe(false);
+    expect(holds('HasCanaryZone', { ...address, CanaryHostedZoneId: 'Z0CANARY' })).toBe(true);
+    expect(holds('HasCanaryImap', imap)).toBe(true);
+    expect(holds('HasCanaryInbox', imap)).toBe(false);
+    expect(holds('HasCanaryZone', { ...imap, CanaryHostedZoneId: 'Z0CANARY' })).toBe(false);
+
+    // The function's config: a canary reading the deployed inbox or the IMAP mailbox, or none at all.
+    expect(parseConfig(configFor({}), '/ssm/config').config.canary).toBeUndefined();
+    const loaded = parseConfig(configFor(address), '/ssm/config');
+    const bucketId = Object.keys(resources).find(
+      (id) => resources[id]?.Type === 'AWS::S3::Bucket' && id.includes('CanaryInbox'),
+    );
+    expect(loaded.config.canary).toMatchObject({
+      to: 'canary@c.example.com',
+      inbox: { type: 's3', bucket: `<${bucketId}>`, prefix: 'canary/', region: 'ap-northeast-1' },
+    });
+    expect(parseConfig(configFor(imap), '/ssm/config').config.canary).toMatchObject({
+      to: 'canary@c.example.com',
+      inbox: {
+        type: 'imap',
+        host: 'imap.example.com',
+        port: 993,
+        secure: true,
+        user: 'canary',
+        mailbox: 'INBOX',
+        passwordSecret: 'canary/imap',
+      },
+    });
+
+    // The only statement that lets the function send mail: from the canary address of each domain.
+    const send = policyStatements(lambdaTemplate).filter((s) =>
+      actionsOf(s).some((a) => /^ses:Send/.test(a)),
+    );
+    expect(send).toHaveLength(1);
+    expect(actionsOf(send[0] as PolicyStatementJson)).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+    expect(resources[send[0]?.where ?? '']?.Condition).toBe('HasCanary');
+    expect(evaluate(send[0]?.Condition, lambdaTemplate, BASE_PARAMETERS)).toEqual({
+      StringEquals: {
+        'ses:FromAddress': ['byodkim-canary@example.com', 'byodkim-canary@example.net'],
+        'aws:RequestedRegion': ['ap-northeast-1', 'us-east-1'],
+      },
+    });
+    expect(evaluate(send[0]?.Resource, lambdaTemplate, BASE_PARAMETERS)).toEqual([
+      'arn:*:ses:*:*:identity/example.com',
+      'arn:*:ses:*:*:identity/example.net',
+    ]);
+
+    // The IMAP password: that one secret, and no other statement reads secrets the canary's way.
+    const secretReads = policyStatements(lambdaTemplate).filter(
+      (s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && s.where.startsWith('RotationCanary'),
+    );
+    expect(secretReads).toHaveLength(1);
+    expect(actionsOf(secretReads[0] as PolicyStatementJson)).toEqual(['secretsmanager:GetSecretValue']);
+    expect(evaluate(secretReads[0]?.Resource, lambdaTemplate, { ...BASE_PARAMETERS, ...imap })).toBe(
+      'arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:canary/imap-??????',
+    );
+
+    // Deploy-time rules: a Region with SES receiving when the inbox is deployed; a complete IMAP mailbox when chosen.
+    const rules = lambdaTemplate.Rules as Record<
+      string,
+      { RuleCondition: unknown; Assertions: Array<{ Assert: Json }> }
+    >;
+    const receiving = Object.entries(rules).find(([id]) => id.includes('ReceivingRegion'))?.[1];
+    if (!receiving) throw new Error('no SES receiving Region rule');
+    expect(evaluate(receiving.RuleCondition, lambdaTemplate, {})).toBe(false);
+    expect(evaluate(receiving.RuleCondition, lambdaTemplate, address)).toBe(true);
+    expect(evaluate(receiving.RuleCondition, lambdaTemplate, imap)).toBe(false);
+    const contains = receiving.Assertions[0]?.Assert['Fn::Contains'] as [string[], unknown];
+    expect(contains[0]).toEqual(expect.arrayContaining(['us-east-1', 'eu-west-1', 'ap-northeast-1']));
+    expect(contains[0]).not.toContain('ap-east-1');
+    expect(contains[1]).toEqual({ Ref: 'AWS::Region' });
+    const complete = rules.CanaryImapComplete;
+    if (!complete) throw new Error('no CanaryImapComplete rule');
+    expect(evaluate(complete.RuleCondition, lambdaTemplate, address)).toBe(false);
+    expect(evaluate(complete.RuleCondition, lambdaTemplate, imap)).toBe(true);
+    const assertion = complete.Assertions[0]?.Assert;
+    expect(evaluate(assertion, lambdaTemplate, imap)).toBe(true);
+    expect(evaluate(assertion, lambdaTemplate, { ...imap, CanaryImapSecretName: '' })).toBe(false);
+    expect(evaluate(assertion, lambdaTemplate, { ...imap, CanaryImapUser: '' })).toBe(false);
   });
 
   it('report nothing unacknowledged to cdk-nag AwsSolutions', () => {

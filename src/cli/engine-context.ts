@@ -1,5 +1,5 @@
 import { buildEngineDeps } from '../config/engine.js';
-import { findDomain, type LoadedConfig, type ResolvedDomain } from '../config/load.js';
+import { accountDomains, findDomain, type LoadedConfig, type ResolvedDomain } from '../config/load.js';
 import { Reason } from '../domain/vocabulary.js';
 import type { DomainResult, EngineDeps } from '../engine/reconcile.js';
 import { ExitCode } from '../errors.js';
@@ -12,14 +12,18 @@ export interface CliEngine {
   domains: ResolvedDomain[];
 }
 
-/** Config, adapters and the domains a command acts on (`--domain` or all). */
+/** Config, adapters and the domains a command acts on (`--domain`, `--account`, or all). */
 export async function cliEngine(
   global: GlobalOptions,
   domain?: unknown,
-  options: { quiet?: boolean } = {},
+  options: { quiet?: boolean; account?: unknown } = {},
 ): Promise<CliEngine> {
   const loaded = await loadCliConfig(global);
-  const domains = domain === undefined ? loaded.domains : [findDomain(loaded, String(domain), '--domain')];
+  let domains = domain === undefined ? loaded.domains : [findDomain(loaded, String(domain), '--domain')];
+  if (options.account !== undefined) {
+    const ofAccount = new Set(accountDomains(loaded, String(options.account), '--account'));
+    domains = domains.filter((d) => ofAccount.has(d));
+  }
   // stdout carries the one JSON document in JSON mode: progress and notices go to stderr.
   const humanStream = global.output === 'json' ? process.stderr : process.stdout;
   const output = progressOutput(humanStream, options);

@@ -107,12 +107,14 @@ export function buildProgram(): Command {
     .command('plan')
     .description('show what the next pass would do, per domain, with reasons (changes nothing)')
     .option('--domain <domain>', 'only this domain')
+    .option('--account <name>', "only this account's domains (an accounts[].name, or own)")
     .action(lazy(() => import('./commands/plan.js')));
 
   program
     .command('apply')
     .description('run one reconcile pass: phases 3–8 for every domain (exit 3 while waiting on DNS or SES)')
     .option('--domain <domain>', 'only this domain')
+    .option('--account <name>', "only this account's domains (an accounts[].name, or own)")
     .option('--watch [seconds]', 'repeat every N seconds (default 300) until interrupted')
     .option('--concurrency <n>', 'domains worked on at once', String(DEFAULT_CONCURRENCY))
     .action(lazy(() => import('./commands/apply.js')));
@@ -121,6 +123,7 @@ export function buildProgram(): Command {
     .command('status')
     .description('table of domains: active selector, SES status per region, key age and expiry, next action')
     .option('--domain <domain>', 'only this domain')
+    .option('--account <name>', "only this account's domains (an accounts[].name, or own)")
     .option(
       '--refresh',
       'read SES now in every region (by default an idle domain shows its last read, and its age)',

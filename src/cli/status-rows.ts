@@ -3,6 +3,7 @@
  * sandbox's closing table, so both show the same columns and wording.
  */
 import type { ResolvedDomain } from '../config/load.js';
+import { accountLabel } from '../domain/account.js';
 import { DAY_MS, HOUR_MS } from '../domain/policy.js';
 import type { DomainResult } from '../engine/reconcile.js';
 import {
@@ -14,8 +15,15 @@ import {
 
 export const STATUS_HEADERS = ['DOMAIN', 'ACTIVE', 'SES', 'AGE', 'EXPIRES', 'NEXT KEYS', 'NEXT'] as const;
 
+/** The headers for rows with or without the account (a config with `accounts`). */
+export function statusHeaders(withAccount: boolean): string[] {
+  return withAccount ? ['DOMAIN', 'ACCOUNT', ...STATUS_HEADERS.slice(1)] : [...STATUS_HEADERS];
+}
+
 export interface StatusRow {
   domain: string;
+  /** The domain's account (`own` or an `accounts[].name`), when the config has accounts. */
+  account?: string;
   active?: string;
   /** By region: `SUCCESS`, `PENDING`, `error: …`, with ` (signing off)` / ` on <other selector>`. */
   ses: Record<string, string>;
@@ -37,12 +45,14 @@ export function statusRows(
   results: readonly DomainResult[],
   domains: readonly ResolvedDomain[],
   now: Date,
+  options: { withAccount?: boolean } = {},
 ): StatusRow[] {
   return results.map((r) => {
+    const spec = domains.find((d) => d.domain === r.domain);
     const keys = r.state?.keys ?? [];
     const active = keys.find((k) => k.status === 'active');
     const standbys = keys.filter((k) => ['staged', 'published', 'verified'].includes(k.status));
-    const regions = domains.find((d) => d.domain === r.domain)?.regions ?? [];
+    const regions = spec?.regions ?? [];
     const ses: Record<string, string> = {};
     const seen = r.state?.sesSeen;
     const notRead = r.observation?.sesNotRead !== undefined;
@@ -80,6 +90,7 @@ export function statusRows(
     const sesReadAt = notRead ? seen?.at : r.observation?.now.toISOString();
     return {
       domain: r.domain,
+      ...(options.withAccount ? { account: accountLabel(spec?.account) } : {}),
       ...(active ? { active: active.selector } : {}),
       ses,
       ...(sesReadAt ? { sesReadAt } : {}),
@@ -104,6 +115,7 @@ export function statusCells(row: StatusRow, now: Date): string[] {
   const age = row.sesReadAt ? Math.floor((now.getTime() - Date.parse(row.sesReadAt)) / HOUR_MS) : 0;
   return [
     row.domain,
+    ...(row.account === undefined ? [] : [row.account]),
     row.active ?? '-',
     Object.entries(row.ses)
       .map(([region, status]) => `${region}:${status}`)

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { AwsClientFactory } from '../adapters/aws/clients.js';
 import { InputError } from '../errors.js';
 import type { CanaryInbox, CanaryPorts, MailJudge, MailSender } from '../ports.js';
+import { accountClients } from './accounts.js';
 import { buildAwsClients } from './compose.js';
 import type { LoadedConfig } from './load.js';
 import type { CanaryInboxConfig } from './schema.js';
@@ -17,6 +18,8 @@ export interface CanaryWiring {
   /** Overrides for front ends and tests that bring their own. */
   sender?: MailSender;
   judge?: MailJudge;
+  /** One inbox for every domain with a canary, in place of the configured ones (the sandbox's). */
+  inbox?: CanaryInbox;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -30,9 +33,18 @@ export async function buildCanaryPorts(
   if (withCanary.length === 0) return undefined;
   const clients = (): Promise<AwsClientFactory> =>
     Promise.resolve(wiring.awsClients ?? buildAwsClients(loaded));
-  const sender =
-    wiring.sender ??
-    new (await import('../adapters/aws/ses-mail.js')).SesMailSender({ clients: await clients() });
+  // A canary leaves through SES in its domain's account: one sender per account.
+  const senders = new Map<string | undefined, MailSender>();
+  const senderOf = async (account: string | undefined): Promise<MailSender> => {
+    if (wiring.sender) return wiring.sender;
+    let sender = senders.get(account);
+    if (!sender) {
+      const { SesMailSender } = await import('../adapters/aws/ses-mail.js');
+      sender = new SesMailSender({ clients: await accountClients(loaded, await clients(), account) });
+      senders.set(account, sender);
+    }
+    return sender;
+  };
   const judge =
     wiring.judge ??
     (await (async () => {
@@ -47,12 +59,12 @@ export async function buildCanaryPorts(
   for (const d of withCanary) {
     const config = d.canaryInbox as CanaryInboxConfig;
     const key = JSON.stringify(config);
-    let inbox = inboxes.get(key);
+    let inbox = wiring.inbox ?? inboxes.get(key);
     if (!inbox) {
       inbox = await buildInbox(config, clients, wiring.env ?? process.env);
       inboxes.set(key, inbox);
     }
-    byDomain.set(d.domain, { sender, judge, inbox });
+    byDomain.set(d.domain, { sender: await senderOf(d.account), judge, inbox });
   }
   return (domain) => byDomain.get(domain);
 }

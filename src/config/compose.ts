@@ -5,6 +5,7 @@ import { FileStateStore } from '../adapters/local/file-state.js';
 import { FileKeyVault } from '../adapters/local/file-vault.js';
 import { InputError, StorageError } from '../errors.js';
 import type { Clock, DnsPublisher, KeyVault, SigningService, StateStore } from '../ports.js';
+import { accountClients } from './accounts.js';
 import type { LoadedConfig } from './load.js';
 import type { DnsProviderConfig } from './schema.js';
 
@@ -157,16 +158,20 @@ export async function buildRoute53Publisher(
     });
   }
   const { Route53DnsPublisher } = await import('../adapters/aws/route53.js');
+  const own = options.awsClients ?? (await buildAwsClients(loaded));
   return new Route53DnsPublisher({
     ttl: dns.ttl,
-    clients: options.awsClients ?? (await buildAwsClients(loaded)),
+    // A zone in a member account is changed through that account's role.
+    clients: await accountClients(loaded, own, dns.account),
     ...(dns.hostedZoneId === undefined ? {} : { hostedZoneId: dns.hostedZoneId }),
   });
 }
 
 /**
  * SES in every region, through the config's AWS client factory, keeping one API budget for
- * the whole process (`aws.sesRequestsPerSecond`, default 1 per account and region).
+ * the whole process (`aws.sesRequestsPerSecond`, default 1 per account and region). With
+ * `accounts`, each member account gets SES of its own (its assumed role, its own budget per
+ * region) behind a router that sends each identity's calls to its account.
  */
 export async function buildSigningService(
   loaded: LoadedConfig,
@@ -182,9 +187,25 @@ export async function buildSigningService(
     ...(aws?.sesBurst === undefined ? {} : { burst: aws.sesBurst }),
     ...(options.sesPacerTimer ? { timer: options.sesPacerTimer } : {}),
   });
-  return new SesSigningService({
-    clients: options.awsClients ?? (await buildAwsClients(loaded)),
-    budget,
-    batchedHealthReads: aws?.sesBatchedHealthReads ?? true,
-  });
+  const batchedHealthReads = aws?.sesBatchedHealthReads ?? true;
+  const own = options.awsClients ?? (await buildAwsClients(loaded));
+  const ownSes = new SesSigningService({ clients: own, budget, batchedHealthReads });
+  const accounts = loaded.config.accounts ?? [];
+  if (accounts.length === 0) return ownSes;
+  const { AccountSigningRouter } = await import('../adapters/aws/account-router.js');
+  const members = new Map<string, SigningService>();
+  for (const account of accounts) {
+    members.set(
+      account.name,
+      new SesSigningService({
+        clients: await accountClients(loaded, own, account.name),
+        budget,
+        batchedHealthReads,
+        account: account.name,
+      }),
+    );
+  }
+  const accountOf = new Map<string, string>();
+  for (const d of loaded.domains) if (d.account !== undefined) accountOf.set(d.domain, d.account);
+  return new AccountSigningRouter({ own: ownSes, members, accountOf, budget });
 }

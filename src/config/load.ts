@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { accountLabel, OWN_ACCOUNT } from '../domain/account.js';
 import { normalizeDomain } from '../domain/domain-name.js';
 import type { DomainSpec } from '../domain/lifecycle/index.js';
 import { policySchema } from '../domain/policy.js';
@@ -19,6 +20,8 @@ const MAX_ALIAS_EXPANSION = 100;
 /** One domain with every default and override applied: the core's spec plus how its DNS is reached. */
 export interface ResolvedDomain extends DomainSpec {
   regions: string[];
+  /** The `accounts` entry whose SES holds the identity; undefined: the caller's own account. */
+  account?: string;
   dns: DnsProviderConfig;
   /** Where this domain's canaries are read (with `canary`). */
   canaryInbox?: CanaryInboxConfig;
@@ -167,10 +170,12 @@ export function parseConfig(text: string, path: string): LoadedConfig {
       domain,
     });
     const canary = resolveCanary(config.canary, d.canary, { path, index, domain, base: dirname(path) });
+    const regions = d.regions ?? config.accounts?.find((a) => a.name === d.account)?.regions ?? [];
     return {
       domain,
       ...canary,
-      regions: d.regions,
+      regions: [...regions],
+      ...(d.account === undefined ? {} : { account: d.account }),
       selectorPrefix,
       createIdentity: d.createIdentity,
       policy: merged.data,
@@ -239,6 +244,31 @@ export function findDomain(loaded: LoadedConfig, domain: string, field: string):
     );
   }
   return found;
+}
+
+/**
+ * The domains of one account: an `accounts[].name`, or `own` for the caller's own account
+ * (domains that name none). Fails with exit code 2 naming the value, where it came from
+ * (`field`: a CLI flag, an event field) and the accounts known.
+ *
+ * @throws {@link InputError} `ACCOUNT_UNKNOWN`.
+ * @example
+ * ```ts
+ * import { accountDomains, loadConfig } from 'byodkim/core';
+ *
+ * const domains = accountDomains(await loadConfig('byodkim.config.yaml'), 'brand-a', '--account');
+ * ```
+ */
+export function accountDomains(loaded: LoadedConfig, account: string, field: string): ResolvedDomain[] {
+  const names = (loaded.config.accounts ?? []).map((a) => a.name);
+  if (account !== OWN_ACCOUNT && !names.includes(account)) {
+    throw new InputError(
+      'ACCOUNT_UNKNOWN',
+      `${field}: "${account}" is not an account of ${loaded.path} (accounts: ${[OWN_ACCOUNT, ...names].join(', ')})`,
+      { context: { field, value: account } },
+    );
+  }
+  return loaded.domains.filter((d) => accountLabel(d.account) === account);
 }
 
 function withResolvedPaths(config: Config, base: string): Config {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OWN_ACCOUNT } from '../domain/account.js';
 import { normalizeDomain } from '../domain/domain-name.js';
 import { policyOverrideSchema, policySchema } from '../domain/policy.js';
 import { isSesRegion } from '../domain/regions.js';
@@ -81,6 +82,46 @@ const tsigSchema = z
     message: 'give exactly one of secretEnv or secretFile (secrets are not written in the config)',
   });
 
+/** An `accounts` entry's name: it labels budgets, status rows, metrics and deployment resources. */
+const accountName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, {
+  error: (issue) =>
+    `"${String(issue.input)}" is not an account name: 1 to 64 lower-case letters, digits and inner hyphens`,
+});
+
+/** The 12-digit account of an IAM role ARN, or undefined when it is not one. */
+export function accountIdOfRoleArn(arn: string): string | undefined {
+  return ROLE_ARN.exec(arn)?.[2];
+}
+
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+
+export const accountSchema = z
+  .object({
+    name: accountName.describe(
+      `What byodkim calls the account (status, metrics, the Lambda event's "account"); "${OWN_ACCOUNT}" is the caller's own.`,
+    ),
+    roleArn: z
+      .string()
+      .regex(ROLE_ARN, {
+        error: (issue) =>
+          `"${String(issue.input)}" is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)`,
+      })
+      .describe('The role byodkim assumes in the account (the ByodkimMemberRole): SES there, nothing else.'),
+    externalId: z
+      .string()
+      .regex(/^[\w+=,.@:/-]{2,1224}$/, {
+        error: (issue) =>
+          `"${String(issue.input)}" is not an STS external ID: 2 to 1224 letters, digits and + = , . @ : / - _`,
+      })
+      .describe("The external ID the role's trust policy requires (sts:ExternalId)."),
+    regions: z
+      .array(region)
+      .min(1)
+      .optional()
+      .describe("Regions of this account's domains that give none of their own."),
+  })
+  .strict();
+
 export const dnsProviderSchema = z.discriminatedUnion('provider', [
   z
     .object({
@@ -98,6 +139,11 @@ export const dnsProviderSchema = z.discriminatedUnion('provider', [
       provider: z.literal('route53'),
       hostedZoneId: z.string().optional().describe('Found by name when omitted.'),
       ttl: z.number().int().min(30).max(86_400).default(300),
+      account: accountName
+        .optional()
+        .describe(
+          "The `accounts` entry whose role changes this zone (the zone lives in that account); default: the caller's own account.",
+        ),
     })
     .strict(),
   z
@@ -305,7 +351,13 @@ export const domainConfigSchema = z
     regions: z
       .array(region)
       .min(1)
-      .describe('SES regions where this identity signs mail; one key serves them all.'),
+      .optional()
+      .describe(
+        "SES regions where this identity signs mail; one key serves them all. Default: its account's regions.",
+      ),
+    account: accountName
+      .optional()
+      .describe("The `accounts` entry whose SES holds this identity; default: the caller's own account."),
     selectorPrefix: z
       .string()
       .optional()
@@ -360,12 +412,18 @@ export const configSchema = z
     canary: canarySchema
       .optional()
       .describe('The signing canary for every domain (each may override or turn it off).'),
+    accounts: z
+      .array(accountSchema)
+      .optional()
+      .describe(
+        "Member accounts whose SES byodkim works through an assumed role; keys and state stay with the caller's own account.",
+      ),
     aws: z
       .object({
         profile: nonEmpty.optional(),
         endpoints: z
           .partialRecord(
-            z.enum(['sesv2', 's3', 'secretsmanager', 'dynamodb', 'route53', 'sns', 'kms']),
+            z.enum(['sesv2', 's3', 'secretsmanager', 'dynamodb', 'route53', 'sns', 'kms', 'sts']),
             urlWith(['https', 'http']),
           )
           .optional()
@@ -428,6 +486,7 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    checkAccounts(config, ctx);
     const rings = new Map<string, number>();
     config.domains.forEach((d, index) => {
       if (!d.delegation) return;
@@ -459,7 +518,7 @@ export const configSchema = z
         });
       } else seen.set(name, index);
       const regions = new Set<string>();
-      d.regions.forEach((r, ri) => {
+      (d.regions ?? []).forEach((r, ri) => {
         if (regions.has(r))
           ctx.addIssue({
             code: 'custom',
@@ -471,6 +530,82 @@ export const configSchema = z
     });
   });
 
+type ConfigShape = {
+  accounts?:
+    | ReadonlyArray<{ name: string; roleArn: string; regions?: readonly string[] | undefined }>
+    | undefined;
+  dns: { provider: string; account?: string | undefined };
+  domains: ReadonlyArray<{
+    regions?: readonly string[] | undefined;
+    account?: string | undefined;
+    dns?: { provider: string; account?: string | undefined } | undefined;
+  }>;
+};
+
+/**
+ * Accounts: one entry per name and per AWS account (two entries for one account would give it
+ * two SES budgets, twice the rate SES allows), every name a domain or zone refers to defined,
+ * and every domain with regions of its own or from its account.
+ */
+function checkAccounts(config: ConfigShape, ctx: z.RefinementCtx): void {
+  const accounts = config.accounts ?? [];
+  const names = new Map<string, number>();
+  const ids = new Map<string, number>();
+  accounts.forEach((account, index) => {
+    if (account.name === OWN_ACCOUNT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accounts', index, 'name'],
+        message: `"${OWN_ACCOUNT}" is reserved for the caller's own account: leave account out of its domains instead`,
+      });
+    }
+    const firstName = names.get(account.name);
+    if (firstName !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accounts', index, 'name'],
+        message: `"${account.name}" is already the name of accounts[${firstName}]`,
+      });
+    } else names.set(account.name, index);
+    const id = accountIdOfRoleArn(account.roleArn);
+    if (id === undefined) return;
+    const firstId = ids.get(id);
+    if (firstId !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accounts', index, 'roleArn'],
+        message: `"${account.roleArn}" is in account ${id}, already accounts[${firstId}] ("${accounts[firstId]?.name}"): one entry per account, so that each account keeps one SES budget`,
+      });
+    } else ids.set(id, index);
+  });
+  const known = accounts.map((a) => a.name).join(', ');
+  const unknown = (name: string): string =>
+    accounts.length === 0
+      ? `"${name}" is not a configured account: add it under accounts (name, roleArn, externalId)`
+      : `"${name}" is not a configured account (accounts: ${known})`;
+  const refersTo = (name: string | undefined, path: (string | number)[]): void => {
+    if (name !== undefined && !names.has(name))
+      ctx.addIssue({ code: 'custom', path, message: unknown(name) });
+  };
+  if (config.dns.provider === 'route53') refersTo(config.dns.account, ['dns', 'account']);
+  config.domains.forEach((d, index) => {
+    refersTo(d.account, ['domains', index, 'account']);
+    if (d.dns?.provider === 'route53') refersTo(d.dns.account, ['domains', index, 'dns', 'account']);
+    if (d.regions !== undefined) return;
+    const account = accounts.find((a) => a.name === d.account);
+    if (account?.regions === undefined && (d.account === undefined || account !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['domains', index, 'regions'],
+        message:
+          d.account === undefined
+            ? 'is required (list the SES regions where this identity signs mail)'
+            : `is required: account "${d.account}" has no regions to default to`,
+      });
+    }
+  });
+}
+
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type DomainConfig = z.output<typeof domainConfigSchema>;
@@ -481,3 +616,5 @@ export type ProbeConfig = z.output<typeof probeSchema>;
 export type NotifierConfig = z.output<typeof notifierSchema>;
 export type CanaryConfig = z.output<typeof canarySchema>;
 export type CanaryInboxConfig = z.output<typeof canaryInboxSchema>;
+/** One `accounts[]` entry: a member account reached through an assumed role. */
+export type AccountConfig = z.output<typeof accountSchema>;

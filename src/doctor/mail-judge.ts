@@ -85,8 +85,10 @@ export async function judgeMessage(
   } as never);
   const dmarcStatus = dmarcResult ? String(dmarcResult.status.result) : 'none';
   const alignedBy: Array<'dkim' | 'spf'> = [];
-  if (dmarcResult && dmarcResult.alignment.dkim.result) alignedBy.push('dkim');
-  if (dmarcResult && dmarcResult.alignment.spf.result) alignedBy.push('spf');
+  // mailauth gives `false` when the sender has no DMARC record.
+  const alignment = dmarcResult ? dmarcResult.alignment : undefined;
+  if (alignment?.dkim.result) alignedBy.push('dkim');
+  if (alignment?.spf.result) alignedBy.push('spf');
 
   const checks: MailVerdict['checks'] = [
     {

@@ -9,7 +9,9 @@
  *   UPDATE_COMPLETE start a pass, as the seeds' `DKIMPhaseManagerRule` did; other statuses
  *   are acknowledged and ignored;
  * - a direct invocation (also what the rules send as their fixed input):
- *   `{ "action": "phase_manager" | "rotate" | "rollback" | "status", "domain"?, "emergency"?, "revokeNow"? }`.
+ *   `{ "action": "phase_manager" | "rotate" | "rollback" | "status", "domain"?, "account"?, "emergency"?, "revokeNow"? }`;
+ *   `account` (phase_manager, status) limits the run to one account's domains (an
+ *   `accounts[].name`, or `own`): the per-account schedules of the AWS deployment send it.
  */
 import { InputError } from '../errors.js';
 
@@ -22,13 +24,20 @@ export type Action = (typeof ACTIONS)[number];
 export const STACK_STATUSES_THAT_RUN = ['CREATE_COMPLETE', 'UPDATE_COMPLETE'] as const;
 
 export type Invocation =
-  | { action: 'phase_manager'; trigger: Trigger; domain?: string; stackId?: string; stackStatus?: string }
+  | {
+      action: 'phase_manager';
+      trigger: Trigger;
+      domain?: string;
+      account?: string;
+      stackId?: string;
+      stackStatus?: string;
+    }
   | { action: 'rotate'; trigger: 'direct'; domain: string; emergency: boolean; revokeNow: boolean }
   | { action: 'rollback'; trigger: 'direct'; domain: string }
-  | { action: 'status'; trigger: 'direct'; domain?: string }
+  | { action: 'status'; trigger: 'direct'; domain?: string; account?: string }
   | { action: 'ignore'; trigger: 'cloudformation'; reason: string; stackId?: string; stackStatus?: string };
 
-const DIRECT_KEYS = ['action', 'domain', 'emergency', 'revokeNow'] as const;
+const DIRECT_KEYS = ['action', 'domain', 'account', 'emergency', 'revokeNow'] as const;
 const MAX_SHOWN = 120;
 const WITHHELD = '[value withheld: it looks like a private key]';
 
@@ -133,7 +142,7 @@ function parseDirect(event: Record<string, unknown>): Invocation {
       );
     }
   }
-  const { action, domain, emergency, revokeNow } = event;
+  const { action, domain, account, emergency, revokeNow } = event;
   if (action === undefined) {
     throw invalid('action', action, `is required: one of ${ACTIONS.join(', ')}`);
   }
@@ -146,6 +155,17 @@ function parseDirect(event: Record<string, unknown>): Invocation {
   ) {
     throw invalid('domain', domain, 'is not a domain name');
   }
+  if (account !== undefined) {
+    if (typeof account !== 'string' || !/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(account))
+      throw invalid(
+        'account',
+        account,
+        'is not an account name (an accounts[].name of the config, or "own")',
+      );
+    if (action !== 'phase_manager' && action !== 'status')
+      throw invalid('account', account, `applies only to "phase_manager" and "status", not "${action}"`);
+  }
+  const ofAccount = account === undefined ? {} : { account: account as string };
   for (const [field, value] of [
     ['emergency', emergency],
     ['revokeNow', revokeNow],
@@ -156,9 +176,19 @@ function parseDirect(event: Record<string, unknown>): Invocation {
   }
   switch (action as Action) {
     case 'phase_manager':
-      return { action: 'phase_manager', trigger: 'direct', ...(domain === undefined ? {} : { domain }) };
+      return {
+        action: 'phase_manager',
+        trigger: 'direct',
+        ...(domain === undefined ? {} : { domain }),
+        ...ofAccount,
+      };
     case 'status':
-      return { action: 'status', trigger: 'direct', ...(domain === undefined ? {} : { domain }) };
+      return {
+        action: 'status',
+        trigger: 'direct',
+        ...(domain === undefined ? {} : { domain }),
+        ...ofAccount,
+      };
     case 'rotate':
     case 'rollback': {
       if (domain === undefined) throw invalid('domain', domain, `is required for "${action}"`);

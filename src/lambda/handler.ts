@@ -3,10 +3,14 @@
  *
  *   EventBridge schedule ("Scheduled Event")            → phase_manager: one pass, every domain
  *   CloudFormation stack CREATE_COMPLETE/UPDATE_COMPLETE → phase_manager (the seeds' DKIMPhaseManagerRule)
- *   { "action": "phase_manager", "domain"? }           → a pass (all domains, or one)
+ *   { "action": "phase_manager", "domain"?, "account"? } → a pass (all domains, one, or one account's)
  *   { "action": "rotate", "domain", "emergency"?, "revokeNow"? } → record the request, then a pass for it
  *   { "action": "rollback", "domain" }                  → record the request, then a pass for it
- *   { "action": "status", "domain"? }                   → plan only, nothing changed
+ *   { "action": "status", "domain"?, "account"? }       → plan only, nothing changed
+ *
+ * With `accounts` in the config, the deployment starts one invocation per account (its own
+ * EventBridge rule sending `"account"`), so each account's run has its own time and its own
+ * SES budget, and one account's slow or failing run never delays another's.
  *
  * A pass fits the invocation's time and SES's API budget (one request per second per
  * region): SES calls leave in order of urgency (writes, then reads of identities in transition,
@@ -28,7 +32,8 @@
  * BYODKIM_METRICS_NAMESPACE (default `byodkim`), BYODKIM_DEADLINE_MARGIN_MS (60000),
  * BYODKIM_CONCURRENCY (64, engine/reconcile.ts), BYODKIM_LOG_LEVEL (info), plus each `secretEnv` the config names.
  */
-import { findDomain, type ResolvedDomain } from '../config/load.js';
+import { accountDomains, findDomain, type ResolvedDomain } from '../config/load.js';
+import { accountLabel } from '../domain/account.js';
 import { Reason } from '../domain/vocabulary.js';
 import { recordRequest } from '../engine/operator.js';
 import {
@@ -63,6 +68,8 @@ export type StepSummary = StepReport;
 
 export interface DomainSummary {
   domain: string;
+  /** The domain's account (`own` or an `accounts[].name`), when the config has accounts. */
+  account?: string;
   outcome: DomainOutcome;
   errors: string[];
   steps: StepSummary[];
@@ -94,6 +101,10 @@ export interface PassResponse {
   deferred: string[];
   /** SES calls of this run: sent (throttled included), throttled, and deferred by the deadline. */
   ses?: { calls: number; throttled: number; deferred: number };
+  /** The account the run was limited to (`"account"` of the event). */
+  account?: string;
+  /** With `accounts` configured: the SES calls of this run per account (`own` or an `accounts[].name`). */
+  sesByAccount?: Record<string, { calls: number; throttled: number; deferred: number }>;
   domains: DomainSummary[];
   stack?: { id?: string; status: string };
 }
@@ -159,8 +170,11 @@ export function createHandler(options: HandlerOptions = {}): Handler {
   const random = options.random ?? Math.random;
   const init = options.init ?? (() => initRuntime({ env }));
   let runtime: Promise<LambdaRuntime> | undefined;
-  /** Domains a deadline left out last time, while this environment stays warm. */
-  let carryOver: string[] = [];
+  /**
+   * Domains a deadline left out last time, while this environment stays warm, per scope of a
+   * run (an account, or all domains): one account's run never reorders another's.
+   */
+  const carryOver = new Map<string, string[]>();
 
   const level: LogLevel = isLogLevel(env.BYODKIM_LOG_LEVEL) ? env.BYODKIM_LOG_LEVEL : 'info';
 
@@ -226,14 +240,26 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       owner: `lambda:${functionName}:${requestId}`,
       ...(rt.newProbe ? { probe: rt.newProbe() } : {}),
     };
+    const account = 'account' in invocation ? invocation.account : undefined;
+    const scope = account ?? '';
     let target: ResolvedDomain[];
     try {
-      target =
-        'domain' in invocation && invocation.domain !== undefined
-          ? [findDomain(rt.loaded, invocation.domain, 'domain')]
-          : ordered(rt.loaded.domains, carryOver, random);
+      const candidates =
+        account === undefined ? rt.loaded.domains : accountDomains(rt.loaded, account, 'account');
+      if ('domain' in invocation && invocation.domain !== undefined) {
+        const domain = findDomain(rt.loaded, invocation.domain, 'domain');
+        if (!candidates.includes(domain)) {
+          throw new InputError(
+            'DOMAIN_NOT_IN_ACCOUNT',
+            `domain: "${invocation.domain}" is not in account "${account}" (it is in "${accountLabel(domain.account)}")`,
+            { context: { field: 'domain', value: invocation.domain } },
+          );
+        }
+        target = [domain];
+      } else target = ordered(candidates, carryOver.get(scope) ?? [], random);
     } catch (error) {
-      return rejected(log, requestId, action, inSource(error, rt.loaded.path, rt.source), 'domain');
+      const field = error instanceof InputError && error.code === 'ACCOUNT_UNKNOWN' ? 'account' : 'domain';
+      return rejected(log, requestId, action, inSource(error, rt.loaded.path, rt.source), field);
     }
 
     const startedAt = now();
@@ -241,12 +267,16 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       action,
       trigger: invocation.trigger,
       domain: 'domain' in invocation ? invocation.domain : undefined,
+      account,
       remainingMs: context.getRemainingTimeInMillis(),
     });
 
     const deadline = (): boolean => context.getRemainingTimeInMillis() < margin;
     const budget = deps.signing.budget;
+    const withAccounts = (rt.loaded.config.accounts?.length ?? 0) > 0;
+    const runAccounts = [...new Set(target.map((d) => accountLabel(d.account)))].sort();
     const sesBefore = budget?.counts();
+    const sesBeforeByAccount = new Map(runAccounts.map((a) => [a, budget?.counts(a)]));
     // No SES call is granted that could not be made before the deadline: it is deferred instead.
     budget?.deferAfter(Math.max(0, context.getRemainingTimeInMillis() - margin));
     let results: DomainResult[];
@@ -280,7 +310,7 @@ export function createHandler(options: HandlerOptions = {}): Handler {
               (d: ResolvedDomain) => planDomain(d, deps, { forceSesRead: true })
             : (d: ResolvedDomain) => applyDomain(d, deps);
         ({ results, skipped } = await forEachDomain(target, run, { concurrency, deadline }));
-        if (target.length > 1) carryOver = deferredFirst(results, skipped);
+        if (target.length > 1) carryOver.set(scope, deferredFirst(results, skipped));
       }
     } finally {
       budget?.deferAfter(undefined);
@@ -295,6 +325,8 @@ export function createHandler(options: HandlerOptions = {}): Handler {
           }
         : undefined;
     const deferred = deferredFirst(results, skipped);
+    const sesByAccount = withAccounts && budget ? sesDeltas(budget, sesBeforeByAccount) : undefined;
+    const accountOf = new Map(target.map((d) => [d.domain, accountLabel(d.account)]));
 
     const finishedAt = now();
     const metrics =
@@ -306,7 +338,11 @@ export function createHandler(options: HandlerOptions = {}): Handler {
             properties: { requestId },
           });
     const domains = results.map((result) => {
-      const measures = measureDomain(result, finishedAt);
+      const domainAccount = withAccounts ? accountOf.get(result.domain) : undefined;
+      const measures = {
+        ...measureDomain(result, finishedAt),
+        ...(domainAccount === undefined ? {} : { account: domainAccount }),
+      };
       if (metrics && result.outcome !== 'locked') metrics.domain(measures, finishedAt);
       return summarize(result, measures, invocation.action === 'status');
     });
@@ -316,6 +352,8 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       ...(ses ? { sesCalls: ses.calls, sesThrottled: ses.throttled } : {}),
       ...oldestSesRead(results, finishedAt),
     });
+    for (const [name, counts] of Object.entries(sesByAccount ?? {}))
+      metrics?.account(finishedAt, name, { sesCalls: counts.calls, sesThrottled: counts.throttled });
 
     const counts: OutcomeCounts = { ok: 0, waiting: 0, failed: 0, locked: 0, skipped: skipped.length };
     for (const r of results) counts[r.outcome] += 1;
@@ -343,6 +381,8 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       skipped,
       deferred,
       ...(ses ? { ses } : {}),
+      ...(account === undefined ? {} : { account }),
+      ...(sesByAccount ? { sesByAccount } : {}),
       domains,
       ...(invocation.action === 'phase_manager' && invocation.stackStatus !== undefined
         ? {
@@ -366,6 +406,23 @@ export function deferredFirst(results: readonly DomainResult[], skipped: readonl
   return [...results.filter((r) => r.deferred).map((r) => r.domain), ...skipped];
 }
 
+/** The SES calls of this run per account: the budget's counts now less those before. */
+function sesDeltas(
+  budget: NonNullable<EngineDeps['signing']['budget']>,
+  before: ReadonlyMap<string, { calls: number; throttled: number; deferred: number } | undefined>,
+): Record<string, { calls: number; throttled: number; deferred: number }> {
+  const out: Record<string, { calls: number; throttled: number; deferred: number }> = {};
+  for (const [account, then] of before) {
+    const now = budget.counts(account);
+    out[account] = {
+      calls: now.calls - (then?.calls ?? 0),
+      throttled: now.throttled - (then?.throttled ?? 0),
+      deferred: now.deferred - (then?.deferred ?? 0),
+    };
+  }
+  return out;
+}
+
 /** The age of the oldest SES read among the domains of the run, in hours (none: no such read). */
 function oldestSesRead(results: readonly DomainResult[], now: Date): { oldestSesReadHours?: number } {
   const reads = results.flatMap((r) => (r.state?.sesSeen ? [Date.parse(r.state.sesSeen.at)] : []));
@@ -380,7 +437,9 @@ export function ordered(
   random: () => number,
 ): ResolvedDomain[] {
   const first = new Set(carryOver);
-  const head = domains.filter((d) => first.has(d.domain));
+  // In the carried-over order (SES work deferred before domains not started), not the config's.
+  const byName = new Map(domains.map((d) => [d.domain, d]));
+  const head = [...first].flatMap((name) => byName.get(name) ?? []);
   const rest = domains.filter((d) => !first.has(d.domain));
   const offset = rest.length === 0 ? 0 : Math.floor(random() * rest.length) % rest.length;
   return [...head, ...rest.slice(offset), ...rest.slice(0, offset)];
@@ -432,6 +491,7 @@ function summarize(result: DomainResult, measures: DomainMeasures, withObservati
   const active = result.state?.keys.find((k) => k.status === 'active');
   const summary: DomainSummary = {
     domain: result.domain,
+    ...(measures.account === undefined ? {} : { account: measures.account }),
     outcome: result.outcome,
     errors: result.errors,
     steps: stepReports(result),

@@ -4,7 +4,8 @@
  * and needs no network at all for metrics.
  *
  * Per domain (namespace `byodkim`, dimension `Domain`; the infra's alarms and dashboard use
- * exactly these names):
+ * exactly these names; with `accounts` configured, each is published under `Account, Domain`
+ * as well, the account being `own` or an `accounts[].name`):
  *
  *   DaysToExpiry        the active key's notAfter − now, in days (only with an active key)
  *   PhaseAgeHours       hours since the domain last moved while not settled; 0 when settled
@@ -23,7 +24,8 @@
  *   CanaryLatencySeconds  from the send to the receiving server's Received stamp
  *
  * And once per run without dimensions: Failures, RotationsCompleted, DomainsSkipped, and the
- * SES budget's figures:
+ * SES budget's figures (with `accounts`, SesCalls and SesThrottled also per account of the run,
+ * dimension `Account`):
  *
  *   SesCalls            SES requests sent in this run (throttled ones included)
  *   SesThrottled        of those, answered with throttling (the pacer then slows down)
@@ -67,6 +69,8 @@ export interface MetricDatum {
 
 export interface DomainMeasures {
   domain: string;
+  /** The domain's account, when the config has accounts: its metrics are also published per account. */
+  account?: string;
   daysToExpiry?: number;
   phaseAgeHours?: number;
   rotationsCompleted: number;
@@ -143,7 +147,8 @@ export function domainData(measures: DomainMeasures): MetricDatum[] {
 
 /**
  * One EMF document: `_aws` metadata plus each dimension and metric value as a top-level
- * member. `dimensions` empty = a metric without dimensions (`Dimensions: [[]]`).
+ * member. `dimensions` empty = a metric without dimensions (`Dimensions: [[]]`). `sets`: the
+ * dimension sets each metric is published under (default one, all of `dimensions`).
  */
 export function emfDocument(
   namespace: string,
@@ -151,6 +156,7 @@ export function emfDocument(
   dimensions: Readonly<Record<string, string>>,
   data: readonly MetricDatum[],
   properties: Readonly<Record<string, unknown>> = {},
+  sets: readonly (readonly string[])[] = [Object.keys(dimensions)],
 ): Record<string, unknown> {
   const document: Record<string, unknown> = {
     ...properties,
@@ -159,7 +165,7 @@ export function emfDocument(
       CloudWatchMetrics: [
         {
           Namespace: namespace,
-          Dimensions: [Object.keys(dimensions)],
+          Dimensions: sets.map((set) => [...set]),
           Metrics: data.map((d) => ({ Name: d.name, Unit: d.unit })),
         },
       ],
@@ -204,17 +210,31 @@ export class MetricsEmitter {
   domain(measures: DomainMeasures, at: Date): void {
     this.#failures += measures.failures;
     this.#rotations += measures.rotationsCompleted;
+    // With accounts, every per-domain metric is also published with the account: alarms on
+    // `Domain` keep working, and a fleet can be read per account.
+    const account = measures.account;
+    const dims = (rest: Record<string, string>) =>
+      account === undefined ? rest : { Account: account, ...rest };
+    const sets = (rest: string[]) => (account === undefined ? [rest] : [rest, ['Account', ...rest]]);
     this.#emit(
-      emfDocument(this.namespace, at, { Domain: measures.domain }, domainData(measures), this.#props()),
+      emfDocument(
+        this.namespace,
+        at,
+        dims({ Domain: measures.domain }),
+        domainData(measures),
+        this.#props(),
+        sets(['Domain']),
+      ),
     );
     for (const gap of measures.signingGaps ?? []) {
       this.#emit(
         emfDocument(
           this.namespace,
           at,
-          { Domain: measures.domain, Region: gap.region },
+          dims({ Domain: measures.domain, Region: gap.region }),
           [{ name: METRIC.signingGapSeconds, unit: 'Seconds', value: gap.gapSeconds }],
           this.#props(),
+          sets(['Domain', 'Region']),
         ),
       );
     }
@@ -223,7 +243,7 @@ export class MetricsEmitter {
         emfDocument(
           this.namespace,
           at,
-          { Domain: measures.domain, Region: canary.region },
+          dims({ Domain: measures.domain, Region: canary.region }),
           [
             { name: METRIC.canarySigned, unit: 'Count', value: canary.signed ? 1 : 0 },
             { name: METRIC.canaryDmarcPass, unit: 'Count', value: canary.dmarcPass ? 1 : 0 },
@@ -238,6 +258,7 @@ export class MetricsEmitter {
                 ]),
           ],
           this.#props(),
+          sets(['Domain', 'Region']),
         ),
       );
     }
@@ -257,6 +278,22 @@ export class MetricsEmitter {
     if (run.oldestSesReadHours !== undefined)
       data.push({ name: METRIC.oldestSesReadHours, unit: 'None', value: run.oldestSesReadHours });
     this.#emit(emfDocument(this.namespace, at, {}, data, this.#props()));
+  }
+
+  /** One account's SES figures for the run (dimension `Account`). */
+  account(at: Date, account: string, run: { sesCalls: number; sesThrottled: number }): void {
+    this.#emit(
+      emfDocument(
+        this.namespace,
+        at,
+        { Account: account },
+        [
+          { name: METRIC.sesCalls, unit: 'Count', value: run.sesCalls },
+          { name: METRIC.sesThrottled, unit: 'Count', value: run.sesThrottled },
+        ],
+        this.#props(),
+      ),
+    );
   }
 
   #props(): Record<string, unknown> {

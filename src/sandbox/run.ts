@@ -13,6 +13,18 @@
  * has a gap (SES-REALITY.md §2): the emulator runs on SES's realistic clock, every gap is
  * measured, and the sandbox checks that mail never failed outside a measured gap and that
  * every gap ended.
+ *
+ * Every domain also has the signing canary: byodkim sends real mail through the emulator's
+ * SES v2 SendEmail, reads it back from the emulator's mailbox and judges it with mailauth on
+ * ns1 and ns2, so each switch's gap is measured twice — from SES's answers (the first pass
+ * that saw SES signing with the new selector) and from real mail (the first canary signed
+ * with it) — and the sandbox checks that both agree with the emulator's own record of when
+ * it first signed with the new key.
+ *
+ * Once every domain has rotated, someone else swaps a domain's key in one SES region behind
+ * byodkim's back (the emulator's control): the next canary from there must raise the alarm.
+ * byodkim does not fight a selector it did not set (it asks a person to look, and leaves SES
+ * alone there), so the run ends with that alarm holding, and only there.
  */
 import { performance } from 'node:perf_hooks';
 import { AwsClientFactory } from '../adapters/aws/clients.js';
@@ -35,8 +47,15 @@ import { lastSwitchReport, soonestFollowUp } from '../engine/report.js';
 import { describeError } from '../errors.js';
 import { DnsTeam } from './dns-team.js';
 import { createExistingSetup, EMULATOR_CREDENTIALS, type ExistingSetup } from './existing-setup.js';
+import { EmulatorMailboxInbox } from './mailbox-inbox.js';
 import { clockText, phaseLabel, phaseOf, type Reporter } from './progress.js';
-import { type RegionSample, SANDBOX_DOMAINS, SANDBOX_REGIONS, SandboxWorld } from './world.js';
+import {
+  type RegionSample,
+  SANDBOX_CANARY_ADDRESS,
+  SANDBOX_DOMAINS,
+  SANDBOX_REGIONS,
+  SandboxWorld,
+} from './world.js';
 
 export interface SandboxOptions {
   /** Virtual time at which the run starts. */
@@ -61,6 +80,25 @@ export interface MailFailure {
   why: string;
   /** Inside a measured switch gap (SES re-verifying after a put), where unsigned mail is expected. */
   inGap: boolean;
+  /** After the key was swapped behind byodkim's back and before a canary showed it restored. */
+  afterSwap: boolean;
+}
+
+/** The key swapped behind byodkim's back, and what the canary made of it. */
+export interface KeySwapRecord {
+  domain: string;
+  region: string;
+  /** The other actor's selector (no record for it in DNS). */
+  selector: string;
+  swappedAt: string;
+  /** The first canary byodkim sent from that domain through that region after the swap. */
+  firstCanaryAfter: { id: string; sentAt: string } | null;
+  /** The canary alarm raised there, and the canary that raised it. */
+  alarm: { code: string; canaryId: string; canarySentAt: string; raisedAt: string } | null;
+  /** What byodkim asked of a person when it read SES holding a selector it did not set. */
+  needsPerson: string | null;
+  /** SES writes byodkim made there after the swap (it must make none: the key is not its own). */
+  sesWritesAfter: number;
 }
 
 /** One region of one switch: the put, and the first pass that saw SES signing with the selector. */
@@ -74,6 +112,24 @@ export interface SwitchGapRecord {
   gapSeconds: number | null;
   /** SES's own LastSuccessTimestamp, when it gave one after the put. */
   sesVerifiedAt?: string;
+  /** Sending time of the first canary signed with the new selector (real mail's view of the gap's end). */
+  canarySignedAt?: string;
+  /** From the put to that canary: the gap as real mail saw it, within one canary interval. */
+  canaryGapSeconds?: number;
+}
+
+/** The signing canary of one domain in one region, over the run. */
+export interface CanarySummary {
+  /** Canaries sent through SES (the emulator's outbox). */
+  sent: number;
+  /** Canaries judged by byodkim (read back from the inbox). */
+  judged: number;
+  /** Judged canaries that verified with the domain's signature and passed DMARC. */
+  passed: number;
+  /** Judged inside a switch gap: not signed by the domain, as expected there. */
+  inGap: number;
+  /** The selector real mail was last signed with, and when the canary was sent. */
+  lastSigned: { selector: string; sentAt: string } | null;
 }
 
 export interface DomainSummary {
@@ -88,6 +144,8 @@ export interface DomainSummary {
   retiredSelectors: string[];
   verified: boolean;
   samples: RegionSample[];
+  /** Per region. */
+  canary: Record<string, CanarySummary>;
 }
 
 export interface SandboxResult {
@@ -103,6 +161,8 @@ export interface SandboxResult {
   mailFailures: MailFailure[];
   /** Every switch's gap per region, in order. */
   gaps: SwitchGapRecord[];
+  /** The key swapped behind byodkim's back after the rotations (null if the run never got there). */
+  keySwap: KeySwapRecord | null;
   /** SES API calls the run made, per region and operation, and how many SES throttled. */
   sesCalls: { byRegion: Record<string, number>; byOperation: Record<string, number>; throttled: number };
   wallMs: number;
@@ -116,6 +176,21 @@ const ROLES: Record<string, DomainRole> = {
   [SANDBOX_DOMAINS.handOff]: 'dns-hand-off',
   [SANDBOX_DOMAINS.adopted]: 'adopted',
 };
+/**
+ * The canary's routine steps: they neither mean the lifecycle is moving (so the virtual clock
+ * may still jump to the next event) nor are worth a line of the log each.
+ */
+const CANARY_ROUTINE = new Set<string>(['send-canary', 'canary-judged', 'discard-canary']);
+
+/** Where the key is swapped behind byodkim's back, and the other actor's selector. */
+const SWAP = {
+  domain: SANDBOX_DOMAINS.automatic,
+  region: SANDBOX_REGIONS[0] as string,
+  selector: 'intruder',
+};
+/** Hourly passes after the swap: the daily canary is due within a day. */
+const SWAP_MAX_PASSES = 30;
+
 /** The existing set-up's key is this much older than the start, as if made by the seed system. */
 const ADOPTED_KEY_AGE_DAYS = 30;
 
@@ -144,6 +219,9 @@ class SandboxRun {
   readonly #plans = new Map<string, Plan>();
   readonly #mailFailures: MailFailure[] = [];
   readonly #gaps = new Map<string, SwitchGapRecord>();
+  /** `domain|region` → canaries judged, passed, and judged inside a gap. */
+  readonly #canaries = new Map<string, { judged: number; passed: number; inGap: number }>();
+  #swap: KeySwapRecord | null = null;
   #mailChecks = 0;
   #passes = 0;
   #loaded!: LoadedConfig;
@@ -178,6 +256,8 @@ class SandboxRun {
       sesPacerTimer: this.world.sesPacerTimer,
       // The embedded servers check TSIG times against the virtual clock, so sign with it too.
       publisher: { tsigClock: this.#clock },
+      // The product's canary (SES SendEmail, the mailauth judge), reading the emulator's mailbox.
+      canary: { inbox: new EmulatorMailboxInbox(this.world.ses, SANDBOX_CANARY_ADDRESS) },
     });
     this.#team = new DnsTeam(
       this.#loaded.domains.flatMap((d) =>
@@ -191,7 +271,7 @@ class SandboxRun {
     try {
       this.#intro();
       await this.#adoptExistingSetup();
-      await this.#lifecycle();
+      if (await this.#lifecycle()) await this.#keySwappedBehindItsBack();
       return await this.#finish(wallStart, virtualStart);
     } finally {
       awsClients.destroy();
@@ -283,16 +363,63 @@ class SandboxRun {
 
   // --- the lifecycle loop -------------------------------------------------------------------
 
-  async #lifecycle(): Promise<void> {
+  /** Passes until every domain has rotated once; false if the safety stop came first. */
+  async #lifecycle(): Promise<boolean> {
     this.reporter.line(
       'Lifecycle, in virtual time (✓ done  · waiting  ! warning  ✗ failed; "mail" = a message SES sends now, verified by mailauth on ns1 and ns2):',
     );
-    const maxPasses = this.options.maxPasses ?? 400;
+    const done = await this.#passesUntil((results) => results.every((r) => this.#complete(r)));
+    if (!done) this.reporter.line(`stopped after ${this.#passes} passes without completing the rotation`);
+    return done;
+  }
+
+  /**
+   * Someone else puts a key of their own into SES for one domain in one region (what another
+   * actor's PutEmailIdentityDkimSigningAttributes would do; the emulator's control). SES
+   * re-verifies and finds no record for it, so it stops signing with the domain: the next
+   * canary from there must raise the alarm. Passes an hour apart (the clock does not jump
+   * over the day to the next daily canary) until the alarm, and one more.
+   */
+  async #keySwappedBehindItsBack(): Promise<void> {
+    this.#clock.advance(HOUR_MS);
+    const at = this.#clock.now().toISOString();
+    await this.world.ses.swapKey({ region: SWAP.region, identity: SWAP.domain, selector: SWAP.selector });
+    this.#swap = {
+      ...SWAP,
+      swappedAt: at,
+      firstCanaryAfter: null,
+      alarm: null,
+      needsPerson: null,
+      sesWritesAfter: 0,
+    };
+    this.#log(
+      SWAP.domain,
+      'someone else',
+      '!',
+      `SES ${SWAP.region}: PutEmailIdentityDkimSigningAttributes (EXTERNAL, s=${SWAP.selector}, a key byodkim never made) behind byodkim's back`,
+    );
+    let afterAlarm = 0;
+    const limit = this.#passes + SWAP_MAX_PASSES;
+    const done = await this.#passesUntil(() => this.#swap?.alarm != null && afterAlarm++ > 0, {
+      jump: false,
+      maxPasses: limit,
+    });
+    if (!done) this.reporter.line(`stopped ${SWAP_MAX_PASSES} passes after the swap without a canary alarm`);
+  }
+
+  /** Passes, moving the virtual clock between them, until `done` (true) or the safety stop (false). */
+  async #passesUntil(
+    done: (results: readonly DomainResult[]) => boolean,
+    how: { jump: boolean; maxPasses?: number } = { jump: true },
+  ): Promise<boolean> {
+    const maxPasses = Math.min(how.maxPasses ?? Number.POSITIVE_INFINITY, this.options.maxPasses ?? 400);
     while (this.#passes < maxPasses) {
       // The world moves first: the secondary transfers, the DNS team does what is due.
       this.world.syncSecondary();
       const teamActions = await this.#team.work();
       for (const action of teamActions) this.#log(action.domain, 'DNS team', '✓', action.message);
+      // Canary mail sent on earlier passes arrives (SES delivers seconds after sending).
+      await this.world.ses.deliverDue();
       await this.#checkMail();
 
       this.#passes++;
@@ -304,10 +431,10 @@ class SandboxRun {
       this.#drawPanel();
       await this.options.afterPass?.(this.world, this.#passes);
 
-      if (results.every((r) => this.#complete(r))) return;
-      this.#advance(results, teamActions.length > 0);
+      if (done(results)) return true;
+      this.#advance(results, teamActions.length > 0 || !how.jump);
     }
-    this.reporter.line(`stopped after ${maxPasses} passes without completing the rotation`);
+    return false;
   }
 
   /** Onboarded (or adopted), rotated once, old selector retired, nothing in flight. */
@@ -333,7 +460,7 @@ class SandboxRun {
         (r) =>
           r.outcome === 'failed' ||
           r.outcome === 'locked' ||
-          (r.plan?.steps.length ?? 0) > 0 ||
+          (r.plan?.steps ?? []).some((step) => !CANARY_ROUTINE.has(step.kind)) ||
           (r.plan?.waits ?? []).some((w) => w.reason !== Reason.DnsHandOffPending),
       );
     // A switch in flight asks to be read again in minutes (its follow-up): go there, not an hour on.
@@ -389,6 +516,15 @@ class SandboxRun {
     this.#recordGaps(domain, result.state);
     for (const { step, status, error, generated } of result.steps ?? []) {
       if (step.kind === 'clear-request' || status === 'not-run') continue;
+      if (step.kind === 'canary-judged' && status === 'done') this.#countCanary(domain, step);
+      if (status === 'done') this.#followSwap(domain, step, result.state);
+      // A canary is worth a line when it says something: the gap, its end, or an alarm.
+      if (
+        status === 'done' &&
+        CANARY_ROUTINE.has(step.kind) &&
+        !(step.kind === 'canary-judged' && (step.closesGap || step.expectation !== 'expected'))
+      )
+        continue;
       let mark = status === 'failed' ? '✗' : status === 'skipped' ? '·' : '✓';
       let text = status === 'done' ? step.message : `${step.message} (${status}: ${error})`;
       if (step.kind === 'generate-key' && generated) {
@@ -403,6 +539,13 @@ class SandboxRun {
           ? `hand-off written to dns-requests/ (CSV, zone lines, JSON) for the DNS team: ${parts.join(', ')}`
           : `RFC 2136 update signed with TSIG, accepted by ns1: ${parts.join(', ')}`;
       } else if (step.kind === 'set-streak' && step.streak === 0) mark = '·';
+      else if (step.kind === 'raise-alarm' && status === 'done') mark = '!';
+      if (step.kind === 'canary-judged' && status === 'done') {
+        // Unsigned inside the gap is expected; outside it, byodkim raises an alarm (logged too).
+        mark = step.expectation === 'gap' ? '·' : step.expectation === 'expected' ? '✓' : '!';
+        this.#log(domain, 'canary', mark, text);
+        continue;
+      }
       this.#log(domain, phaseLabel(step.phase, manual), mark, text);
     }
     // Failed steps were shown above; an error outside any step (reading state, SES, DNS) is shown here.
@@ -421,6 +564,42 @@ class SandboxRun {
       result.plan?.warnings.map((w) => `${w.code}: ${w.message}`) ?? [],
       (m) => this.#log(domain, 'warning', '!', m),
     );
+    const swap = this.#swap;
+    if (swap && domain === swap.domain && !swap.needsPerson) {
+      const unknown = result.plan?.warnings.find(
+        (w) => w.code === Reason.UnknownSelectorInSes && w.region === swap.region,
+      );
+      if (unknown) swap.needsPerson = unknown.message;
+    }
+  }
+
+  /** What byodkim did about the swapped key: the first canary after it, the alarm, any SES write there. */
+  #followSwap(domain: string, step: Plan['steps'][number], state: DomainState | undefined): void {
+    const swap = this.#swap;
+    if (!swap || domain !== swap.domain) return;
+    const now = this.#clock.now().toISOString();
+    if (step.kind === 'send-canary' && step.region === swap.region && !swap.firstCanaryAfter) {
+      const pending = state?.canary?.regions[swap.region]?.pending?.find((p) => p.id === step.id);
+      swap.firstCanaryAfter = { id: step.id, sentAt: pending?.sentAt ?? now };
+    } else if (step.kind === 'raise-alarm' && step.region === swap.region && step.code.startsWith('Canary')) {
+      const last = state?.canary?.regions[swap.region]?.lastJudged;
+      if (!swap.alarm && last)
+        swap.alarm = { code: step.code, canaryId: last.id, canarySentAt: last.sentAt, raisedAt: now };
+    } else if (
+      (step.kind === 'ses-put' || step.kind === 'ses-create' || step.kind === 'ses-enable') &&
+      step.region === swap.region
+    ) {
+      swap.sesWritesAfter++;
+    }
+  }
+
+  #countCanary(domain: string, step: Extract<Plan['steps'][number], { kind: 'canary-judged' }>): void {
+    const key = `${domain}|${step.region}`;
+    const count = this.#canaries.get(key) ?? { judged: 0, passed: 0, inGap: 0 };
+    count.judged++;
+    if (step.pass) count.passed++;
+    if (step.expectation === 'gap') count.inGap++;
+    this.#canaries.set(key, count);
   }
 
   /** Every put starts a gap in its region; the sandbox keeps each one, the state only the last switch. */
@@ -437,8 +616,37 @@ class SandboxRun {
         successSeenAt: gap.successSeenAt,
         gapSeconds: gap.gapSeconds,
         ...(gap.sesVerifiedAt ? { sesVerifiedAt: gap.sesVerifiedAt } : {}),
+        ...(gap.canarySignedAt && gap.canaryGapSeconds !== undefined
+          ? { canarySignedAt: gap.canarySignedAt, canaryGapSeconds: gap.canaryGapSeconds }
+          : {}),
       });
     }
+  }
+
+  /** The first switch of a domain that had no key before (not adopted): SES sends nothing from it until it signs. */
+  #isOnboarding(gap: SwitchGapRecord): boolean {
+    if (ROLES[gap.domain] === 'adopted') return false;
+    const first = [...this.#gaps.values()]
+      .filter((g) => g.domain === gap.domain && g.region === gap.region)
+      .sort((a, b) => Date.parse(a.putAt) - Date.parse(b.putAt))[0];
+    return first === gap;
+  }
+
+  #canarySummary(d: ResolvedDomain, state: DomainState | undefined): Record<string, CanarySummary> {
+    const out: Record<string, CanarySummary> = {};
+    if (!d.canary) return out;
+    for (const region of d.regions) {
+      const counted = this.#canaries.get(`${d.domain}|${region}`) ?? { judged: 0, passed: 0, inGap: 0 };
+      const last = state?.canary?.regions[region]?.lastSigned;
+      out[region] = {
+        sent: this.world.ses
+          .outbox({ identity: d.domain, region })
+          .filter((m) => m.recipients.includes(SANDBOX_CANARY_ADDRESS)).length,
+        ...counted,
+        lastSigned: last ? { selector: last.selector, sentAt: last.sentAt } : null,
+      };
+    }
+    return out;
   }
 
   /** What the SES emulator counted: the run's cost in SES's one-request-per-second budget. */
@@ -447,6 +655,8 @@ class SandboxRun {
     const byOperation: Record<string, number> = {};
     for (const [key, count] of Object.entries(this.world.ses.counters())) {
       const [operation, region] = key.split('@');
+      // Canary mail is sent under SES's sending quota, not the control-plane budget.
+      if (operation === 'SendEmail') continue;
       if (region) byRegion[region] = (byRegion[region] ?? 0) + count;
       else if (operation) byOperation[operation] = count;
     }
@@ -454,6 +664,14 @@ class SandboxRun {
       .filter(([key]) => key.startsWith('throttled@'))
       .reduce((n, [, count]) => n + count, 0);
     return { byRegion, byOperation, throttled };
+  }
+
+  /** Whether mail at `at` was sent through the swapped region after the swap behind byodkim's back. */
+  #afterSwap(domain: string, region: string, at: string): boolean {
+    const swap = this.#swap;
+    if (!swap || swap.domain !== domain || swap.region !== region) return false;
+    const t = Date.parse(at);
+    return Date.parse(swap.swappedAt) <= t;
   }
 
   /** Whether unsigned mail at `at` falls inside a switch gap of that domain and region. */
@@ -503,7 +721,14 @@ class SandboxRun {
       try {
         samples = await this.world.sample(d.domain);
       } catch (error) {
-        this.#mailFailure({ at, domain: d.domain, region: '-', why: describeError(error), inGap: false });
+        this.#mailFailure({
+          at,
+          domain: d.domain,
+          region: '-',
+          why: describeError(error),
+          inGap: false,
+          afterSwap: false,
+        });
         continue;
       }
       this.#mailChecks += samples.length;
@@ -524,6 +749,7 @@ class SandboxRun {
           region: s.region,
           why,
           inGap: this.#inGap(d.domain, s.region, at),
+          afterSwap: this.#afterSwap(d.domain, s.region, at),
         });
       }
       const selectors = [...new Set(samples.filter((s) => s.pass).map((s) => s.selector ?? '?'))];
@@ -543,7 +769,16 @@ class SandboxRun {
 
   #mailFailure(failure: MailFailure): void {
     this.#mailFailures.push(failure);
-    if (failure.inGap)
+    if (failure.afterSwap && !failure.inGap) {
+      // Once: every check after it says the same until a person acts.
+      if (this.#mailFailures.filter((f) => f.afterSwap && !f.inGap).length > 1) return;
+      this.#log(
+        failure.domain,
+        'mail',
+        '!',
+        `SES ${failure.region}: not signed by the domain's key since the key was swapped behind byodkim's back (and on every check after): ${failure.why}`,
+      );
+    } else if (failure.inGap)
       this.#log(
         failure.domain,
         'mail',
@@ -578,9 +813,12 @@ class SandboxRun {
         state?.keys.some((k) => k.selector === s && k.status === 'retired' && k.destroyedAt !== undefined),
       );
       const ses = row?.ses ?? {};
+      const canary = this.#canarySummary(d, state);
+      // Where the key was swapped behind its back, byodkim leaves SES to a person: not checked here.
+      const swapped = (region: string) => this.#swap?.domain === d.domain && this.#swap.region === region;
       const verified =
         samples.length === d.regions.length &&
-        samples.every((s) => s.pass && s.selector === active?.selector);
+        samples.every((s) => swapped(s.region) || (s.pass && s.selector === active?.selector));
       domains.push({
         domain: d.domain,
         role: ROLES[d.domain] ?? 'dns-automatic',
@@ -591,15 +829,31 @@ class SandboxRun {
         retiredSelectors: retired,
         verified,
         samples,
+        canary,
       });
-      for (const region of d.regions)
+      for (const [region, c] of Object.entries(canary)) {
+        if (c.judged === 0) problems.push(`${d.domain}: no canary was judged in ${region}`);
+        else if (c.lastSigned?.selector !== active?.selector)
+          problems.push(
+            `${d.domain}: real mail in ${region} was last signed with ${c.lastSigned?.selector ?? 'nothing'}, not the active ${active?.selector}`,
+          );
+      }
+      for (const alarm of Object.keys(state?.alarms ?? {}).filter((a) => a.startsWith('Canary')))
+        if (!swapped(alarm.split('@')[1] ?? ''))
+          problems.push(`${d.domain}: canary alarm ${alarm} holds at the end`);
+      for (const region of d.regions.filter((r) => swapped(r)))
+        if (!Object.keys(state?.alarms ?? {}).some((a) => a.startsWith('Canary') && a.endsWith(`@${region}`)))
+          problems.push(
+            `${d.domain}: no canary alarm holds in ${region}, where SES signs with a key byodkim never made`,
+          );
+      for (const region of d.regions.filter((r) => !swapped(r)))
         if (ses[region] !== 'SUCCESS')
           problems.push(`${d.domain}: SES ${region} is ${ses[region] ?? 'unknown'}, not SUCCESS`);
       if (!verified) problems.push(`${d.domain}: the sample message does not verify in every region`);
       if (retired.length === 0)
         problems.push(`${d.domain}: no rotation completed (old selector not retired)`);
     }
-    const outside = this.#mailFailures.filter((f) => !f.inGap);
+    const outside = this.#mailFailures.filter((f) => !f.inGap && !f.afterSwap);
     if (outside.length > 0)
       problems.push(
         `${outside.length} moment(s) outside any switch gap at which mail would not have verified`,
@@ -607,6 +861,15 @@ class SandboxRun {
     const gaps = [...this.#gaps.values()];
     for (const gap of gaps.filter((g) => g.successSeenAt === null))
       problems.push(`${gap.domain}: the gap of the switch to ${gap.selector} in ${gap.region} never ended`);
+    problems.push(
+      ...canaryGapProblems(
+        gaps,
+        (gap) => this.#isOnboarding(gap),
+        (domain) =>
+          (this.#loaded.domains.find((d) => d.domain === domain)?.canary?.switchIntervalMs ?? 0) / 1000,
+      ),
+    );
+    problems.push(...keySwapProblems(this.#swap));
     return {
       ok: problems.length === 0,
       problems,
@@ -619,6 +882,7 @@ class SandboxRun {
       mailChecks: this.#mailChecks,
       mailFailures: this.#mailFailures,
       gaps,
+      keySwap: this.#swap,
       sesCalls: this.#sesCalls(),
       wallMs: Math.round(performance.now() - wallStart),
       domains,
@@ -626,6 +890,52 @@ class SandboxRun {
       ...(this.#adopted ? { adopted: this.#adopted } : {}),
     };
   }
+}
+
+/**
+ * The gap real mail saw, against the emulator's truth (SES signs from its first successful
+ * check after the put, which it reports as LastSuccessTimestamp): never shorter than the
+ * truth, and at most one canary interval longer. Rotations only: before the first key is
+ * active SES refuses mail from the domain, so an onboarding has no canary in its gap.
+ */
+function canaryGapProblems(
+  gaps: readonly SwitchGapRecord[],
+  onboarding: (gap: SwitchGapRecord) => boolean,
+  intervalSeconds: (domain: string) => number,
+): string[] {
+  const problems: string[] = [];
+  for (const gap of gaps) {
+    const where = `${gap.domain}: the switch to ${gap.selector} in ${gap.region}`;
+    if (gap.canaryGapSeconds === undefined) {
+      if (!onboarding(gap)) problems.push(`${where} was never measured by a canary`);
+      continue;
+    }
+    if (!gap.sesVerifiedAt) continue;
+    const truth = Math.round((Date.parse(gap.sesVerifiedAt) - Date.parse(gap.putAt)) / 1000);
+    const interval = intervalSeconds(gap.domain);
+    if (gap.canaryGapSeconds < truth || gap.canaryGapSeconds > truth + interval)
+      problems.push(
+        `${where}: the canary measured ${gap.canaryGapSeconds} s, SES signed from ${truth} s after the put (allowed: up to one canary interval, ${interval} s, more)`,
+      );
+  }
+  return problems;
+}
+
+/** The swap behind byodkim's back must be caught by the very next canary from there, and repaired. */
+function keySwapProblems(swap: KeySwapRecord | null): string[] {
+  if (!swap) return ["the key was never swapped behind byodkim's back (the rotations did not complete)"];
+  const where = `${swap.domain} in ${swap.region}: the key swapped behind byodkim's back at ${swap.swappedAt}`;
+  if (!swap.firstCanaryAfter) return [`${where} was never followed by a canary`];
+  if (!swap.alarm) return [`${where} raised no canary alarm`];
+  const problems: string[] = [];
+  if (swap.alarm.canaryId !== swap.firstCanaryAfter.id)
+    problems.push(
+      `${where} was alarmed by canary ${swap.alarm.canaryId}, not by the first canary after it (${swap.firstCanaryAfter.id})`,
+    );
+  if (!swap.needsPerson) problems.push(`${where}: byodkim never asked a person to look at SES`);
+  if (swap.sesWritesAfter > 0)
+    problems.push(`${where}: byodkim wrote to SES ${swap.sesWritesAfter} time(s) over a key it did not set`);
+  return problems;
 }
 
 function duration(ms: number): string {

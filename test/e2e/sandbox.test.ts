@@ -7,18 +7,41 @@ import { type CliResult, runCli } from '../support/cli.js';
 /**
  * `byodkim sandbox` as a new user runs it (the real CLI in a child process), checked from
  * its output: every domain onboarded and rotated once, SES SUCCESS in both regions, a
- * verified signature, mail verified at every moment, and no private key in the output.
+ * verified signature, mail verified at every moment, every switch's gap measured both from
+ * SES's answers and from canary mail, and no private key in the output. Then a key swapped
+ * behind byodkim's back in one region raises the canary alarm on the very next canary there.
  */
 
 const DOMAINS = ['auto.example.com', 'handoff.example.net', 'adopted.example.org'];
 const REGIONS = ['us-east-1', 'ap-northeast-1'];
+/** Where the sandbox swaps the key behind byodkim's back, after the rotations. */
+const SWAPPED = { domain: 'auto.example.com', region: 'us-east-1' };
+const swapped = (domain: string, region: string) => domain === SWAPPED.domain && region === SWAPPED.region;
+/** The sandbox's SES detects a new key 10 minutes after a put (issue 19's acceptance). */
+const DETECTION_DELAY_S = 600;
 
 interface JsonSummary {
   ok: boolean;
   problems: string[];
   mailChecks: number;
-  mailFailures: Array<{ inGap: boolean }>;
-  gaps: Array<{ domain: string; region: string; gapSeconds: number | null }>;
+  mailFailures: Array<{ inGap: boolean; afterSwap: boolean; domain: string; region: string }>;
+  keySwap: {
+    domain: string;
+    region: string;
+    swappedAt: string;
+    firstCanaryAfter: { id: string; sentAt: string } | null;
+    alarm: { code: string; canaryId: string; canarySentAt: string; raisedAt: string } | null;
+    needsPerson: string | null;
+    sesWritesAfter: number;
+  } | null;
+  gaps: Array<{
+    domain: string;
+    region: string;
+    putAt: string;
+    gapSeconds: number | null;
+    sesVerifiedAt?: string;
+    canaryGapSeconds?: number;
+  }>;
   sesCalls: { byRegion: Record<string, number>; throttled: number };
   workDir: string | null;
   config: string | null;
@@ -31,6 +54,16 @@ interface JsonSummary {
     previousSelectors: string[];
     retiredSelectors: string[];
     verified: boolean;
+    canary: Record<
+      string,
+      {
+        sent: number;
+        judged: number;
+        passed: number;
+        inGap: number;
+        lastSigned: { selector: string; sentAt: string } | null;
+      }
+    >;
     samples: Record<
       string,
       { selector: string | null; verified: boolean; nameservers: Record<string, boolean>; headers: string }
@@ -89,22 +122,49 @@ describe('byodkim sandbox', () => {
     expect(summary.ok).toBe(true);
     // Mail fails only inside a measured switch gap, and every gap ended: 2 onboardings and 3
     // rotations, each in both regions (the adopted domain was onboarded by the seed system).
-    expect(summary.mailFailures.filter((f) => !f.inGap)).toEqual([]);
+    expect(summary.mailFailures.filter((f) => !f.inGap && !f.afterSwap)).toEqual([]);
+    const afterSwap = summary.mailFailures.filter((f) => f.afterSwap && !f.inGap);
+    expect(afterSwap.length).toBeGreaterThan(0);
+    expect(afterSwap.every((f) => swapped(f.domain, f.region))).toBe(true);
     expect(summary.gaps).toHaveLength(10);
     for (const gap of summary.gaps) expect(gap.gapSeconds, `${gap.domain} ${gap.region}`).toBeGreaterThan(0);
+    // The signing canary measured every switch's gap from real mail too, and agrees with the
+    // emulator's truth (SES signs from its first successful check, LastSuccessTimestamp)
+    // within one canary interval (switchIntervalMinutes, default 5).
+    for (const gap of summary.gaps) {
+      const where = `${gap.domain} ${gap.region} ${gap.putAt}`;
+      const truth = (Date.parse(gap.sesVerifiedAt ?? '') - Date.parse(gap.putAt)) / 1000;
+      // SES's first check comes 10 minutes after the put, never sooner.
+      expect(truth, where).toBeGreaterThanOrEqual(DETECTION_DELAY_S);
+      expect(gap.canaryGapSeconds, where).toBeGreaterThanOrEqual(Math.round(truth));
+      expect(gap.canaryGapSeconds, where).toBeLessThanOrEqual(Math.round(truth) + 300);
+    }
     // SES's budget: byodkim paced its calls, so SES throttled none.
     expect(summary.sesCalls.throttled).toBe(0);
     expect(summary.mailChecks).toBeGreaterThan(50);
     expect(summary.domains.map((d) => d.domain)).toEqual(DOMAINS);
     expect(summary.domains.map((d) => d.setup)).toEqual(['dns-automatic', 'dns-hand-off', 'adopted']);
     for (const d of summary.domains) {
-      expect(d.ses, d.domain).toEqual(Object.fromEntries(REGIONS.map((r) => [r, 'SUCCESS'])));
+      // SUCCESS everywhere but where someone else's key, with no record in DNS, waits for SES.
+      expect(d.ses, d.domain).toEqual(
+        Object.fromEntries(REGIONS.map((r) => [r, swapped(d.domain, r) ? 'PENDING on intruder' : 'SUCCESS'])),
+      );
       expect(d.verified, d.domain).toBe(true);
       expect(d.rotations, d.domain).toBeGreaterThanOrEqual(1);
       expect(d.retiredSelectors, d.domain).toEqual(d.previousSelectors);
       expect(d.activeSelector).not.toBeNull();
       for (const region of REGIONS) {
+        // Canaries were sent and judged in both regions; real mail ends signed with the active key.
+        const canary = d.canary[region];
+        expect(canary?.judged, `${d.domain} ${region}`).toBeGreaterThan(1);
+        expect(canary?.sent).toBeGreaterThanOrEqual(canary?.judged ?? Number.POSITIVE_INFINITY);
+        expect(canary?.passed).toBeGreaterThan(0);
+        expect(canary?.lastSigned?.selector).toBe(d.activeSelector);
         const sample = d.samples[region];
+        if (swapped(d.domain, region)) {
+          expect(sample?.verified, `${d.domain} ${region}`).toBe(false);
+          continue;
+        }
         expect(sample?.verified, `${d.domain} ${region}`).toBe(true);
         expect(sample?.selector).toBe(d.activeSelector);
         expect(sample?.nameservers).toEqual({ ns1: true, ns2: true });
@@ -113,6 +173,20 @@ describe('byodkim sandbox', () => {
         );
       }
     }
+    // The key swapped behind byodkim's back: the very next canary from there raised the alarm,
+    // byodkim asked a person and wrote nothing to SES over a key it did not set.
+    const swap = summary.keySwap;
+    expect(swap).toMatchObject({ ...SWAPPED, sesWritesAfter: 0 });
+    expect(swap?.needsPerson).toMatch(/uses selector intruder, which byodkim did not set/);
+    expect(Date.parse(swap?.firstCanaryAfter?.sentAt ?? '')).toBeGreaterThan(
+      Date.parse(swap?.swappedAt ?? ''),
+    );
+    expect(swap?.alarm).toMatchObject({
+      code: 'CanaryUnsigned',
+      canaryId: swap?.firstCanaryAfter?.id,
+      canarySentAt: swap?.firstCanaryAfter?.sentAt,
+    });
+
     // The adopted domain kept the seed system's selector naming.
     expect(summary.domains[2]?.previousSelectors[0]).toMatch(/^gooid-21-pro-\d{8}-1$/);
 
@@ -154,13 +228,14 @@ describe('byodkim sandbox', () => {
         'phase 8 retire',
       ])
         expect(line(new RegExp(`${name}\\s+${phase}`)).length, `${domain}: ${phase}`).toBeGreaterThan(0);
-      // The status table: SUCCESS in both regions.
+      // The status table: SUCCESS in both regions (but where the key was swapped behind byodkim's back).
+      const us = domain === SWAPPED.domain ? 'PENDING on intruder' : 'SUCCESS';
       expect(
-        line(new RegExp(`^${name}\\s+\\S+\\s+us-east-1:SUCCESS ap-northeast-1:SUCCESS\\s`)),
+        line(new RegExp(`^${name}\\s+\\S+\\s+us-east-1:${us} ap-northeast-1:SUCCESS\\s`)),
         domain,
       ).toHaveLength(1);
       // The verdicts for a message SES sends now, in both regions, on both nameservers.
-      for (const region of REGIONS)
+      for (const region of REGIONS.filter((r) => !swapped(domain, r)))
         expect(
           line(new RegExp(`SES ${region}\\s+dkim=pass\\s+d=${name} s=\\S+\\s+\\(ns1 pass, ns2 pass\\)`)),
           `${domain} ${region}`,
@@ -171,6 +246,38 @@ describe('byodkim sandbox', () => {
     expect(out).toMatch(/DKIM-Signature: v=1; a=rsa-sha256/);
     expect(out).toMatch(/it verified every time outside the measured gaps .*, and every gap ended/);
     expect(out).toMatch(/Signing gaps: each SES put/);
+    // Both figures per region switch: SES read and canary.
+    const gapLines = line(/^ {3}\S+\s+\S+\s+(us-east-1|ap-northeast-1)\s+put \d{4}-/);
+    expect(gapLines).toHaveLength(10);
+    for (const l of gapLines)
+      expect(l).toMatch(/SES read ≤ \d+ s\s+canary ≤ \d+ s\s+SES verified \d+ s after the put/);
+    for (const domain of DOMAINS)
+      for (const region of REGIONS)
+        expect(
+          line(
+            new RegExp(
+              `^ {3}${domain.replace(/\./g, '\\.')}\\s+${region}\\s+sent +\\d+, judged +\\d+: \\d+ signed and DMARC pass`,
+            ),
+          ),
+          `${domain} ${region}`,
+        ).toHaveLength(1);
+    // A canary inside a switch gap is logged as expected, never as a failure.
+    expect(
+      line(
+        /canary\s+· canary c-\S+ from SES \S+: not signed by the domain, DMARC fail — inside the switch gap/,
+      ).length,
+    ).toBeGreaterThan(0);
+    // The swapped key: unsigned mail from there now, and the alarm from the first canary after the swap.
+    expect(line(/SES us-east-1\s+dkim=FAIL\s+d=auto\.example\.com s=-/)).toHaveLength(1);
+    expect(
+      line(/auto\.example\.com\s+someone else\s+! SES us-east-1: PutEmailIdentityDkimSigningAttributes/),
+    ).toHaveLength(1);
+    expect(
+      line(
+        /auto\.example\.com\s+canary\s+! canary c-\S+ from SES us-east-1: not signed by the domain, DMARC fail — outside any switch/,
+      ).length,
+    ).toBeGreaterThan(0);
+    expect(out).toMatch(/alarm: CanaryUnsigned raised .* by canary c-\S+ \(that first canary\)/);
     expect(out).not.toMatch(/no signing gap/);
     expect(out).not.toMatch(/would NOT verify/);
     expect(line(/^\d{4}-\d\d-\d\d \d\d:\d\d .* ✗ /)).toEqual([]);
@@ -204,7 +311,7 @@ describe('byodkim sandbox', () => {
     );
     expect(broken).toBeDefined();
     expect(result.ok).toBe(false);
-    const outside = result.mailFailures.filter((f) => !f.inGap);
+    const outside = result.mailFailures.filter((f) => !f.inGap && !f.afterSwap);
     expect(outside.length).toBeGreaterThan(0);
     expect(outside.every((f) => f.domain === 'auto.example.com')).toBe(true);
     expect(result.problems.join('\n')).toMatch(/would not have verified/);

@@ -108,6 +108,15 @@ describe('the @byodkim/cdk tarball', () => {
         'lambda/index.mjs',
       ]),
     );
+    // The chunks the function loads on demand (the canary's mail judge among them) ship with it.
+    const chunks = files.filter((f) => /^lambda\/chunks\/[^/]+\.mjs$/.test(f));
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.sort()).toEqual(
+      readdirSync(join(REPO, 'infra/lambda/chunks'))
+        .filter((f) => f.endsWith('.mjs'))
+        .map((f) => `lambda/chunks/${f}`)
+        .sort(),
+    );
     expect(testArtifacts(files)).toEqual([]);
     // TypeScript sources and the repository's template tooling stay out.
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
@@ -133,7 +142,8 @@ describe('a fresh CDK app with @byodkim/cdk installed from its tarball', () => {
     const key = functions[0]?.Properties?.Code?.S3Key ?? '';
     expect(key).toMatch(/^[0-9a-f]{64}\.zip$/);
     assetDir = join(app, 'cdk.out', `asset.${key.replace(/\.zip$/, '')}`);
-    expect(readdirSync(assetDir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+    expect(readdirSync(assetDir).sort()).toEqual(['chunks', 'index.mjs', 'index.mjs.map']);
+    expect(readdirSync(join(assetDir, 'chunks')).sort()).toEqual(readdirSync(join(bundle, 'chunks')).sort());
   });
 
   it("deploys the package's real handler: the asset is the bundle, and it answers as byodkim's function", async () => {

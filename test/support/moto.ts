@@ -220,3 +220,33 @@ export function motoClients(endpoint: string, options: AwsClientOptions = {}): A
     env: {},
   });
 }
+
+/**
+ * One call of a query-protocol AWS API (IAM, STS) at moto, for test set-up where the
+ * repository has no SDK client (IAM): `Action` and its parameters as a form, the service
+ * named in the SigV4 credential scope (moto routes by it), no signature (moto checks none
+ * until it enforces IAM). Returns the XML answer; throws on an error status.
+ */
+export async function motoQuery(
+  endpoint: string,
+  service: 'iam' | 'sts',
+  params: Readonly<Record<string, string>>,
+): Promise<string> {
+  const amzDate = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+  const version = service === 'iam' ? '2010-05-08' : '2011-06-15';
+  const response = await fetch(`${endpoint}/`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      'x-amz-date': amzDate,
+      authorization: `AWS4-HMAC-SHA256 Credential=${MOTO_CREDENTIALS.accessKeyId}/${amzDate.slice(0, 8)}/us-east-1/${service}/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=${'0'.repeat(64)}`,
+    },
+    body: new URLSearchParams({ ...params, Version: version }).toString(),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`moto ${service} ${params.Action}: HTTP ${response.status}: ${text}`);
+  return text;
+}

@@ -35,7 +35,8 @@ export type AwsServiceName =
   | 'dynamodb'
   | 'route53'
   | 'sns'
-  | 'kms';
+  | 'kms'
+  | 'sts';
 
 /** The environment variables the SDK itself reads for each service (its service id, upper-cased, spaces as `_`). */
 export const SDK_ENDPOINT_ENV: Readonly<Record<AwsServiceName, string>> = {
@@ -47,9 +48,17 @@ export const SDK_ENDPOINT_ENV: Readonly<Record<AwsServiceName, string>> = {
   route53: 'AWS_ENDPOINT_URL_ROUTE_53',
   sns: 'AWS_ENDPOINT_URL_SNS',
   kms: 'AWS_ENDPOINT_URL_KMS',
+  sts: 'AWS_ENDPOINT_URL_STS',
 };
 
 export type AwsCredentials = NonNullable<S3ClientConfig['credentials']>;
+
+/** A member account reached through an assumed role (config `accounts[]`), named in errors. */
+export interface AwsAccount {
+  /** The config's name for it (`accounts[].name`). */
+  name: string;
+  roleArn: string;
+}
 
 export interface AwsClientOptions {
   /** Named profile of the shared config/credentials files; the default chain otherwise. */
@@ -76,6 +85,8 @@ export interface AwsClientOptions {
   requestTimeoutMs?: number;
   /** Environment to read `AWS_ENDPOINT_URL*` from (tests); `process.env` by default. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** The member account these credentials are for (see {@link AwsClientFactory.forAccount}). */
+  account?: AwsAccount;
 }
 
 /** The constructor options the factory hands to every SDK client (a subset all v3 clients accept). */
@@ -106,9 +117,27 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export class AwsClientFactory {
   readonly #options: AwsClientOptions;
   readonly #cache = new Map<string, Destroyable>();
+  readonly #members: AwsClientFactory[] = [];
 
   constructor(options: AwsClientOptions = {}) {
     this.#options = options;
+  }
+
+  /** The member account this factory's clients act in; undefined: the caller's own. */
+  get account(): AwsAccount | undefined {
+    return this.#options.account;
+  }
+
+  /**
+   * A factory for a member account: the same endpoints, retries and timeouts, with that
+   * account's credentials (an assumed role) instead of this factory's. Its clients are
+   * closed with this factory's.
+   */
+  forAccount(account: AwsAccount, credentials: AwsCredentials): AwsClientFactory {
+    const { profile: _profile, profileSource: _source, ...shared } = this.#options;
+    const member = new AwsClientFactory({ ...shared, credentials, account });
+    this.#members.push(member);
+    return member;
   }
 
   /** The endpoint a client of `service` will use, if any is overridden (config first, then the SDK's env vars). */
@@ -182,6 +211,10 @@ export class AwsClientFactory {
       setup.endpoint = env.AWS_ENDPOINT_URL;
       setup.endpointSource = 'AWS_ENDPOINT_URL';
     }
+    if (o.account !== undefined) {
+      setup.account = o.account.name;
+      setup.roleArn = o.account.roleArn;
+    }
     if (o.credentials === undefined) {
       if (o.profile !== undefined) {
         setup.profile = o.profile;
@@ -231,5 +264,6 @@ export class AwsClientFactory {
   destroy(): void {
     for (const client of this.#cache.values()) client.destroy();
     this.#cache.clear();
+    for (const member of this.#members) member.destroy();
   }
 }

@@ -78,6 +78,9 @@ export interface AwsSetup {
   endpointSource?: string;
   profile?: string;
   profileSource?: string;
+  /** A member account's name (config `accounts[].name`) and the role assumed there. */
+  account?: string;
+  roleArn?: string;
 }
 
 const setups = new WeakMap<object, AwsSetup>();
@@ -164,6 +167,7 @@ const CODE_PREFIX: Readonly<Record<string, string>> = {
   'Secrets Manager': 'SECRETS_MANAGER',
   DynamoDB: 'DYNAMODB',
   'Route 53': 'ROUTE53',
+  STS: 'STS',
 };
 
 /**
@@ -202,6 +206,7 @@ export function toServiceError(error: unknown, call: AwsCall): ServiceError {
     endpoint: setup?.endpoint,
     endpointSource: setup?.endpointSource,
     profile: setup?.profile,
+    account: setup?.account,
     requestId: e?.$metadata?.requestId,
     attempts,
   };
@@ -220,6 +225,9 @@ export function toServiceError(error: unknown, call: AwsCall): ServiceError {
  * the profile asked for.
  */
 function setupHint(error: unknown, setup: AwsSetup | undefined): string {
+  if (setup?.account !== undefined && ACCESS_NAMES.has(awsErrorName(error))) {
+    return `; account "${setup.account}" through role ${setup.roleArn}: check that the role allows this (docs/deploy.md, ByodkimMemberRole)`;
+  }
   if (isCredentialsError(error) || (ACCESS_NAMES.has(awsErrorName(error)) && setup?.profile)) {
     return setup?.profile
       ? `; AWS profile "${setup.profile}"${setup.profileSource ? ` (from ${setup.profileSource})` : ''}: check that it exists and has credentials`

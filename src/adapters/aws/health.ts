@@ -45,6 +45,8 @@ interface Queued {
 export interface HealthBatcherOptions {
   clients: AwsClientFactory;
   budget: SesBudget;
+  /** Whose budget the reads take from (the account the clients act in). Default the caller's own. */
+  account?: string;
   batchSize?: number;
   /**
    * Wall time a region's first queued read waits before asking the budget for a slot, so the
@@ -57,6 +59,7 @@ export interface HealthBatcherOptions {
 export class HealthBatcher {
   readonly #clients: AwsClientFactory;
   readonly #budget: SesBudget;
+  readonly #account: string | undefined;
   readonly #batchSize: number;
   readonly #lingerMs: number;
   readonly #queues = new Map<string, Queued[]>();
@@ -68,6 +71,7 @@ export class HealthBatcher {
   constructor(options: HealthBatcherOptions) {
     this.#clients = options.clients;
     this.#budget = options.budget;
+    this.#account = options.account;
     this.#batchSize = Math.min(HEALTH_BATCH_SIZE, Math.max(1, options.batchSize ?? HEALTH_BATCH_SIZE));
     this.#lingerMs = Math.max(0, options.lingerMs ?? 25);
   }
@@ -89,7 +93,7 @@ export class HealthBatcher {
     const queue = this.#queues.get(region) ?? [];
     if (this.#lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#lingerMs));
     try {
-      await this.#budget.take(region, 'health');
+      await this.#budget.take(region, 'health', this.#account);
     } catch (error) {
       this.#asking.delete(region);
       for (const q of queue.splice(0)) q.reject(error);
@@ -125,7 +129,12 @@ export class HealthBatcher {
     return awsCall(call, async () => {
       const client = this.#clients.client('ses', region, (config) => new SESClient(config));
       const command = new GetIdentityDkimAttributesCommand({ Identities: identities });
-      return client.send(withBudget(command, this.#budget, region, 'health', { prepaid: true }));
+      return client.send(
+        withBudget(command, this.#budget, region, 'health', {
+          prepaid: true,
+          ...(this.#account === undefined ? {} : { account: this.#account }),
+        }),
+      );
     });
   }
 }

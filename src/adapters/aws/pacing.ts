@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { OWN_ACCOUNT } from '../../domain/account.js';
 import type { SesCallPriority } from '../../domain/observation.js';
 import { ServiceError } from '../../errors.js';
 import type { ApiBudget } from '../../ports.js';
@@ -206,6 +207,7 @@ export class SesBudget implements ApiBudget {
   readonly timer: PacerTimer;
   readonly #pacers = new Map<string, PriorityPacer>();
   #counts: BudgetCounts = { calls: 0, throttled: 0, deferred: 0 };
+  readonly #byAccount = new Map<string, BudgetCounts>();
   #deadline: number | undefined;
 
   constructor(options: SesBudgetOptions = {}) {
@@ -215,8 +217,12 @@ export class SesBudget implements ApiBudget {
     if (!(this.ratePerSecond > 0)) throw new RangeError(`rate must be > 0, got ${this.ratePerSecond}`);
   }
 
-  /** The pacer of one account and region (`account` is the credentials' label; one per process today). */
-  pacer(region: string, account = 'default'): PriorityPacer {
+  /**
+   * The pacer of one account and region. `account` is the config's name for a member account
+   * (`accounts[].name`), default the caller's own: each account keeps its own budget, so a
+   * throttled account slows only itself.
+   */
+  pacer(region: string, account = OWN_ACCOUNT): PriorityPacer {
     const key = `${account}/${region}`;
     let pacer = this.#pacers.get(key);
     if (pacer === undefined) {
@@ -228,23 +234,33 @@ export class SesBudget implements ApiBudget {
   }
 
   /** Waits for a slot; counts the call. Rejects with BudgetDeferredError past the deadline. */
-  async take(region: string, priority: SesCallPriority, account?: string): Promise<void> {
+  async take(region: string, priority: SesCallPriority, account = OWN_ACCOUNT): Promise<void> {
     try {
       await this.pacer(region, account).take(priority);
     } catch (error) {
-      if (error instanceof BudgetDeferredError) this.#counts.deferred++;
+      if (error instanceof BudgetDeferredError) this.#count(account, 'deferred');
       throw error;
     }
-    this.#counts.calls++;
+    this.#count(account, 'calls');
   }
 
   /** What SES answered a call: throttled slows that budget down, accepted lets it climb back. */
-  answered(region: string, throttled: boolean, account?: string): void {
+  answered(region: string, throttled: boolean, account = OWN_ACCOUNT): void {
     const pacer = this.pacer(region, account);
     if (throttled) {
-      this.#counts.throttled++;
+      this.#count(account, 'throttled');
       pacer.throttled();
     } else pacer.accepted();
+  }
+
+  #count(account: string, what: keyof BudgetCounts): void {
+    this.#counts[what]++;
+    let counts = this.#byAccount.get(account);
+    if (counts === undefined) {
+      counts = { calls: 0, throttled: 0, deferred: 0 };
+      this.#byAccount.set(account, counts);
+    }
+    counts[what]++;
   }
 
   /**
@@ -264,9 +280,10 @@ export class SesBudget implements ApiBudget {
     this.setDeadline(ms === undefined ? undefined : this.timer.now() + ms);
   }
 
-  /** Counts since the process started (take a copy before a run and subtract). */
-  counts(): BudgetCounts {
-    return { ...this.#counts };
+  /** Counts since the process started, of every account or of one (take a copy before a run and subtract). */
+  counts(account?: string): BudgetCounts {
+    if (account === undefined) return { ...this.#counts };
+    return { ...(this.#byAccount.get(account) ?? { calls: 0, throttled: 0, deferred: 0 }) };
   }
 }
 
@@ -277,10 +294,10 @@ interface WithMiddlewareStack {
 
 /**
  * Makes one SDK command wait for the budget: every attempt (the SDK's retries included)
- * waits for a slot in the region's budget at `priority`, and tells the budget whether SES
- * throttled it. The middleware sits inside the retry loop, just before signing. `prepaid`:
- * the first attempt's slot was taken already (the health batcher forms its batch when the
- * slot comes). Returns the command.
+ * waits for a slot in the account's and region's budget at `priority`, and tells the budget
+ * whether SES throttled it. The middleware sits inside the retry loop, just before signing.
+ * `prepaid`: the first attempt's slot was taken already (the health batcher forms its batch
+ * when the slot comes). `account`: whose budget (default the caller's own). Returns the command.
  *
  * @example
  * await client.send(withBudget(new GetEmailIdentityCommand({ EmailIdentity }), budget, 'eu-west-1', 'health'));
@@ -290,18 +307,19 @@ export function withBudget<C extends WithMiddlewareStack>(
   budget: SesBudget,
   region: string,
   priority: SesCallPriority,
-  options: { prepaid?: boolean } = {},
+  options: { prepaid?: boolean; account?: string } = {},
 ): C {
   let prepaid = options.prepaid ?? false;
+  const account = options.account ?? OWN_ACCOUNT;
   const middleware = (next: Next) => async (args: unknown) => {
     if (prepaid) prepaid = false;
-    else await budget.take(region, priority);
+    else await budget.take(region, priority, account);
     try {
       const output = await next(args);
-      budget.answered(region, false);
+      budget.answered(region, false, account);
       return output;
     } catch (error) {
-      if (isThrottling(error)) budget.answered(region, true);
+      if (isThrottling(error)) budget.answered(region, true, account);
       throw error;
     }
   };

@@ -62,12 +62,19 @@ export interface SesSigningServiceOptions {
    * `aws.sesBatchedHealthReads`). Default true.
    */
   batchedHealthReads?: boolean;
+  /**
+   * The account the clients act in, by its config name (`accounts[].name`): its calls take
+   * from that account's budget. Default the caller's own.
+   */
+  account?: string;
 }
 
 const SERVICE = 'SES';
 
 export class SesSigningService implements SigningService {
   readonly budget: SesBudget;
+  /** Whose SES this is: an `accounts[].name`, or undefined for the caller's own account. */
+  readonly account: string | undefined;
   readonly #clients: AwsClientFactory;
   readonly #client: SesSigningServiceOptions['client'];
   readonly #pageSize: number;
@@ -75,25 +82,32 @@ export class SesSigningService implements SigningService {
 
   constructor(options: SesSigningServiceOptions = {}) {
     this.budget = options.budget ?? new SesBudget();
+    this.account = options.account;
     this.#clients = options.clients ?? new AwsClientFactory();
     this.#client = options.client;
     this.#pageSize = options.pageSize ?? 1000;
     // An injected v2 client says nothing of where v1 is: batching needs the factory's endpoints.
     if ((options.batchedHealthReads ?? true) && options.client === undefined) {
-      this.#health = new HealthBatcher({ clients: this.#clients, budget: this.budget });
+      this.#health = new HealthBatcher({
+        clients: this.#clients,
+        budget: this.budget,
+        ...(this.account === undefined ? {} : { account: this.account }),
+      });
       this.readHealth = (identity, region) => (this.#health as HealthBatcher).read(identity, region);
     }
   }
 
   readHealth?: (identity: string, region: string) => Promise<SesHealthView>;
 
-  /** The command, made to wait for its turn in the region's budget at `priority` (every attempt does). */
+  /** The command, made to wait for its turn in the account's and region's budget at `priority` (every attempt does). */
   #paced<C extends { readonly middlewareStack: object }>(
     command: C,
     region: string,
     priority: SesCallPriority,
   ): C {
-    return withBudget(command, this.budget, region, priority);
+    return withBudget(command, this.budget, region, priority, {
+      ...(this.account === undefined ? {} : { account: this.account }),
+    });
   }
 
   async #clientFor(region: string): Promise<SESv2Client> {

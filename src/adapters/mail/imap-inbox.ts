@@ -75,11 +75,13 @@ export class ImapCanaryInbox implements CanaryInbox {
           { source: true, internalDate: true },
           { uid: true },
         );
-        if (!message || !message.source) continue;
+        // imapflow gives `false` for a message deleted since the search.
+        const source = message ? message.source : undefined;
+        if (!message || !source) continue;
         const date = message.internalDate;
         found.push({
           ref: `${uidValidity}:${uid}`,
-          raw: message.source.toString('utf8'),
+          raw: source.toString('utf8'),
           ...(date ? { storedAt: new Date(date).toISOString() } : {}),
         });
       }

@@ -17,7 +17,7 @@ export async function run(
         ? 300
         : integerOption(options.watch, '--watch', 1, 7 * 86_400);
   const concurrency = integerOption(options.concurrency ?? DEFAULT_CONCURRENCY, '--concurrency', 1, 1024);
-  const { deps, domains } = await cliEngine(global, options.domain);
+  const { deps, domains } = await cliEngine(global, options.domain, { account: options.account });
   for (;;) {
     const { results } = await forEachDomain(domains, (d) => applyDomain(d, deps), { concurrency });
     reportDomainErrors(results);

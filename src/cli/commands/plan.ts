@@ -10,7 +10,10 @@ export async function run(
   global: GlobalOptions,
   _command: Command,
 ): Promise<number> {
-  const { deps, domains } = await cliEngine(global, options.domain, { quiet: true });
+  const { deps, domains } = await cliEngine(global, options.domain, {
+    quiet: true,
+    account: options.account,
+  });
   const { results } = await forEachDomain(domains, (d) => planDomain(d, deps), { concurrency: 16 });
   reportDomainErrors(results);
   if (global.output === 'json') {

@@ -75,6 +75,7 @@ function jsonSummary(result: SandboxResult) {
     mailChecks: result.mailChecks,
     mailFailures: result.mailFailures,
     gaps: result.gaps,
+    keySwap: result.keySwap,
     sesCalls: result.sesCalls,
     seconds: Math.round(result.wallMs / 100) / 10,
     workDir: result.kept ? result.workDir : null,
@@ -88,6 +89,7 @@ function jsonSummary(result: SandboxResult) {
       previousSelectors: d.previousSelectors,
       retiredSelectors: d.retiredSelectors,
       verified: d.verified,
+      canary: d.canary,
       samples: Object.fromEntries(
         d.samples.map((s) => [
           s.region,
@@ -146,26 +148,60 @@ function printReport(result: SandboxResult): void {
   }
 
   out();
-  out('Signing gaps: each SES put, to the first pass that saw SES sign with the new selector');
-  out("(an upper bound, set by how often byodkim looked; SES's own check time beside it):");
+  out('Signing gaps: each SES put, to the first pass that saw SES sign with the new selector (SES read),');
+  out('and to the first canary signed with it (real mail sent through SES, read back and judged on');
+  out("ns1 and ns2); upper bounds, set by how often byodkim looked; SES's own check time beside them:");
   for (const g of result.gaps) {
-    const gap = g.gapSeconds === null ? 'never ended' : `${g.gapSeconds} s`;
+    const read = g.gapSeconds === null ? 'never ended' : `≤ ${g.gapSeconds} s`;
+    const canary = g.canaryGapSeconds === undefined ? 'not measured' : `≤ ${g.canaryGapSeconds} s`;
     const ses = g.sesVerifiedAt
-      ? `, SES verified ${Math.round((Date.parse(g.sesVerifiedAt) - Date.parse(g.putAt)) / 1000)} s after the put`
+      ? `  SES verified ${Math.round((Date.parse(g.sesVerifiedAt) - Date.parse(g.putAt)) / 1000)} s after the put`
       : '';
     out(
-      `   ${g.domain.padEnd(20)} ${g.selector.padEnd(24)} ${g.region.padEnd(15)} put ${g.putAt.slice(0, 16).replace('T', ' ')}  gap ≤ ${gap}${ses}`,
+      `   ${g.domain.padEnd(20)} ${g.selector.padEnd(24)} ${g.region.padEnd(15)} put ${g.putAt.slice(0, 16).replace('T', ' ')}  SES read ${read.padEnd(12)} canary ${canary.padEnd(12)}${ses}`,
     );
   }
-  const total = result.gaps.reduce((n, g) => n + (g.gapSeconds ?? 0), 0);
-  out(`   total: ${total} s over ${result.gaps.length} region switch(es)`);
+  const total = (seconds: Array<number | null | undefined>) =>
+    seconds.reduce<number>((n, s) => n + (s ?? 0), 0);
+  const measured = result.gaps.filter((g) => g.canaryGapSeconds !== undefined);
+  out(
+    `   total: SES read ${total(result.gaps.map((g) => g.gapSeconds))} s over ${result.gaps.length} region switch(es); canary ${total(measured.map((g) => g.canaryGapSeconds))} s over the ${measured.length} it measured`,
+  );
+  out();
+  out('Signing canary (config `canary`): real mail from each domain through SES, once a day per region');
+  out('and every few minutes during a switch, read back from the inbox and judged (the virtual clock');
+  out('jumps over quiet days, so fewer daily canaries are sent than a year of them):');
+  for (const d of result.domains)
+    for (const [region, c] of Object.entries(d.canary))
+      out(
+        `   ${d.domain.padEnd(20)} ${region.padEnd(15)} sent ${String(c.sent).padStart(3)}, judged ${String(c.judged).padStart(3)}: ${c.passed} signed and DMARC pass, ${c.inGap} unsigned inside a gap; last signed s=${c.lastSigned?.selector ?? '-'}`,
+      );
+  const swap = result.keySwap;
+  if (swap) {
+    const at = (iso: string | null | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : 'never');
+    out();
+    out(
+      `A key swapped behind byodkim's back (someone else's EXTERNAL put, s=${swap.selector}, no record in DNS):`,
+    );
+    out(`   ${swap.domain} SES ${swap.region}: swapped ${at(swap.swappedAt)}`);
+    out(
+      `   first canary after it: ${swap.firstCanaryAfter ? `${swap.firstCanaryAfter.id}, sent ${at(swap.firstCanaryAfter.sentAt)}` : 'none'}`,
+    );
+    out(
+      `   alarm: ${swap.alarm ? `${swap.alarm.code} raised ${at(swap.alarm.raisedAt)} by canary ${swap.alarm.canaryId}${swap.alarm.canaryId === swap.firstCanaryAfter?.id ? ' (that first canary)' : ''}` : 'none'}`,
+    );
+    out(
+      `   byodkim: ${swap.needsPerson ?? 'asked no one'}; SES writes there since: ${swap.sesWritesAfter} (the key is not byodkim's to replace)`,
+    );
+  }
   out();
   const inGap = result.mailFailures.filter((f) => f.inGap).length;
-  const outside = result.mailFailures.length - inGap;
+  const afterSwap = result.mailFailures.filter((f) => f.afterSwap && !f.inGap).length;
+  const outside = result.mailFailures.length - inGap - afterSwap;
   out(
     `Mail checked ${result.mailChecks} times (every region, before and after each of ${result.passes} passes): ${
       outside === 0
-        ? `it verified every time outside the measured gaps${inGap > 0 ? ` (${inGap} unsigned inside them)` : ''}, and every gap ended.`
+        ? `it verified every time outside the measured gaps${inGap > 0 ? ` (${inGap} unsigned inside them)` : ''}${afterSwap > 0 ? ` and the swapped key (${afterSwap} unsigned)` : ''}, and every gap ended.`
         : `${outside} time(s) outside any gap it would NOT have verified.`
     }`,
   );
@@ -194,7 +230,7 @@ function printReport(result: SandboxResult): void {
   out();
   if (result.ok)
     out(
-      'sandbox OK: every domain signs in both regions with SES SUCCESS, its mail verifies, and it rotated once.',
+      "sandbox OK: every domain rotated once and signs in both regions with SES SUCCESS, its mail verifying; then a key swapped behind byodkim's back raised the alarm on the next canary, and byodkim left that region to a person.",
     );
   else {
     out('sandbox FAILED:');

@@ -4,7 +4,7 @@ import type { GlobalOptions } from '../context.js';
 import { cliClock } from '../context.js';
 import { cliEngine, readExitCode, reportDomainErrors } from '../engine-context.js';
 import { printJson, renderTable } from '../render.js';
-import { STATUS_HEADERS, statusCells, statusRows } from '../status-rows.js';
+import { statusCells, statusHeaders, statusRows } from '../status-rows.js';
 
 /** Domain, regions, active selector, SES status per region, key age and expiry, standbys, next action. */
 export async function run(
@@ -12,13 +12,17 @@ export async function run(
   global: GlobalOptions,
   _command: Command,
 ): Promise<number> {
-  const { deps, domains } = await cliEngine(global, options.domain, { quiet: true });
+  const { deps, domains, loaded } = await cliEngine(global, options.domain, {
+    quiet: true,
+    account: options.account,
+  });
   const refresh = options.refresh === true;
   const { results } = await forEachDomain(domains, (d) => planDomain(d, deps, { forceSesRead: refresh }), {
     concurrency: 16,
   });
   const now = cliClock(global).now();
-  const rows = statusRows(results, domains, now);
+  const withAccount = (loaded.config.accounts?.length ?? 0) > 0;
+  const rows = statusRows(results, domains, now, { withAccount });
   reportDomainErrors(results);
   if (global.output === 'json') {
     printJson(rows);
@@ -26,7 +30,7 @@ export async function run(
   }
   process.stdout.write(
     `${renderTable(
-      [...STATUS_HEADERS],
+      statusHeaders(withAccount),
       rows.map((row) => statusCells(row, now)),
     )}\n`,
   );

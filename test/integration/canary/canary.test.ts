@@ -231,6 +231,7 @@ describe.skipIf(skip)(`the signing canary with real inboxes${motoSupport().label
   }, 300_000);
 
   it("raises the alarm on the next canary when the key is swapped behind byodkim's back", async () => {
+    const swappedAt = clock.now().getTime();
     await ses.swapKey({ region: 'us-east-1', identity: S3_DOMAIN, selector: 'intruder' });
     const notified = () =>
       events.filter((e) => e.type === 'step' && e.step === 'raise-alarm' && e.status === 'done');
@@ -245,6 +246,14 @@ describe.skipIf(skip)(`the signing canary with real inboxes${motoSupport().label
       fs.readFile(join(dir, 'notifications.jsonl'), 'utf8'),
     );
     expect(notifications).toContain('CanaryUnsigned');
-    expect(states.get(S3_DOMAIN)?.canary?.regions['us-east-1']?.lastJudged?.expectation).toBe('unsigned');
+    const alarmed = states.get(S3_DOMAIN)?.canary?.regions['us-east-1']?.lastJudged;
+    expect(alarmed?.expectation).toBe('unsigned');
+    // The next canary, not a later one: the alarm came from the first canary SES sent after the swap.
+    const firstAfter = ses
+      .outbox({ identity: S3_DOMAIN, region: 'us-east-1' })
+      .filter((m) => Date.parse(m.at) >= swappedAt)
+      .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))[0];
+    expect(firstAfter?.signedWithDomainKey).toBe(false);
+    expect(Date.parse(alarmed?.sentAt ?? '')).toBe(Date.parse(firstAfter?.at ?? ''));
   }, 600_000);
 });

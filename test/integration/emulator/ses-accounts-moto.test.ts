@@ -9,7 +9,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDnsServer } from '../../../emulator/dns/server.js';
 import { SesEmulator } from '../../../emulator/ses/server.js';
-import { MOTO_CREDENTIALS, motoSupport, useMoto } from '../../support/moto.js';
+import { MOTO_CREDENTIALS, motoQuery, motoSupport, useMoto } from '../../support/moto.js';
 
 const support = motoSupport();
 const REGION = 'eu-west-1';
@@ -84,5 +84,75 @@ describe.skipIf(support.skip)(`SES emulator accounts through moto's STS${support
     expect(ses.counters('111111111111').CreateEmailIdentity).toBe(1);
     expect(ses.counters('222222222222').CreateEmailIdentity).toBe(1);
     expect(ses.counters('123456789012').CreateEmailIdentity).toBe(1);
+  });
+
+  it('still finds the account when moto enforces IAM and refuses its unsigned lookup (moto’s record of issued keys)', async () => {
+    await motoQuery(moto.endpoint, 'iam', { Action: 'CreateUser', UserName: 'strict' });
+    const key = await motoQuery(moto.endpoint, 'iam', { Action: 'CreateAccessKey', UserName: 'strict' });
+    const user = {
+      accessKeyId: /<AccessKeyId>([^<]+)</.exec(key)?.[1] ?? '',
+      secretAccessKey: /<SecretAccessKey>([^<]+)</.exec(key)?.[1] ?? '',
+    };
+    await motoQuery(moto.endpoint, 'iam', {
+      Action: 'PutUserPolicy',
+      UserName: 'strict',
+      PolicyName: 'assume',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }],
+      }),
+    });
+    const member = await (async () => {
+      const enforced = await fetch(`${moto.endpoint}/moto-api/reset-auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: '0',
+      });
+      expect(enforced.ok).toBe(true);
+      const sts = new STSClient({ endpoint: moto.endpoint, region: REGION, credentials: user });
+      clients.push(sts);
+      const c = (
+        await sts.send(
+          new AssumeRoleCommand({
+            RoleArn: 'arn:aws:iam::444444444444:role/byodkim-member',
+            RoleSessionName: 'byodkim',
+            ExternalId: 'emulator-test',
+          }),
+        )
+      ).Credentials;
+      return new SESv2Client({
+        endpoint: ses.endpoint,
+        region: REGION,
+        credentials: {
+          accessKeyId: c?.AccessKeyId ?? '',
+          secretAccessKey: c?.SecretAccessKey ?? '',
+          sessionToken: c?.SessionToken ?? '',
+        },
+        maxAttempts: 1,
+      });
+    })();
+    const own = new SESv2Client({
+      endpoint: ses.endpoint,
+      region: REGION,
+      credentials: user,
+      maxAttempts: 1,
+    });
+    clients.push(member, own);
+    try {
+      await member.send(new CreateEmailIdentityCommand({ EmailIdentity: 'strict-member.example.com' }));
+      await own.send(new CreateEmailIdentityCommand({ EmailIdentity: 'strict-own.example.com' }));
+    } finally {
+      await fetch(`${moto.endpoint}/moto-api/reset-auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'inf',
+      });
+    }
+    expect(ses.counters('444444444444').CreateEmailIdentity).toBe(1);
+    expect(ses.requests('444444444444')).toEqual([
+      { operation: 'CreateEmailIdentity', account: '444444444444', region: REGION, admitted: 'accepted' },
+    ]);
+    // The IAM user's key is moto's default account's.
+    expect(ses.requests('123456789012').map((r) => r.operation)).toContain('CreateEmailIdentity');
   });
 });

@@ -12,7 +12,9 @@
  *
  * Then: state is in DynamoDB, keys are in S3 encrypted with the KMS key, stdout is JSON log
  * lines and EMF documents only, and no byte of any private key (read back from S3) appears
- * anywhere in the processes' stdout or stderr.
+ * anywhere in the processes' stdout or stderr. With a canary configured, the function loads
+ * the canary's chunks (mailauth) from its own directory, sends canaries through the emulator
+ * into a moto bucket (as SES receiving stores them) and judges them.
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -47,6 +49,8 @@ const REGIONS = ['us-east-1', 'ap-northeast-1'];
 const BUCKET = 'byodkim-keys';
 const TABLE = 'byodkim-state';
 const TSIG_ENV = 'BYODKIM_TSIG_SECRET';
+const CANARY_BUCKET = 'byodkim-canary';
+const CANARY_PREFIX = 'canary/';
 
 const SCHEDULED = {
   version: '0',
@@ -125,6 +129,7 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
   let dir: string;
   let bundle: string;
   let bundleBytes: number;
+  let bundleTotalBytes: number;
   let dns: EmbeddedDnsServer;
   let ses: SesEmulator;
   let clients: AwsClientFactory;
@@ -141,12 +146,14 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
       ['scripts/bundle-lambda.mjs', '--outdir', join(dir, 'function')],
       { cwd: ROOT },
     );
-    bundleBytes = Number(/: (\d+) bytes/.exec(built.stdout)?.[1]);
+    bundleBytes = Number(/: (\d+) bytes .* loaded on import/.exec(built.stdout)?.[1]);
+    bundleTotalBytes = Number(/; (\d+) bytes in \d+ files/.exec(built.stdout)?.[1]);
     bundle = pathToFileURL(join(dir, 'function', 'index.mjs')).href;
     await writeFile(join(dir, 'runner.mjs'), INVOKE);
 
     const store = new ZoneStore();
     store.addZone(DOMAIN, { nameservers: [`ns1.${DOMAIN}`] });
+    store.setTxt(`_dmarc.${DOMAIN}`, 'v=DMARC1; p=reject');
     dns = await EmbeddedDnsServer.start({
       store,
       tsigKeys: [{ name: 'byodkim-key', algorithm: 'hmac-sha256', secret: tsigSecret }],
@@ -154,6 +161,17 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
     ses = await SesEmulator.start({
       dns: { host: dns.host, port: dns.port },
       ...INSTANT_UNLIMITED, // Issue 16/17 (product side) switches these to the realistic defaults.
+      // On the system clock: canaries arrive a few seconds after they are sent.
+      inbound: [
+        {
+          domain: 'inbox.example.net',
+          type: 's3',
+          endpoint: moto.endpoint,
+          bucket: CANARY_BUCKET,
+          prefix: CANARY_PREFIX,
+          credentials: MOTO_CREDENTIALS,
+        },
+      ],
     });
 
     clients = motoClients(moto.endpoint);
@@ -162,6 +180,7 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
       (await kms.send(new CreateKeyCommand({ Description: 'byodkim keys' }))).KeyMetadata?.Arn ?? '';
     const s3 = clients.client('s3', 'us-east-1', (c) => new S3Client(c));
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await s3.send(new CreateBucketCommand({ Bucket: CANARY_BUCKET }));
     const dynamodb = clients.client('dynamodb', 'us-east-1', (c) => new DynamoDBClient(c));
     await dynamodb.send(
       new CreateTableCommand({
@@ -258,17 +277,42 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
     return JSON.parse(item.Item?.state?.S ?? 'null') as DomainState;
   }
 
-  it('builds a bundle within budget, with no test-only code in it', async () => {
+  it('builds a bundle within budget, with no test-only code in it, and the canary on demand', async () => {
     expect(bundleBytes).toBeGreaterThan(100_000);
     expect(bundleBytes).toBeLessThanOrEqual(1_600_000);
+    expect(bundleTotalBytes).toBeGreaterThan(bundleBytes);
+    expect(bundleTotalBytes).toBeLessThanOrEqual(5_000_000);
     const meta = JSON.parse(await readFile(join(dir, 'function.meta.json'), 'utf8')) as {
       inputs: Record<string, unknown>;
+      outputs: Record<
+        string,
+        { inputs: Record<string, unknown>; imports: Array<{ path: string; kind: string }> }
+      >;
     };
     const inputs = Object.keys(meta.inputs);
     expect(inputs.some((p) => p.includes('src/lambda/handler.ts'))).toBe(true);
     expect(inputs.some((p) => p.includes('@aws-sdk/client-sesv2'))).toBe(true);
-    for (const forbidden of ['node_modules/mailauth/', 'emulator/', 'src/cli/', 'node_modules/commander/'])
+    for (const forbidden of ['emulator/', 'src/cli/', 'node_modules/commander/', 'src/sandbox/'])
       expect(inputs.filter((p) => p.includes(forbidden))).toEqual([]);
+    // The canary judges mail with mailauth and reads IMAP with imapflow: both ship, in chunks
+    // that only a config with a canary loads (import()), never in what importing the function loads.
+    expect(inputs.some((p) => p.includes('node_modules/mailauth/'))).toBe(true);
+    expect(inputs.some((p) => p.includes('node_modules/imapflow/'))).toBe(true);
+    const entry = Object.keys(meta.outputs).find((f) => f.endsWith('function/index.mjs')) as string;
+    const onImport = new Set<string>();
+    const queue = [entry];
+    while (queue.length > 0) {
+      const file = queue.pop() as string;
+      if (onImport.has(file)) continue;
+      onImport.add(file);
+      for (const i of meta.outputs[file]?.imports ?? [])
+        if (i.kind === 'import-statement' && meta.outputs[i.path]) queue.push(i.path);
+    }
+    expect(onImport.size).toBeGreaterThan(1);
+    const loadedOnImport = [...onImport].flatMap((f) => Object.keys(meta.outputs[f]?.inputs ?? {}));
+    expect(loadedOnImport.some((p) => p.includes('src/lambda/handler.ts'))).toBe(true);
+    for (const onDemand of ['node_modules/mailauth/', 'node_modules/imapflow/', 'src/doctor/mail-judge.ts'])
+      expect(loadedOnImport.filter((p) => p.includes(onDemand))).toEqual([]);
   });
 
   it('onboards the domain from a schedule and a CloudFormation stack event, in a cold then warm process', async () => {
@@ -345,7 +389,7 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
     expect(emf.filter((d) => !('Domain' in d))).toHaveLength(results.length);
 
     console.log(
-      `bundle ${bundleBytes} bytes; cold import ${run.importMs.toFixed(0)} ms, init ${run.initMs.toFixed(0)} ms`,
+      `bundle ${bundleBytes} bytes on import (${bundleTotalBytes} in all); cold import ${run.importMs.toFixed(0)} ms, init ${run.initMs.toFixed(0)} ms`,
     );
   });
 
@@ -409,6 +453,53 @@ describe.skipIf(support.skip)(`bundled Lambda handler in a fresh Node process${s
       error: { code: 'CONFIG_INVALID' },
     });
     expect(await storedState()).toEqual(before);
+  });
+
+  it('with a canary, loads the judge on demand in a cold process, sends canaries in both regions and judges them', async () => {
+    const withCanary = `${config}canary: { to: canary@inbox.example.net, inbox: { type: s3, bucket: ${CANARY_BUCKET}, prefix: ${CANARY_PREFIX}, region: us-east-1 } }\n`;
+    const active = (await storedState()).keys.find((k) => k.status === 'active')?.selector;
+    const send = await invoke([SCHEDULED], { BYODKIM_CONFIG: withCanary });
+    expect(send.stderr).toBe('');
+    const stepsOf = (run: Invocation, kind: string) =>
+      (run.results as PassResponse[]).flatMap((r) =>
+        (r.domains?.[0]?.steps ?? []).filter((s) => s.kind === kind && s.status === 'done'),
+      );
+    expect(
+      stepsOf(send, 'send-canary')
+        .map((s) => s.region)
+        .sort(),
+    ).toEqual([...REGIONS].sort());
+    // SES delivers a few seconds later (the emulator runs on the system clock here).
+    const s3 = clients.client('s3', 'us-east-1', (c) => new S3Client(c));
+    for (let i = 0; i < 100; i++) {
+      const listed = await s3.send(
+        new ListObjectsV2Command({ Bucket: CANARY_BUCKET, Prefix: CANARY_PREFIX }),
+      );
+      if ((listed.Contents ?? []).length >= REGIONS.length) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    const judge = await invoke([SCHEDULED], { BYODKIM_CONFIG: withCanary });
+    expect(judge.stderr).toBe('');
+    const all = lines(judge);
+    expect(all.filter((l) => l.level === 'error')).toEqual([]);
+    expect(
+      stepsOf(judge, 'canary-judged')
+        .map((s) => s.region)
+        .sort(),
+    ).toEqual([...REGIONS].sort());
+    const canaryMetrics = all.filter((d) => '_aws' in d && 'CanarySigned' in d);
+    expect(canaryMetrics.map((d) => d.Region).sort()).toEqual([...REGIONS].sort());
+    for (const doc of canaryMetrics) {
+      expect(doc).toMatchObject({ Domain: DOMAIN, CanarySigned: 1, CanaryDmarcPass: 1 });
+      expect(doc.CanaryLatencySeconds).toBeGreaterThanOrEqual(0);
+    }
+    const state = await storedState();
+    for (const region of REGIONS)
+      expect(state.canary?.regions[region]?.lastSigned?.selector, region).toBe(active);
+    // Judged and deleted (retention 0): the inbox is empty again.
+    const left = await s3.send(new ListObjectsV2Command({ Bucket: CANARY_BUCKET, Prefix: CANARY_PREFIX }));
+    expect(left.Contents ?? []).toEqual([]);
   });
 
   it('stops at its deadline within the SES budget, counts what it deferred, and takes it first next run', async () => {

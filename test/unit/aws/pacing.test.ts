@@ -128,6 +128,28 @@ describe('the SES budget: one pacer per account and region', () => {
     expect(order).toEqual(['us-east-1 first', 'eu-west-1 first', 'us-east-1 second']);
   });
 
+  it('keeps each account to its own budget: a throttled account slows only itself', async () => {
+    const timer = new ManualTimer();
+    const budget = new SesBudget({ ratePerSecond: 1, burst: 1, timer });
+    const order: string[] = [];
+    // brand-a was throttled: its pace halves; brand-b in the same region keeps its own.
+    await budget.take('eu-west-1', 'change', 'brand-a');
+    budget.answered('eu-west-1', true, 'brand-a');
+    await budget.take('eu-west-1', 'change', 'brand-b');
+    budget.answered('eu-west-1', false, 'brand-b');
+    for (const n of [1, 2, 3]) {
+      void budget.take('eu-west-1', 'change', 'brand-a').then(() => order.push(`a${n}`));
+      void budget.take('eu-west-1', 'change', 'brand-b').then(() => order.push(`b${n}`));
+    }
+    await timer.advance(3_000);
+    // brand-b made its three calls; brand-a, at half the pace after its throttled answer, one.
+    expect(order.filter((c) => c.startsWith('b'))).toEqual(['b1', 'b2', 'b3']);
+    expect(order.filter((c) => c.startsWith('a'))).toEqual(['a1']);
+    expect(budget.counts('brand-a')).toEqual({ calls: 2, throttled: 1, deferred: 0 });
+    expect(budget.counts('brand-b')).toEqual({ calls: 4, throttled: 0, deferred: 0 });
+    expect(budget.counts()).toEqual({ calls: 6, throttled: 1, deferred: 0 });
+  });
+
   it('makes every attempt of an SDK command wait for the budget, and learns from throttled answers', async () => {
     const timer = new ManualTimer();
     const budget = new SesBudget({ ratePerSecond: 1, burst: 1, timer });

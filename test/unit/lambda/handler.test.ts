@@ -8,6 +8,7 @@ import {
   createHandler,
   type ErrorResponse,
   type HandlerResponse,
+  ordered,
   type PassResponse,
 } from '../../../src/lambda/handler.js';
 import type { LambdaRuntime } from '../../../src/lambda/runtime.js';
@@ -292,6 +293,18 @@ describe('Lambda handler: deadline', () => {
     );
     expect(second.domains.map((d) => d.domain)).toEqual(['d3.example', 'd4.example']);
     expect(second.skipped).toEqual(['d5.example', 'd1.example', 'd2.example']);
+  });
+
+  it('takes the carried-over domains first in the order they were carried over, not the config’s', () => {
+    const fleet = new Fleet(['a.example', 'b.example', 'c.example', 'd.example']);
+    const domains = fleet.loaded().domains;
+    // Deferred SES work (d) before domains not started (a), wrapping round the list.
+    expect(ordered(domains, ['d.example', 'a.example'], () => 0).map((d) => d.domain)).toEqual([
+      'd.example',
+      'a.example',
+      'b.example',
+      'c.example',
+    ]);
   });
 
   it('takes no domain at all when the invocation starts inside the margin', async () => {

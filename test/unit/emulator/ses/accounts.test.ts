@@ -166,6 +166,34 @@ describe('identities per account and region (SPEC §1)', () => {
     expect(emulator.ses.counters('999999999999')).toMatchObject({ ListEmailIdentities: 1 });
   });
 
+  it('logs each request in arrival order with its account, region and admission (SPEC §10)', async () => {
+    const emulator = await rig({ accountsByAccessKey: { AKIDMEMBERA: '111111111111' } });
+    emulator.ses.injectFault({ account: '111111111111', status: 429, count: 1 });
+    const member = client(emulator, 'AKIDMEMBERA');
+    await member.send(new ListEmailIdentitiesCommand({})).catch(() => undefined);
+    await member.send(new ListEmailIdentitiesCommand({}));
+    await names(client(emulator, 'AKIDSOMEONE'));
+    expect(emulator.ses.requests()).toEqual([
+      { operation: 'ListEmailIdentities', account: '111111111111', region: 'eu-west-1', admitted: 'faulted' },
+      {
+        operation: 'ListEmailIdentities',
+        account: '111111111111',
+        region: 'eu-west-1',
+        admitted: 'accepted',
+      },
+      {
+        operation: 'ListEmailIdentities',
+        account: '123456789012',
+        region: 'eu-west-1',
+        admitted: 'accepted',
+      },
+    ]);
+    const byHttp = await fetch(`${emulator.ses.endpoint}/_emulator/requests?account=123456789012`);
+    expect(await byHttp.json()).toEqual([emulator.ses.requests()[2]]);
+    emulator.ses.resetCounters();
+    expect(emulator.ses.requests()).toEqual([]);
+  });
+
   it('refuses a default account that is not 12 digits', async () => {
     await expect(startRig({ defaultAccount: '1234' })).rejects.toThrow(/defaultAccount must be a 12-digit/);
   });

@@ -15,6 +15,7 @@ import { DOMAIN, type Rig, rsaKey, START, startRig, type TestKey } from './rig.j
 
 const REGION = 'eu-west-2';
 const INBOX = 'inbox.example.org';
+const MAILBOX = 'mailbox.example.org';
 const MINUTE = 60_000;
 let rig: Rig;
 let ses: SESv2Client;
@@ -72,7 +73,10 @@ beforeAll(async () => {
   lmtp = await startLmtp();
   rig = await startRig(
     {
-      inbound: [{ domain: INBOX, type: 'lmtp', host: '127.0.0.1', port: lmtpPort() }],
+      inbound: [
+        { domain: INBOX, type: 'lmtp', host: '127.0.0.1', port: lmtpPort() },
+        { domain: MAILBOX, type: 'mailbox' },
+      ],
       ratePerRegion: 0, // the control-plane budget refuses everything: SendEmail must not need it
     },
     'service',
@@ -281,6 +285,43 @@ describe('delivery (SPEC §15)', () => {
       },
     ]);
     expect(entry?.dueAt).toBe('2025-09-17T04:06:03.000Z');
+  });
+
+  it('keeps mail for a mailbox route in the emulator, readable and deletable in process and over HTTP', async () => {
+    await ses.send(
+      new SendEmailCommand({ ...simple().input, Destination: { ToAddresses: [`canary@${MAILBOX}`] } }),
+    );
+    rig.clock.advance(2_999);
+    await rig.ses.deliverDue();
+    expect(rig.ses.mailbox()).toEqual([]);
+    rig.clock.advance(1);
+    await rig.ses.deliverDue();
+    const [held] = rig.ses.mailbox();
+    expect(held).toMatchObject({ recipients: [`canary@${MAILBOX}`], at: '2025-09-17T04:06:03.000Z' });
+    expect(held?.raw).toMatch(/^Return-Path: <bounce@eu-west-2\.amazonses\.com>\r\nReceived: from /);
+    expect(held?.raw).toMatch(/ by mailbox\.ses-emulator\.invalid with ESMTP id /);
+    expect(await rig.verifyDkim(held?.raw ?? '')).toEqual([
+      { domain: DOMAIN, selector: 'mail2025', result: 'pass' },
+    ]);
+    expect(rig.ses.outbox()[0]?.deliveries).toEqual([
+      { recipient: `canary@${MAILBOX}`, sink: `mailbox:${held?.id}`, at: '2025-09-17T04:06:03.000Z' },
+    ]);
+    expect(lmtp.received).toEqual([]);
+
+    const listed = (await (await fetch(`${rig.ses.endpoint}/_emulator/mailbox`)).json()) as Array<{
+      id: string;
+    }>;
+    expect(listed.map((m) => m.id)).toEqual([held?.id]);
+    const remove = () =>
+      fetch(`${rig.ses.endpoint}/_emulator/mailbox`, {
+        method: 'DELETE',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: held?.id }),
+      });
+    expect((await remove()).status).toBe(204);
+    expect(rig.ses.mailbox()).toEqual([]);
+    expect((await remove()).status).toBe(404);
+    expect(rig.ses.removeFromMailbox(held?.id ?? '')).toBe(false);
   });
 
   it('records recipients with no route without delivering them', async () => {
