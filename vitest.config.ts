@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // a few minutes); `e2e` runs the real CLI against the emulators for simulated days and months
 // (npm run test:e2e, about as long again, so it is a script of its own);
 // `integration` needs real services (BIND 9, moto server) and runs in .ci/run;
+// `properties` runs the engine's property tests at full strength (npm run test:properties):
+// 1,000 runs per property unless BYODKIM_PROPERTY_RUNS says otherwise (unit runs them a few
+// dozen times).
 // `release` packs both packages and installs them outside the repository (npm test:release).
 export default defineConfig({
   test: {
@@ -21,6 +24,13 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'properties',
+          include: ['test/unit/engine/properties.test.ts'],
+          env: { BYODKIM_PROPERTY_RUNS: process.env.BYODKIM_PROPERTY_RUNS ?? '1000' },
         },
       },
       {

@@ -1,5 +1,6 @@
 import { buildEngineDeps } from '../config/engine.js';
 import { accountDomains, findDomain, type LoadedConfig, type ResolvedDomain } from '../config/load.js';
+import { Reason } from '../domain/vocabulary.js';
 import type { DomainResult, EngineDeps } from '../engine/reconcile.js';
 import { ExitCode } from '../errors.js';
 import { cliActor, cliClock, type GlobalOptions, loadCliConfig } from './context.js';
@@ -49,7 +50,8 @@ export function exitCodeOf(results: readonly DomainResult[]): number {
  */
 export function readExitCode(results: readonly DomainResult[]): number {
   if (results.some((r) => r.outcome === 'failed')) return ExitCode.failure;
-  if (results.some((r) => r.plan?.waits.some((w) => w.reason === 'SesUnavailable'))) return ExitCode.waiting;
+  if (results.some((r) => r.plan?.waits.some((w) => w.reason === Reason.SesUnavailable)))
+    return ExitCode.waiting;
   return ExitCode.ok;
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CorruptDataError } from '../errors.js';
 import { type DomainState, KEY_STATUSES } from './state.js';
+import { Reason } from './vocabulary.js';
 import { formatZodIssues } from './zod-issues.js';
 
 /** Validates stored state on load, so a damaged record is reported, not half-used. */
@@ -29,7 +30,7 @@ const keyEntry = z.object({
   removalRequestedAt: isoTime.optional(),
   revokedAt: isoTime.optional(),
   destroyedAt: isoTime.optional(),
-  keyProblem: z.object({ code: z.enum(['KeyMismatch', 'KeyMissing']), at: isoTime }).optional(),
+  keyProblem: z.object({ code: z.enum([Reason.KeyMismatch, Reason.KeyMissing]), at: isoTime }).optional(),
 });
 
 const record = z.object({ name: z.string(), value: z.string() });

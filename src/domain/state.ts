@@ -1,4 +1,5 @@
 import type { KeyBits } from './key.js';
+import type { Reason } from './vocabulary.js';
 
 /**
  * What byodkim remembers about one domain between passes. Plain JSON data: it is stored
@@ -73,7 +74,7 @@ export interface KeyEntry {
   keyProblem?: { code: KeyProblem; at: string };
 }
 
-export type KeyProblem = 'KeyMismatch' | 'KeyMissing';
+export type KeyProblem = typeof Reason.KeyMismatch | typeof Reason.KeyMissing;
 
 /** Who changed a domain: a front end (`library` = a script using the `byodkim` API) and, where known, the user or function. */
 export type Actor = { kind: 'cli' | 'lambda' | 'sandbox' | 'library' | 'test'; user?: string };

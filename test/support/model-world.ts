@@ -1,7 +1,7 @@
 import type { ResolvedDomain } from '../../src/config/load.js';
 import type { DkimPrivateKey } from '../../src/domain/key.js';
 import { type Policy, policySchema } from '../../src/domain/policy.js';
-import { matchRecord, parseDkimRecord } from '../../src/domain/record.js';
+import { matchRecord } from '../../src/domain/record.js';
 import type { DomainState } from '../../src/domain/state.js';
 import { parseDomainState } from '../../src/domain/state-schema.js';
 import { applyDomain, type DomainResult, type EngineDeps } from '../../src/engine/reconcile.js';
@@ -19,12 +19,22 @@ import type {
   StateStore,
   Versioned,
 } from '../../src/ports.js';
+import {
+  checkKeyDestroyed,
+  checkRecordRemoval,
+  checkSwitch,
+  DAY_MS,
+  isRevocation,
+  type ServedAt,
+  SesUsage,
+} from './invariants.js';
 
 /**
  * A small in-memory model of the world byodkim acts on — authoritative nameservers that
  * can lag, SES regions that verify like SES does, a vault — with the safety invariants of
- * PRODUCT.md checked inside the ports at the moment of every side effect. The engine under
- * test is the real one (decide + execute + applyDomain); only the world is modelled.
+ * PRODUCT.md checked inside the ports at the moment of every side effect (the checks live
+ * in invariants.ts, shared with the crash harness). The engine under test is the real one
+ * (decide + execute + applyDomain); only the world is modelled.
  */
 
 export class InvariantViolation extends Error {}
@@ -40,7 +50,7 @@ interface SesRegion {
   switchedAt?: number;
 }
 
-const DAY = 86_400_000;
+const DAY = DAY_MS;
 
 export interface WorldOptions {
   domain?: string;
@@ -61,8 +71,8 @@ export class ModelWorld {
   readonly lagQueue: DnsRecordChange[] = [];
   laggingNs: string | undefined;
   readonly ses = new Map<string, SesRegion>();
-  /** When SES in any region last signed with a selector (for the grace invariant). */
-  readonly lastUsed = new Map<string, number>();
+  /** Which selector each region signs with, and when each selector was last used (grace). */
+  readonly usage = new SesUsage();
   readonly vaultKeys = new Map<string, DkimPrivateKey>();
   readonly everStored = new Set<string>();
   stored: Versioned<DomainState> | undefined;
@@ -151,9 +161,8 @@ export class ModelWorld {
   }
 
   private noteUsage(): void {
-    for (const region of this.ses.values()) {
-      if (region.selector && region.origin === 'EXTERNAL')
-        this.lastUsed.set(region.selector, this.now.getTime());
+    for (const [name, region] of this.ses) {
+      this.usage.note(name, region.origin === 'EXTERNAL' ? region.selector : undefined, this.now.getTime());
     }
   }
 
@@ -174,22 +183,22 @@ export class ModelWorld {
     if (this.crashed) throw new Crash('process is dead');
   }
 
-  private inUse(selector: string): string[] {
-    return [...this.ses.entries()]
-      .filter(([, r]) => r.origin === 'EXTERNAL' && r.selector === selector)
-      .map(([region]) => region);
+  /** What every nameserver serves at `name`. */
+  servedAt(name: string): ServedAt[] {
+    return [...this.zones.keys()].map((nameserver) => ({
+      nameserver,
+      values: this.served(nameserver, name),
+    }));
   }
 
   private servedEverywhere(name: string, publicKey: string): boolean {
-    return [...this.zones.keys()].every((ns) => {
-      const values = this.served(ns, name);
-      return values.length > 0 && values.every((v) => matchRecord(v, publicKey) === 'match');
-    });
+    return this.servedAt(name).every(
+      (ns) => ns.values.length > 0 && ns.values.every((v) => matchRecord(v, publicKey) === 'match'),
+    );
   }
 
-  private graceOver(selector: string): boolean {
-    const last = this.lastUsed.get(selector);
-    return last === undefined || this.now.getTime() - last >= this.domain.policy.graceDays * DAY;
+  private get graceMs(): number {
+    return this.domain.policy.graceDays * DAY;
   }
 
   readonly vault: KeyVault = {
@@ -211,18 +220,15 @@ export class ModelWorld {
       this.sideEffect();
       if (this.vaultKeys.has(`${domain}/${selector}`)) {
         // Invariant 3: never while active or in grace; only once the record is gone (or revoked).
-        if (this.inUse(selector).length > 0) this.violate(`key ${selector} destroyed while SES uses it`);
-        if (!this.emergency && !this.graceOver(selector))
-          this.violate(`key ${selector} destroyed within grace`);
-        const name = `${selector}._domainkey.${domain}`;
-        for (const ns of this.zones.keys()) {
-          const live = this.served(ns, name).filter((v) => {
-            const parsed = parseDkimRecord(v);
-            return parsed.ok && !parsed.record.revoked;
-          });
-          if (live.length > 0 && !this.emergency)
-            this.violate(`key ${selector} destroyed while ${ns} still serves its record`);
-        }
+        const problems = checkKeyDestroyed({
+          selector,
+          nowMs: this.now.getTime(),
+          usage: this.usage,
+          graceMs: this.graceMs,
+          emergency: this.emergency,
+          served: this.servedAt(`${selector}._domainkey.${domain}`),
+        });
+        if (problems.length > 0) this.violate(problems.join('; '));
       }
       this.vaultKeys.delete(`${domain}/${selector}`);
       this.afterSideEffect();
@@ -299,23 +305,18 @@ export class ModelWorld {
 
   /** Invariant 2 at the moment a removal or revocation is requested. */
   private checkDnsChange(change: DnsRecordChange): void {
-    const revoking = change.action === 'upsert' && change.value.replace(/\s/g, '').endsWith('p=');
-    if (change.action !== 'delete' && !revoking) return;
-    if (revoking) {
-      if (!this.emergency) this.violate(`${change.selector} revoked without an emergency request`);
-      return;
-    }
-    const using = this.inUse(change.selector);
-    if (using.length > 0)
-      this.violate(`record of ${change.selector} removed while SES uses it in ${using.join(', ')}`);
-    // Manual hand-offs may be sent early, dated: check the date instead of the moment.
-    const at = change.notBefore ? Date.parse(change.notBefore) : this.now.getTime();
-    const last = this.lastUsed.get(change.selector);
-    if (!this.emergency && last !== undefined && at - last < this.domain.policy.graceDays * DAY - 1) {
-      this.violate(
-        `record of ${change.selector} removed within grace (last used ${new Date(last).toISOString()}, removal ${new Date(at).toISOString()})`,
-      );
-    }
+    const revocation = change.action === 'upsert' && isRevocation(change.value);
+    if (change.action !== 'delete' && !revocation) return;
+    const problem = checkRecordRemoval({
+      selector: change.selector,
+      revocation,
+      // Manual hand-offs may be sent early, dated: check the date instead of the moment.
+      atMs: change.notBefore ? Date.parse(change.notBefore) : this.now.getTime(),
+      usage: this.usage,
+      graceMs: this.graceMs,
+      emergency: this.emergency,
+    });
+    if (problem) this.violate(problem);
   }
 
   readonly signing: SigningService = {
@@ -341,7 +342,7 @@ export class ModelWorld {
     },
     putExternalKey: async (identity, region, selector, key) => {
       this.sideEffect();
-      this.checkSwitch(identity, selector, key);
+      this.checkSwitch(identity, region, selector, key);
       const r = this.ses.get(region) ?? { exists: true, signingEnabled: false };
       Object.assign(r, {
         exists: true,
@@ -364,7 +365,7 @@ export class ModelWorld {
     },
     createIdentity: async (identity, region, signing) => {
       this.sideEffect();
-      if (signing) this.checkSwitch(identity, signing.selector, signing.key);
+      if (signing) this.checkSwitch(identity, region, signing.selector, signing.key);
       this.ses.set(region, {
         exists: true,
         signingEnabled: signing !== undefined,
@@ -385,10 +386,14 @@ export class ModelWorld {
   };
 
   /** Invariant 1: SES only ever pointed at a selector every authoritative nameserver serves. */
-  private checkSwitch(identity: string, selector: string, key: DkimPrivateKey): void {
-    if (!this.servedEverywhere(`${selector}._domainkey.${identity}`, key.publicKey)) {
-      this.violate(`SES pointed at ${selector} before every nameserver served it`);
-    }
+  private checkSwitch(identity: string, region: string, selector: string, key: DkimPrivateKey): void {
+    const problem = checkSwitch({
+      region,
+      selector,
+      publicKey: key.publicKey,
+      servedNow: this.servedAt(`${selector}._domainkey.${identity}`),
+    });
+    if (problem) this.violate(problem);
   }
 
   /** SES's own check, as a resolver would see it (the first nameserver). */

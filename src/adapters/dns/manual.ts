@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { type ExportFormat, type ExportRecord, renderRecords } from '../../domain/dns-export.js';
 import { ServiceError, StorageError } from '../../errors.js';
 import type { DnsPublisher, DnsRecordChange, Notifier, PublishOutcome } from '../../ports.js';
-import { ensureSharedDir, writeNewFile } from '../local/fs-atomic.js';
+import { ensureSharedDir, sweepAbandoned, writeNewFile } from '../local/fs-atomic.js';
 
 export interface ManualHandOffOptions {
   /** Where request files are written (config `dns.outDir`); created if missing. */
@@ -82,6 +82,8 @@ export class ManualHandOffPublisher implements DnsPublisher {
     } catch (error) {
       throw writeError(domain, this.outDir, error);
     }
+    // A request killed mid-write was never whole: it is written again now, its temp files go.
+    await sweepAbandoned(this.outDir);
     const stamp = utcStamp(this.#now());
     for (let attempt = 1; attempt < 1000; attempt++) {
       const base = join(this.outDir, `${domain}-${stamp}${attempt === 1 ? '' : `-${attempt}`}`);

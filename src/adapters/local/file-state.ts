@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DomainState } from '../../domain/state.js';
 import { parseDomainState } from '../../domain/state-schema.js';
 import { ConflictError, CorruptDataError, LockedError } from '../../errors.js';
 import type { Lease, StateStore, Versioned } from '../../ports.js';
-import { ensurePrivateDir, replaceFile } from './fs-atomic.js';
+import { ensurePrivateDir, replaceFile, sweepAbandoned } from './fs-atomic.js';
 import { onDisk } from './fs-errors.js';
 import { LockFile } from './lock-file.js';
 
@@ -57,6 +58,10 @@ export class FileStateStore implements StateStore {
     return join(this.#dir, `${domain}.json`);
   }
 
+  #saveLockPath(domain: string): string {
+    return `${this.#path(domain)}.lock`;
+  }
+
   async load(domain: string): Promise<Versioned<DomainState> | undefined> {
     const file = await this.#read(domain);
     return file ? { value: file.state, version: String(file.version) } : undefined;
@@ -64,7 +69,11 @@ export class FileStateStore implements StateStore {
 
   async save(state: DomainState, expectedVersion: string | undefined): Promise<string> {
     await ensurePrivateDir(this.#dir);
-    const lock = new LockFile(`${this.#path(state.domain)}.lock`, `save:${process.pid}`);
+    // One owner per save: two saves in one process must exclude each other too.
+    const lock = new LockFile(
+      this.#saveLockPath(state.domain),
+      `save:${process.pid}:${randomBytes(6).toString('hex')}`,
+    );
     await acquireWaiting(lock);
     try {
       const current = await this.#read(state.domain);
@@ -100,8 +109,12 @@ export class FileStateStore implements StateStore {
 
   async acquireLease(domain: string, owner: string, ttlMs: number): Promise<Lease> {
     await ensurePrivateDir(this.#dir);
+    // A pass begins here: clear what a killed one left mid-write (temp files, locks moved aside).
+    await sweepAbandoned(this.#dir);
     const lock = new LockFile(join(this.#dir, `${domain}.lease`), owner);
     await lock.acquire(ttlMs, this.#now());
+    // A save killed while it held its lock: nobody else saves this domain while we hold its lease.
+    await new LockFile(this.#saveLockPath(domain), 'lease holder').clearIfStale(new Date());
     const now = this.#now;
     return {
       domain,

@@ -4,7 +4,7 @@ import { type DkimPrivateKey, importPrivateKey } from '../../domain/key.js';
 import { assertValidSelector } from '../../domain/selector.js';
 import { AlreadyExistsError, CorruptDataError, InputError, ReadBackError } from '../../errors.js';
 import type { KeyVault } from '../../ports.js';
-import { ensurePrivateDir, writeNewFile } from './fs-atomic.js';
+import { ensurePrivateDir, sweepAbandoned, writeNewFile } from './fs-atomic.js';
 import { onDisk } from './fs-errors.js';
 
 export interface FileKeyVaultOptions {
@@ -114,6 +114,9 @@ export class FileKeyVault implements KeyVault {
     });
     const selectors: string[] = [];
     for (const entry of entries.sort()) {
+      // A put killed before its key appeared leaves a temp file with the key in it: gone
+      // with its writer, and the selector's directory with it if nothing else is there.
+      if ((await sweepAbandoned(join(dir, entry))).length > 0) await unlinkDirIfEmpty(join(dir, entry));
       try {
         await readFile(join(this.#dir, domain, entry, 'private_key.pem'), { flag: 'r' });
         selectors.push(entry);

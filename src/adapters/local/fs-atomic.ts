@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { link, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { StorageError } from '../../errors.js';
 import { onDisk } from './fs-errors.js';
 
@@ -18,13 +19,69 @@ export async function ensureSharedDir(dir: string): Promise<void> {
   await onDisk('create the directory', dir, () => mkdir(dir, { recursive: true, mode: 0o755 }));
 }
 
+/** Whether process `pid` exists on this host (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** This host, short enough for a file name: a writer's pid means something only on its own host. */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
+/**
+ * A fresh name beside `path` for a file that only exists while one process works on it
+ * (a temp file, a stale lock moved aside): `.<name>.<host>-<pid>-<random>.tmp`, so that
+ * once the writer is gone (killed mid-write) `sweepAbandoned` can tell it left it behind.
+ */
+export function scratchPathFor(path: string): string {
+  return join(
+    dirname(path),
+    `.${basename(path)}.${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`,
+  );
+}
+
+const SCRATCH = /^\..+\.([0-9a-f]{8})-(\d+)-[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the scratch files in `dir` whose writer, a process of this host, no longer runs:
+ * a write killed between its temp file and the rename leaves one (for a vault, with a
+ * private key in it). A live writer's files, this process's own and other hosts' are left
+ * alone. Returns the names removed.
+ */
+export async function sweepAbandoned(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = SCRATCH.exec(name);
+    if (match === null || match[1] !== HOST_TAG) continue;
+    const pid = Number(match[2]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    try {
+      await unlink(join(dir, name));
+      removed.push(name);
+    } catch {
+      // another sweeper got it first
+    }
+  }
+  return removed;
+}
+
 /**
  * Writes `data` to a fresh temp file beside `path` and syncs it. On any failure (disk full,
  * read-only, quota) the temp file is removed and the error names `path`, so a failed write
  * leaves nothing behind.
  */
 async function writeTemp(path: string, data: string, mode: number): Promise<string> {
-  const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = scratchPathFor(path);
   const handle = await onDisk('write', path, () =>
     open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode),
   );

@@ -3,7 +3,7 @@ import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { leaseHolds } from '../../domain/lease.js';
 import { LockedError } from '../../errors.js';
-import { writeNewFile } from './fs-atomic.js';
+import { processAlive, scratchPathFor, writeNewFile } from './fs-atomic.js';
 import { onDisk } from './fs-errors.js';
 
 interface LockBody {
@@ -18,7 +18,9 @@ interface LockBody {
  * A lock file with an expiry: created with O_EXCL semantics (link), so exactly one of two
  * racing processes gets it. A lock whose expiry has passed, or whose process is gone on
  * this host, is stale: it is moved aside with rename (only one racer's rename succeeds)
- * and taken. The same owner can re-take and renew its own lock.
+ * and taken. The same owner can re-take its own lock (as the StateStore port promises: only
+ * "someone else" is refused), so owners must name one actor each; renew and release act
+ * only for the acquisition that holds the lock now (by its token).
  */
 export class LockFile {
   readonly #path: string;
@@ -43,8 +45,8 @@ export class LockFile {
         return;
       }
       const current = await this.#read();
-      if (current && current.owner === this.#owner && current.token === this.#token) {
-        await this.renew(ttlMs, now);
+      if (current && current.owner === this.#owner) {
+        await this.#write(ttlMs, now);
         return;
       }
       if (current && !isStale(current, now)) {
@@ -53,17 +55,28 @@ export class LockFile {
         });
       }
       // Stale or unreadable: move it aside; if another process already did, just retry.
-      const aside = `${this.#path}.stale-${randomBytes(4).toString('hex')}`;
-      try {
-        await rename(this.#path, aside);
-        await unlink(aside).catch(() => undefined);
-      } catch {
-        // someone else moved it first
-      }
+      await this.#moveAside();
     }
     throw new LockedError(`could not take ${this.#path}: another process keeps taking it`, {
       context: { lock: this.#path },
     });
+  }
+
+  /** Removes the lock if its holder is gone or its time is up; a live holder's lock stays. */
+  async clearIfStale(now: Date): Promise<void> {
+    const current = await this.#read();
+    if (current && isStale(current, now)) await this.#moveAside();
+  }
+
+  /** Only one racer's rename succeeds; the others find the lock gone. */
+  async #moveAside(): Promise<void> {
+    const aside = scratchPathFor(this.#path);
+    try {
+      await rename(this.#path, aside);
+      await unlink(aside).catch(() => undefined);
+    } catch {
+      // someone else moved it first
+    }
   }
 
   async renew(ttlMs: number, now: Date): Promise<void> {
@@ -73,14 +86,18 @@ export class LockFile {
         context: { lock: this.#path },
       });
     }
-    const body = this.#body(ttlMs, now);
-    await onDisk('write', this.#path, () => writeFile(this.#path, JSON.stringify(body), { mode: 0o600 }));
-    this.#expiresAt = new Date(body.expiresAt);
+    await this.#write(ttlMs, now);
   }
 
   async release(): Promise<void> {
     const current = await this.#read();
     if (current?.token === this.#token) await unlink(this.#path).catch(() => undefined);
+  }
+
+  async #write(ttlMs: number, now: Date): Promise<void> {
+    const body = this.#body(ttlMs, now);
+    await onDisk('write', this.#path, () => writeFile(this.#path, JSON.stringify(body), { mode: 0o600 }));
+    this.#expiresAt = new Date(body.expiresAt);
   }
 
   #body(ttlMs: number, now: Date): LockBody {
@@ -110,13 +127,4 @@ function isStale(lock: LockBody, now: Date): boolean {
   // The real clock too: a virtual clock (tests, --now) must not keep a dead lock alive.
   if (lock.host === hostname() && lock.pid !== process.pid && !processAlive(lock.pid)) return true;
   return false;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -434,7 +434,7 @@ export function recordDeferral(
 }
 
 function keyProblemOf(code: string | undefined): KeyProblem | undefined {
-  if (code === KEY_MISMATCH) return 'KeyMismatch';
-  if (code === KEY_MISSING) return 'KeyMissing';
+  if (code === KEY_MISMATCH) return Reason.KeyMismatch;
+  if (code === KEY_MISSING) return Reason.KeyMissing;
   return undefined;
 }

@@ -2,9 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tcpExchange } from '../../../emulator/dns/client.js';
+import { addRecord, encodeUpdate } from '../../../emulator/dns/update.js';
+import { decodeMessage, encodeQuery, parseTxt, Rcode, RrType, txtRdata } from '../../../emulator/dns/wire.js';
 import { AuthoritativeProbe, isGone, isPropagated } from '../../../src/adapters/dns/probe.js';
 import { Rfc2136Publisher } from '../../../src/adapters/dns/rfc2136.js';
 import { queryServer } from '../../../src/adapters/dns/transport.js';
+import { signMessage } from '../../../src/adapters/dns/tsig.js';
 import {
   buildDkimRecordValue,
   quoteTxtChunk,
@@ -13,6 +17,7 @@ import {
 } from '../../../src/domain/record.js';
 import { ByodkimError } from '../../../src/errors.js';
 import type { DnsRecordChange, ProbeResult } from '../../../src/ports.js';
+import { describeDnsPublisherContract } from '../../contract/dns-publisher.js';
 import { type BindPair, type BindServerAddress, bindSkipReason, startBindPair } from '../../support/bind.js';
 import { testKey } from '../../support/keys.js';
 
@@ -21,6 +26,26 @@ if (skipReason !== undefined) console.warn(`skipping DNS propagation tests again
 
 const ZONE = 'prop.example';
 const BROKEN = 'broken.example';
+const CONTRACT = 'contract.example';
+
+/** The TXT records BIND's primary serves at `name`, each joined (over TCP: 2048-bit keys do not fit UDP). */
+async function txtAt(server: BindServerAddress, owner: string): Promise<string[]> {
+  const answer = decodeMessage(await tcpExchange(server.host, server.port, encodeQuery(owner, 'TXT')));
+  return answer.answers
+    .filter((rr) => rr.type === RrType.TXT)
+    .map((rr) => Buffer.concat(parseTxt(rr.rdata)).toString('utf8'));
+}
+
+/** Adds a TXT record byodkim does not own, with a signed update of our own. */
+async function plantTxt(pair: BindPair, owner: string, value: string): Promise<void> {
+  const { wire } = signMessage(
+    encodeUpdate(CONTRACT, { updates: [addRecord(owner, 'TXT', txtRdata([value]), 60)] }),
+    pair.tsig,
+  );
+  const answer = decodeMessage(await tcpExchange(pair.primary.host, pair.primary.port, wire));
+  if (answer.rcode !== Rcode.NOERROR)
+    throw new Error(`BIND refused the planted record (rcode ${answer.rcode})`);
+}
 
 /** A zone-file line for a TXT value, split into ≤255-byte strings. */
 function txtLine(owner: string, value: string): string {
@@ -74,6 +99,7 @@ describe.skipIf(skipReason !== undefined)(
             ],
           },
           { origin: BROKEN, records: ['sel._domainkey IN TXT "v=DKIM1; p="'] },
+          { origin: CONTRACT },
         ],
       });
       probe = new AuthoritativeProbe({
@@ -86,6 +112,13 @@ describe.skipIf(skipReason !== undefined)(
     afterAll(async () => {
       await pair?.stop();
     });
+
+    describeDnsPublisherContract('Rfc2136Publisher (BIND 9 primary)', 'automatic', () => ({
+      publisher: new Rfc2136Publisher({ server: label(pair.primary), tsig: pair.tsig, ttl: 60 }),
+      zone: CONTRACT,
+      served: (owner) => txtAt(pair.primary, owner),
+      plant: (owner, value) => plantTxt(pair, owner, value),
+    }));
 
     it('tells match, missing, other key, revoked (p=) and invalid apart on both servers, following a CNAME', async () => {
       const expectations: Array<[string, string]> = [

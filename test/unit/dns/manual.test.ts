@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualHandOffPublisher, utcStamp } from '../../../src/adapters/dns/manual.js';
 import { Rfc2136Publisher } from '../../../src/adapters/dns/rfc2136.js';
 import { FileNotifier } from '../../../src/adapters/notify/file.js';
@@ -12,7 +12,9 @@ import { type LoadedConfig, parseConfig, type ResolvedDomain } from '../../../sr
 import { buildDkimRecordValue, parseDkimRecord } from '../../../src/domain/record.js';
 import { ByodkimError } from '../../../src/errors.js';
 import type { DnsRecordChange, Notification, Notifier } from '../../../src/ports.js';
+import { describeDnsPublisherContract, type HandedOffRecord } from '../../contract/dns-publisher.js';
 import { testKey } from '../../support/keys.js';
+import { killedWriter } from '../../support/killed-writer.js';
 
 const DOMAIN = 'example.com';
 const AT = new Date('2026-03-01T09:30:15.123Z');
@@ -32,6 +34,11 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
+});
+
+const contractDirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(contractDirs.map((d) => rm(join(d, '..'), { recursive: true, force: true })));
 });
 
 class RecordingNotifier implements Notifier {
@@ -91,6 +98,36 @@ function parseCsv(text: string): Record<string, string>[] {
   const [header, ...body] = rows;
   return body.map((r) => Object.fromEntries((header ?? []).map((h, i) => [h, r[i] ?? ''])));
 }
+
+/** The DNS team's view: each notified request as its JSON file reads, then any JSON file nobody was told of. */
+async function received(outDir: string, notifier: RecordingNotifier): Promise<HandedOffRecord[][]> {
+  const notified = notifier.sent.flatMap((n) =>
+    n.kind === 'dns-hand-off' ? (n.files ?? []).filter((f) => f.endsWith('.json')) : [],
+  );
+  const all = (await readdir(outDir).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => join(outDir, f));
+  const files = [...notified, ...all.filter((f) => !notified.includes(f))];
+  return Promise.all(
+    files.map(async (file) =>
+      (JSON.parse(await readFile(file, 'utf8')) as HandedOffRecord[]).map((r) => ({
+        action: r.action,
+        name: r.name,
+        value: r.value,
+        ...(r.notBefore === undefined ? {} : { notBefore: r.notBefore }),
+      })),
+    ),
+  );
+}
+
+describeDnsPublisherContract('ManualHandOffPublisher', 'manual', async () => {
+  const outDir = join(await mkdtemp(join(tmpdir(), 'hand-off-contract-')), 'requests');
+  contractDirs.push(outDir);
+  const notifier = new RecordingNotifier();
+  // One second for every batch: requests made within it must still be kept apart.
+  const publisher = new ManualHandOffPublisher({ outDir, notifier, now: () => AT });
+  return { publisher, zone: DOMAIN, handOffs: () => received(outDir, notifier) };
+});
 
 describe('ManualHandOffPublisher', () => {
   it('writes CSV, zone lines and JSON that parse back with the real key, and notifies once', async () => {
@@ -154,7 +191,7 @@ describe('ManualHandOffPublisher', () => {
     }
   });
 
-  it('never overwrites an earlier request made in the same second', async () => {
+  it('names a second request in the same second with -2, all three files (and creates outDir)', async () => {
     const notifier = new RecordingNotifier();
     const publisher = new ManualHandOffPublisher({ outDir: join(dir, 'nested'), notifier, now: () => AT });
     await publisher.apply(DOMAIN, batch());
@@ -162,15 +199,24 @@ describe('ManualHandOffPublisher', () => {
     const files = (await readdir(join(dir, 'nested'))).sort();
     expect(files).toHaveLength(6);
     expect(files.filter((f) => f.includes('-20260301T093015Z-2.'))).toHaveLength(3);
-    expect(notifier.sent).toHaveLength(2);
   });
 
-  it('hands off nothing for an empty batch', async () => {
-    const notifier = new RecordingNotifier();
-    const publisher = new ManualHandOffPublisher({ outDir: dir, notifier });
-    expect(await publisher.apply(DOMAIN, [])).toBe('applied');
-    expect(await readdir(dir)).toEqual([]);
-    expect(notifier.sent).toEqual([]);
+  it('clears the temp file of a request killed mid-write when it writes the next one', async () => {
+    const outDir = join(dir, 'killed');
+    const publisher = new ManualHandOffPublisher({
+      outDir,
+      notifier: new RecordingNotifier(),
+      now: () => AT,
+    });
+    await publisher.apply(DOMAIN, batch());
+    killedWriter(join(outDir, `${DOMAIN}-20260301T093016Z.json`), '[]');
+    expect((await readdir(outDir)).filter((f) => f.endsWith('.tmp'))).toHaveLength(1);
+
+    await publisher.apply(DOMAIN, batch());
+
+    const files = await readdir(outDir);
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(files).toHaveLength(6);
   });
 
   it('fails with the written files named when nobody can be told', async () => {
