@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDnsServer } from '../../../../emulator/dns/server.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const tsx = fileURLToPath(new URL('../../../../node_modules/.bin/tsx', import.meta.url));
+// The emulator runs in one Node process (tsx as a loader, not its wrapper binary): killing the
+// child then stops the emulator itself, never leaving it running after the test.
+const node = process.execPath;
+const emulatorCli = ['--import', 'tsx', 'emulator/cli.ts'];
 
 let dns: EmbeddedDnsServer;
 beforeAll(async () => {
@@ -18,7 +21,7 @@ afterAll(async () => {
 });
 
 function startCli(args: string[]): { child: ChildProcess; endpoint: Promise<string> } {
-  const child = spawn(tsx, ['emulator/cli.ts', ...args], {
+  const child = spawn(node, [...emulatorCli, ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -128,7 +131,7 @@ describe('standalone emulator (emulator/cli.ts)', () => {
       [['--account', 'AKID=123'], /--account must be ACCESS_KEY_ID=12-digit-account/],
       [['--pending-backoff', '0.5'], /pendingCheckBackoff must be a finite number >= 1/],
     ] as const) {
-      const child = spawn(tsx, ['emulator/cli.ts', '--dns', `${dns.host}:${dns.port}`, ...args], {
+      const child = spawn(node, [...emulatorCli, '--dns', `${dns.host}:${dns.port}`, ...args], {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -143,7 +146,7 @@ describe('standalone emulator (emulator/cli.ts)', () => {
   });
 
   it('exits with 2 and a usage text when --dns is missing', async () => {
-    const child = spawn(tsx, ['emulator/cli.ts', '--port', '0'], {
+    const child = spawn(node, [...emulatorCli, '--port', '0'], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
