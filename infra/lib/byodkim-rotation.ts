@@ -54,6 +54,7 @@ import {
 } from './config-text.js';
 import { MEMBER_SES_BATCH_READ_ACTION } from './member-role.js';
 import { nagResource } from './nag.js';
+import { dkimRecordStatements } from './route53-iam.js';
 
 /** CloudWatch namespace and metric names the function publishes (dimension `Domain`). */
 export const METRICS_NAMESPACE = 'byodkim';
@@ -807,32 +808,9 @@ export class ByodkimRotation extends Construct {
     // Route 53: TXT records under _domainkey in the configured zones only.
     const zones = [...new Set([...(props.hostedZoneIds ?? []), ...hostedZonesOf(config, domains)])];
     if (zones.length > 0) {
-      const zoneArns = zones.map((z) => `arn:${Aws.PARTITION}:route53:::hostedzone/${z}`);
       const route53 = new iam.Policy(this, 'Route53Policy', {
         roles: [this.role],
-        statements: [
-          new iam.PolicyStatement({
-            sid: 'ChangeDkimRecords',
-            actions: ['route53:ChangeResourceRecordSets'],
-            resources: zoneArns,
-            conditions: {
-              'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'] },
-              'ForAllValues:StringLike': {
-                'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['*._domainkey.*'],
-              },
-            },
-          }),
-          new iam.PolicyStatement({
-            sid: 'ReadDkimRecords',
-            actions: ['route53:ListResourceRecordSets'],
-            resources: zoneArns,
-          }),
-          new iam.PolicyStatement({
-            sid: 'WaitForChanges',
-            actions: ['route53:GetChange'],
-            resources: [`arn:${Aws.PARTITION}:route53:::change/*`],
-          }),
-        ],
+        statements: dkimRecordStatements(zones),
       });
       if (props.hostedZoneCondition) {
         (route53.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = props.hostedZoneCondition;

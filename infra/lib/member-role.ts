@@ -2,6 +2,7 @@ import { Aws, type CfnCondition, aws_iam as iam, Stack, Validations } from 'aws-
 import { Construct } from 'constructs';
 import { CANARY_SEND_ACTIONS } from './canary-iam.js';
 import { nagResource } from './nag.js';
+import { dkimRecordStatements } from './route53-iam.js';
 
 /**
  * The role byodkim assumes in a member account (config `accounts[]`), least privilege: SES
@@ -144,34 +145,7 @@ export class ByodkimMemberRole extends Construct {
     }
     const zones = props.hostedZoneIds ?? [];
     if (zones.length > 0) {
-      const zoneArns = zones.map((z) => `arn:${Aws.PARTITION}:route53:::hostedzone/${z}`);
-      option(
-        'Route53',
-        [
-          new iam.PolicyStatement({
-            sid: 'ChangeDkimRecords',
-            actions: ['route53:ChangeResourceRecordSets'],
-            resources: zoneArns,
-            conditions: {
-              'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'] },
-              'ForAllValues:StringLike': {
-                'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['*._domainkey.*'],
-              },
-            },
-          }),
-          new iam.PolicyStatement({
-            sid: 'ReadDkimRecords',
-            actions: ['route53:ListResourceRecordSets'],
-            resources: zoneArns,
-          }),
-          new iam.PolicyStatement({
-            sid: 'WaitForChanges',
-            actions: ['route53:GetChange'],
-            resources: [`arn:${Aws.PARTITION}:route53:::change/*`],
-          }),
-        ],
-        props.hostedZoneCondition,
-      );
+      option('Route53', dkimRecordStatements(zones), props.hostedZoneCondition);
     }
     acknowledgeWildcards(this, identities, zones.length > 0);
   }
