@@ -15,7 +15,6 @@
  * });
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { AwsClientFactory, type AwsClientOptions } from '../../src/adapters/aws/clients.js';
 
@@ -57,18 +56,6 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * `python3 -m moto.server`, plus a watchdog thread that ends moto when the test process is
  * gone: even a test worker killed with SIGKILL (no exit hooks run) leaves nothing behind.
@@ -87,6 +74,8 @@ threading.Thread(target=watch, daemon=True).start()
 from moto.server import main
 main(sys.argv[2:])
 `;
+
+import { freePort } from './free-port.js';
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
